@@ -1,0 +1,1 @@
+"""qihu (企呼): the enterprise-appeal closed-loop chat bot."""

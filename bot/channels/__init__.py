@@ -1,0 +1,1 @@
+"""Channels: each turns its wire protocol into InboundMessage and sends outbox rows back."""

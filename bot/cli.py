@@ -1,0 +1,165 @@
+"""The `qihu` command: init, run, chat, db upgrade, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.config import EXAMPLE_CONFIG, ConfigError, Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    target = Path(args.config or "config.toml")
+    if not target.exists():
+        shutil.copyfile(EXAMPLE_CONFIG, target)
+        print(f"已生成配置文件 {target}（演示县），请按本县实际修改。")
+    settings = load_settings(target)
+    asyncio.run(_prepare(settings))
+    print(f"数据库已就绪：{settings.database.url}")
+
+
+async def _prepare(settings: Settings) -> None:
+    from bot.bootstrap import build_app
+    app = build_app(settings)
+    try:
+        await app.prepare_database()
+    finally:
+        await app.close()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    from storage.migrate import upgrade
+    settings = _settings(args)
+    upgrade(settings.database.url)
+    print(f"数据库已升级到最新版本：{settings.database.url}")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+
+    async def main() -> None:
+        from bot.bootstrap import build_app
+        from bot.server import serve
+        app = build_app(settings)
+        runner = await serve(app)
+        print(f"企呼已启动：http://{settings.server.host}:{settings.server.port}/  （Ctrl-C 停止）", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await runner.cleanup()
+        await app.close()
+
+    asyncio.run(main())
+
+
+def cmd_chat(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+
+    async def main() -> None:
+        from bot.bootstrap import build_app
+        from bot.channels.console_channel import CHANNEL, ConsoleSender, console_loop
+        from bot.messages import ConversationKey
+        user = f"staff:{args.staff}" if args.staff else args.user
+        app = build_app(settings, senders={CHANNEL: ConsoleSender(user)})
+        try:
+            await app.prepare_database()
+            if args.staff:
+                async with app.runtime.uow() as uow:
+                    if await uow.directory.staff(args.staff) is None:
+                        raise SystemExit(f"没有编号为 {args.staff} 的在职人员，请检查配置。")
+                    await uow.directory.link_staff(ConversationKey(CHANNEL, user), args.staff)
+                    await uow.commit()
+            await console_loop(app, user)
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+
+
+DEMO_SCRIPT = [
+    "我们公司新上的生产线需要增容一台变压器，报装两个月了供电所一直没有答复，影响投产",
+    "示范精密机械有限公司",
+    "91330825MA2DH4KX3T",
+    "91330825MA2DH4KX39",
+    "张伟",
+    "138-0013-8000",
+    "6",
+    "1",
+    "1",
+    "查询",
+]
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Print a scripted filing as a conversation, on a throw-away SQLite file."""
+    settings = _settings(args)
+
+    async def main() -> None:
+        from bot.bootstrap import build_app
+        from bot.channels.console_channel import CHANNEL, ConsoleSender
+        from bot.messages import ConversationKey, InboundMessage
+        with tempfile.TemporaryDirectory() as tmp:
+            demo = settings.model_copy(update={"database": settings.database.model_copy(
+                update={"url": f"sqlite+aiosqlite:///{tmp}/demo.db"})})
+            user = "demo-enterprise"
+            app = build_app(demo, senders={CHANNEL: ConsoleSender(user)})
+            try:
+                await app.prepare_database()
+                for i, line in enumerate(DEMO_SCRIPT):
+                    print(f"\n企业> {line}")
+                    await app.pipeline.handle(
+                        InboundMessage(ConversationKey(CHANNEL, user), line, f"demo-{i}", app.runtime.now()))
+                    await app.outbox.run_once()
+            finally:
+                await app.close()
+
+    asyncio.run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qihu", description="企呼：企业诉求闭环管理机器人")
+    parser.add_argument("--config", help="配置文件（默认 $QIHU_CONFIG、./config.toml 或示例配置）")
+    parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="生成配置文件并初始化数据库").set_defaults(fn=cmd_init)
+    sub.add_parser("run", help="启动服务（网页聊天、渠道回调、后台投递）").set_defaults(fn=cmd_run)
+    chat = sub.add_parser("chat", help="控制台聊天")
+    chat.add_argument("--user", default="console-enterprise", help="以企业用户身份（任意标识）")
+    chat.add_argument("--staff", help="以工作人员身份（人员编号，如 chen-dispatch）")
+    chat.set_defaults(fn=cmd_chat)
+    db = sub.add_parser("db", help="数据库管理")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="迁移到最新版本").set_defaults(fn=cmd_db_upgrade)
+    sub.add_parser("demo", help="演示一次完整的诉求填报对话").set_defaults(fn=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "demo" and not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

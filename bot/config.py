@@ -1,0 +1,192 @@
+"""Settings: pydantic models mirroring config.example.toml; the only reader of the file and env."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config.example.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(65536, ge=1024)
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite+aiosqlite:///./qihu.db"
+    echo: bool = False
+    pool_size: int = Field(10, ge=1, le=200)
+
+
+class AppealsConfig(Section):
+    number_prefix: str = Field("QH", pattern=r"^[A-Z]{1,6}$")
+    timezone: str = "Asia/Shanghai"
+    text_min_chars: int = Field(10, ge=1)
+    text_max_chars: int = Field(2000, ge=20, le=20000)
+    dialogue_timeout_minutes: int = Field(60, ge=1)
+
+
+class TimeLimitsConfig(Section):
+    dispatch: int = Field(1, ge=0)
+    signoff: int = Field(1, ge=0)
+    consult: int = Field(3, ge=1)
+    normal: int = Field(5, ge=1)
+    complex: int = Field(10, ge=1)
+    hard: int = Field(15, ge=1)
+    city: int = Field(20, ge=1)
+
+
+class NlpConfig(Section):
+    rules_file: str = ""  # empty: the seed enterprise taxonomy shipped in nlp/data/
+
+
+class CalendarConfig(Section):
+    extra_days_file: str = ""  # TOML with `holidays = [...]` and `workdays = [...]` (ISO dates)
+
+
+class WebChatConfig(Section):
+    enabled: bool = True
+    demo_mode: bool = True  # "pick who you are"; honoured only for loopback clients
+    portal_secret: SecretStr = SecretStr("")  # from QIHU_WEBCHAT__PORTAL_SECRET
+    token_max_age_seconds: int = Field(12 * 3600, ge=60)
+
+
+class DeliveryConfig(Section):
+    poll_seconds: float = Field(2.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    base_backoff_seconds: float = Field(5.0, gt=0)
+
+
+UnitKind = Literal["department", "township", "city_task_force", "service_centre"]
+Role = Literal["handler", "dispatcher", "leader", "admin"]
+
+
+class UnitConfig(Section):
+    id: str = Field(pattern=r"^[a-z0-9_\-]{1,64}$")
+    name: str
+    kind: UnitKind
+    aliases: list[str] = []
+
+
+class StaffConfig(Section):
+    id: str = Field(pattern=r"^[a-z0-9_\-]{1,64}$")
+    name: str
+    unit: str
+    role: Role
+    mobile: str = ""
+    demo: bool = False  # offered in the web chat's demo picker
+
+
+class OrgConfig(Section):
+    units_csv: str = ""  # columns: id,name,kind,aliases (aliases separated by |)
+    staff_csv: str = ""  # columns: id,name,unit,role,mobile
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QIHU_", env_nested_delimiter="__", extra="forbid")
+
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    appeals: AppealsConfig = AppealsConfig()
+    time_limits: TimeLimitsConfig = TimeLimitsConfig()
+    nlp: NlpConfig = NlpConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    webchat: WebChatConfig = WebChatConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    org: OrgConfig = OrgConfig()
+    units: list[UnitConfig] = []
+    staff: list[StaffConfig] = []
+
+    toml_path: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """Start-up stops with this: the message names the offending key."""
+
+
+def _key(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(root)"
+
+
+def load_settings(path: str | Path | None = None, **overrides: object) -> Settings:
+    """Read TOML (path, $QIHU_CONFIG, ./config.toml, else the shipped example) plus QIHU_* env."""
+    chosen = path or os.environ.get("QIHU_CONFIG")
+    if not chosen:
+        chosen = "config.toml" if Path("config.toml").exists() else EXAMPLE_CONFIG
+    toml_path = chosen_path = Path(chosen)
+    if not toml_path.exists():
+        raise ConfigError(f"配置文件不存在: {toml_path}")
+
+    class _FileSettings(Settings):
+        toml_path = chosen_path
+
+    try:
+        settings: Settings = _FileSettings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = _key(err["loc"])
+            if err["type"] == "extra_forbidden":
+                lines.append(f"未知配置项 {key}（请对照 config.example.toml 检查拼写）")
+            elif err["type"] == "missing":
+                lines.append(f"缺少配置项 {key}")
+            else:
+                lines.append(f"配置项 {key} 有误: {err['msg']}")
+        raise ConfigError(f"配置文件 {toml_path} 无法使用:\n  " + "\n  ".join(lines)) from None
+    except Exception as exc:  # a TOML syntax error arrives as TOMLDecodeError
+        raise ConfigError(f"配置文件 {toml_path} 无法解析: {exc}") from None
+    return _with_csv_org(settings, toml_path.parent)
+
+
+def _with_csv_org(settings: Settings, base: Path) -> Settings:
+    units = list(settings.units)
+    staff = list(settings.staff)
+    try:
+        if settings.org.units_csv:
+            for row in _read_csv(base / settings.org.units_csv):
+                units.append(UnitConfig(id=row["id"], name=row["name"], kind=row["kind"],
+                                        aliases=[a for a in row.get("aliases", "").split("|") if a]))
+        if settings.org.staff_csv:
+            for row in _read_csv(base / settings.org.staff_csv):
+                staff.append(StaffConfig(id=row["id"], name=row["name"], unit=row["unit"], role=row["role"],
+                                         mobile=row.get("mobile", "")))
+    except (ValidationError, KeyError, OSError) as exc:
+        raise ConfigError(f"组织/人员 CSV 有误: {exc}") from None
+    unit_ids = {u.id for u in units}
+    for s in staff:
+        if s.unit not in unit_ids:
+            raise ConfigError(f"人员 {s.id} 的单位 {s.unit!r} 未在 units 中配置")
+    return settings.model_copy(update={"units": units, "staff": staff})
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))

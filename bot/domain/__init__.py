@@ -1,0 +1,1 @@
+"""The appeal domain: states, transitions, identifiers and the working-day calendar."""

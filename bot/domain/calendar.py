@@ -1,0 +1,111 @@
+"""Chinese working days: chinesecalendar wrapped with local overrides and a Mon–Fri fallback."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A due moment plus whether any day on the way was guessed for lack of holiday data."""
+
+    at: datetime
+    calendar_gap: bool
+
+
+@dataclass
+class WorkCalendar:
+    """Answers is_workday / add_workdays; never raises for years the library lacks.
+
+    `extra_holidays` and `extra_workdays` (from a data file) win over the library, so a county
+    can add next year's holidays before a new chinesecalendar release ships them.
+    """
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    extra_holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+    _warned_years: set[int] = field(default_factory=set)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None, tz: str = "Asia/Shanghai") -> WorkCalendar:
+        holidays: set[date] = set()
+        workdays: set[date] = set()
+        if path and Path(path).exists():
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            holidays = {date.fromisoformat(str(d)) for d in data.get("holidays", [])}
+            workdays = {date.fromisoformat(str(d)) for d in data.get("workdays", [])}
+        return cls(ZoneInfo(tz), frozenset(holidays), frozenset(workdays))
+
+    def covers(self, day: date) -> bool:
+        """True when the library or the override file knows this year's holidays."""
+        if any(d.year == day.year for d in self.extra_holidays | self.extra_workdays):
+            return True
+        try:
+            chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            return False
+        return True
+
+    def is_workday(self, day: date) -> bool:
+        return self._is_workday(day)[0]
+
+    def _is_workday(self, day: date) -> tuple[bool, bool]:
+        """(is it a workday, was it guessed)."""
+        if day in self.extra_workdays:
+            return True, False
+        if day in self.extra_holidays:
+            return False, False
+        try:
+            return chinese_calendar.is_workday(day), False
+        except NotImplementedError:
+            if any(d.year == day.year for d in self.extra_holidays | self.extra_workdays):
+                return day.weekday() < 5, False
+            if day.year not in self._warned_years:
+                self._warned_years.add(day.year)
+                log.warning("no holiday data for %s: counting Monday-Friday as working days", day.year)
+            return day.weekday() < 5, True
+
+    def add_workdays(self, start: datetime, days: int) -> Deadline:
+        """End of the n-th working day after `start`'s local date (17:30 is not assumed: 23:59:59).
+
+        A deadline of 0 days is the end of the current day if it is a workday, else of the next one.
+        """
+        local_day = start.astimezone(self.tz).date()
+        gap = False
+        day = local_day
+        if days <= 0:
+            ok, guessed = self._is_workday(day)
+            gap |= guessed
+            while not ok:
+                day += timedelta(days=1)
+                ok, guessed = self._is_workday(day)
+                gap |= guessed
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            ok, guessed = self._is_workday(day)
+            gap |= guessed
+            if ok:
+                counted += 1
+        end = datetime.combine(day, time(23, 59, 59), tzinfo=self.tz)
+        return Deadline(end, gap)
+
+    def workdays_between(self, start: datetime, end: datetime) -> int:
+        """Working days strictly after start's local date up to and including end's."""
+        a = start.astimezone(self.tz).date()
+        b = end.astimezone(self.tz).date()
+        n = 0
+        while a < b:
+            a += timedelta(days=1)
+            if self.is_workday(a):
+                n += 1
+        return n

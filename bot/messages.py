@@ -1,0 +1,69 @@
+"""Channel-neutral message vocabulary shared by channels, the pipeline and the dialogue."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    """One person on one channel: the unit the dialogue state and its lock belong to."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # picture, file, audio, video
+    ref: str  # channel file reference (download code, file id)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What a person sent, already parsed and verified by its channel."""
+
+    key: ConversationKey
+    text: str
+    message_id: str
+    received_at: datetime | None = None
+    display_name: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    reply_context: dict[str, Any] = field(default_factory=dict)  # e.g. DingTalk sessionWebhook
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option offered to a person; `value` is what choosing it sends back as text."""
+
+    label: str
+    value: str
+
+
+@dataclass
+class OutboundMessage:
+    """Something to say to one person; channels render choices as buttons or numbered lines."""
+
+    recipient: ConversationKey
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+    appeal_number: str | None = None
+    reply_context: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        return {"text": self.text, "choices": [asdict(c) for c in self.choices]}
+
+
+def render_numbered(text: str, choices: list[Choice]) -> str:
+    """Plain-text rendering for channels without buttons: numbered options that accept the number."""
+    if not choices:
+        return text
+    lines = [text, ""] + [f"{i}. {c.label}" for i, c in enumerate(choices, start=1)]
+    lines.append("（回复序号即可选择）")
+    return "\n".join(lines)

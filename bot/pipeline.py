@@ -1,0 +1,83 @@
+"""handle_inbound: dedupe, lock the conversation, load its state, route, store replies, commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+
+from bot.domain.errors import DomainError
+from bot.domain.identifiers import mask_mobiles_in_text
+from bot.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.services.runtime import Runtime
+from handlers import router, texts
+from handlers.render import refusal
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Turns inbound messages into stored effects and outbox rows, one transaction per turn."""
+
+    def __init__(self, rt: Runtime, on_commit: Callable[[], None] | None = None) -> None:
+        self.rt = rt
+        self.on_commit = on_commit or (lambda: None)
+        self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, key: ConversationKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(self, msg: InboundMessage) -> list[int] | None:
+        """Process one message; returns the outbox ids written, or None for a duplicate.
+
+        The in-process lock keeps two messages of one person from queueing on the database lock;
+        the database lock (conversation row / SQLite write lock) keeps other processes out.
+        """
+        lock = self._lock(msg.key)
+        async with lock:
+            try:
+                ids = await self._turn(msg)
+            except DomainError as err:
+                ids = await self._refuse(msg, refusal(err))
+            except Exception:
+                log.exception("turn failed for %s message %s", msg.key, msg.message_id)
+                ids = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)
+        if ids:
+            self.on_commit()
+        return ids
+
+    async def _turn(self, msg: InboundMessage) -> list[int] | None:
+        now = self.rt.now()
+        async with self.rt.uow() as uow:
+            if not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
+                log.info("duplicate message %s from %s ignored", msg.message_id, msg.key)
+                return None
+            state = await uow.conversations.lock_and_load(msg.key)
+            identity = await uow.directory.identity(msg.key)
+            turn = Turn(msg, identity, state, uow, self.rt, now)
+            await router.route(turn)
+            ids = await uow.outbox.add(turn.outbound, now)
+            state.updated_at = now
+            await uow.conversations.save(msg.key, state)
+            await uow.commit()
+        numbers = sorted({m.appeal_number for m in turn.outbound if m.appeal_number})
+        log.info("turn %s step=%s appeals=%s text=%r", msg.key, state.step, numbers,
+                 mask_mobiles_in_text(msg.text[:60]))
+        return ids
+
+    async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True) -> list[int] | None:
+        """A refused turn changes nothing but the reply; the message id is still claimed so a
+        re-delivery does not produce a second refusal (unless the failure was ours: then retry)."""
+        now = self.rt.now()
+        async with self.rt.uow() as uow:
+            if claim and not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
+                return None
+            ids = await uow.outbox.add([OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))], now)
+            await uow.commit()
+        return ids

@@ -1,0 +1,1 @@
+"""Use cases of the appeal loop, written against the ports in ports.py."""

@@ -1,0 +1,164 @@
+"""Enterprise-side use cases: register, submit, query, supplement and withdraw appeals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.domain.appeal import (
+    Action,
+    Actor,
+    Appeal,
+    AppealEvent,
+    AppealType,
+    Difficulty,
+    Level,
+    Source,
+)
+from bot.domain.errors import Forbidden, InvalidInput, NotFound
+from bot.domain.identifiers import normalize_mobile, normalize_uscc
+from bot.services.policy import Policy
+from bot.services.ports import Enterprise, Identity, UnitOfWork
+from bot.services.runtime import Runtime
+
+NUMBER_PATTERN = re.compile(r"[A-Z]{1,6}\d{8}-\d{4}")
+
+
+@dataclass
+class FilingDraft:
+    """What the filing dialogue collected; submit_appeal validates it again before storing."""
+
+    company: str
+    uscc: str
+    contact: str
+    phone: str
+    area_id: str
+    text: str
+    categories: list[str]
+    type: AppealType
+    tag_evidence: dict[str, list[str]] = field(default_factory=dict)
+    attachments: list[dict] = field(default_factory=list)
+
+
+def validate_company(policy: Policy, raw: str) -> str:
+    name = raw.strip()
+    if len(name) < 2 or len(name) > policy.company_max_chars:
+        raise InvalidInput("company_length", max=policy.company_max_chars)
+    return name
+
+
+def validate_contact(policy: Policy, raw: str) -> str:
+    name = raw.strip()
+    if not name or len(name) > policy.contact_max_chars or any(ch.isdigit() for ch in name):
+        raise InvalidInput("contact", max=policy.contact_max_chars)
+    return name
+
+
+def validate_text(policy: Policy, raw: str) -> str:
+    text = raw.strip()
+    if len(text) < policy.text_min_chars:
+        raise InvalidInput("text_short", min=policy.text_min_chars, length=len(text))
+    if len(text) > policy.text_max_chars:
+        raise InvalidInput("text_long", max=policy.text_max_chars, length=len(text))
+    return text
+
+
+def actor_of(identity: Identity, display: str = "") -> Actor:
+    if identity.staff:
+        return Actor("staff", identity.staff.id, identity.staff.name)
+    return Actor("enterprise", str(identity.enterprise_id) if identity.enterprise_id else None, display)
+
+
+async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft: FilingDraft,
+                        source: Source) -> Appeal:
+    """Store a new appeal as 待受理 with its number, promised deadline and first event.
+
+    Raises InvalidInput when any field fails validation (nothing is stored then).
+    """
+    policy = rt.policy
+    now = rt.now()
+    uscc = normalize_uscc(draft.uscc)
+    phone = normalize_mobile(draft.phone)
+    company = validate_company(policy, draft.company)
+    contact = validate_contact(policy, draft.contact)
+    text = validate_text(policy, draft.text)
+    units = {u.id: u for u in await uow.directory.units()}
+    if draft.area_id not in units or units[draft.area_id].kind != "township":
+        raise InvalidInput("area_unknown")
+    if not draft.categories:
+        raise InvalidInput("category_missing")
+
+    enterprise = await uow.enterprises.upsert(Enterprise(None, uscc, company, contact, phone, draft.area_id))
+    if identity.staff is None:
+        await uow.directory.link_enterprise(identity.key, enterprise.id)
+
+    day = now.astimezone(rt.tz).strftime("%Y%m%d")
+    number = await uow.appeals.next_number(policy.number_prefix, day)
+    difficulty, level = Difficulty.NORMAL, Level.COUNTY
+    limits = policy.time_limits
+    days = limits.dispatch + limits.signoff + limits.handling_days(draft.type, difficulty, level)
+    promised = rt.calendar.add_workdays(now, days)
+    appeal = Appeal(
+        number=number, enterprise_id=enterprise.id, enterprise_name=company, uscc=uscc, contact=contact,
+        phone=phone, area_id=draft.area_id, text=text, source=source, type=draft.type,
+        categories=list(draft.categories), tag_evidence=dict(draft.tag_evidence), submitted_at=now,
+        level=level, difficulty=difficulty, attachments=list(draft.attachments),
+        promised_at=promised.at, calendar_gap=promised.calendar_gap,
+        filer_channel=identity.key.channel, filer_external_id=identity.key.user_id,
+    )
+    appeal.record_submission(actor=actor_of(identity, contact), now=now)
+    return await uow.appeals.add(appeal)
+
+
+async def load_appeal_for(uow: UnitOfWork, identity: Identity, number: str) -> Appeal:
+    """The appeal if this person may see it; NotFound or Forbidden otherwise."""
+    appeal = await uow.appeals.get(number.upper())
+    if appeal is None:
+        raise NotFound("appeal_not_found", number=number)
+    if identity.staff is None and appeal.enterprise_id != identity.enterprise_id:
+        raise Forbidden("appeal_not_yours", number=number)
+    return appeal
+
+
+async def appeal_with_timeline(uow: UnitOfWork, identity: Identity, number: str
+                               ) -> tuple[Appeal, list[AppealEvent]]:
+    appeal = await load_appeal_for(uow, identity, number)
+    return appeal, await uow.appeals.events(appeal.number)
+
+
+async def own_open_appeals(uow: UnitOfWork, identity: Identity) -> list[Appeal]:
+    """Open appeals plus resolved ones awaiting a rating, newest first."""
+    if identity.enterprise_id is None:
+        return []
+    return await uow.appeals.list_for_enterprise(identity.enterprise_id, open_only=True)
+
+
+async def supplement_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
+                            text: str) -> Appeal:
+    appeal = await load_appeal_for(uow, identity, number)
+    if identity.staff is not None:
+        raise Forbidden("supplement_enterprise_only")
+    content = text.strip()
+    if not content:
+        raise InvalidInput("supplement_empty")
+    if len(content) > rt.policy.text_max_chars:
+        raise InvalidInput("text_long", max=rt.policy.text_max_chars, length=len(content))
+    appeal.apply(Action.SUPPLEMENT, actor=actor_of(identity, appeal.contact), now=rt.now(), note=content)
+    await uow.appeals.save(appeal)
+    return appeal
+
+
+async def withdraw_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
+                          reason: str = "") -> Appeal:
+    appeal = await load_appeal_for(uow, identity, number)
+    if identity.staff is not None:
+        raise Forbidden("withdraw_enterprise_only")
+    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=rt.now(),
+                 note=reason.strip()[:200])
+    await uow.appeals.save(appeal)
+    return appeal
+
+
+def is_open_for_supplement(appeal: Appeal) -> bool:
+    return appeal.can(Action.SUPPLEMENT)
+

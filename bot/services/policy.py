@@ -1,0 +1,41 @@
+"""Runtime policy the use cases obey: numbering, time limits, text bounds (all from config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.domain.appeal import AppealType, Difficulty, Level
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """Working days unless the name says otherwise."""
+
+    dispatch: int = 1
+    signoff: int = 1
+    consult: int = 3
+    normal: int = 5
+    complex: int = 10
+    hard: int = 15
+    city: int = 20
+
+    def handling_days(self, type_: AppealType, difficulty: Difficulty, level: Level) -> int:
+        if level == Level.CITY:
+            return self.city
+        if type_ == AppealType.CONSULT and difficulty == Difficulty.NORMAL:
+            return self.consult
+        return {Difficulty.NORMAL: self.normal, Difficulty.COMPLEX: self.complex, Difficulty.HARD: self.hard}[
+            difficulty
+        ]
+
+
+@dataclass(frozen=True)
+class Policy:
+    number_prefix: str = "QH"
+    timezone: str = "Asia/Shanghai"
+    text_min_chars: int = 10
+    text_max_chars: int = 2000
+    company_max_chars: int = 60
+    contact_max_chars: int = 20
+    dialogue_timeout_minutes: int = 60
+    time_limits: TimeLimits = field(default_factory=TimeLimits)

@@ -1,0 +1,29 @@
+"""Runtime: what every use case needs besides the unit of work (clock, policy, calendar, tagger)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.calendar import WorkCalendar
+from bot.services.policy import Policy
+from bot.services.ports import Clock, UnitOfWork
+from nlp.rules import RuleTagger
+
+
+@dataclass
+class Runtime:
+    clock: Clock
+    policy: Policy
+    calendar: WorkCalendar
+    tagger: RuleTagger
+    uow: Callable[[], UnitOfWork]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.calendar.tz
+
+    def now(self) -> datetime:
+        return self.clock.now()

@@ -1,0 +1,43 @@
+"""Formatting helpers shared by the dialogue modules: dates, refusals, timelines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.appeal import Action, AppealEvent, Status
+from bot.domain.errors import DomainError
+from handlers import texts
+
+
+def fmt_date(value: datetime | None, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y年%m月%d日") if value else "—"
+
+
+def fmt_time(value: datetime | None, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%m-%d %H:%M") if value else "—"
+
+
+def refusal(err: DomainError) -> str:
+    """The Chinese sentence for a refusal; unknown codes fall back to the generic one of their class."""
+    params = dict(err.params)
+    if "status" in params:
+        params["status_label"] = texts.STATUS.get(Status(params["status"]), params["status"])
+    if "action" in params:
+        params["action_label"] = texts.ACTION.get(Action(params["action"]), params["action"])
+    template = texts.ERRORS.get(err.code) or texts.ERRORS.get(type(err).code, texts.ERRORS["invalid_input"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return texts.ERRORS.get(type(err).code, texts.ERRORS["invalid_input"])
+
+
+def timeline(events: list[AppealEvent], tz: ZoneInfo) -> str:
+    lines = []
+    for e in events:
+        note = f"：{e.note}" if e.note else ""
+        if e.from_status is not None and e.from_status != e.to_status:
+            note += f"（{texts.STATUS[e.from_status]}→{texts.STATUS[e.to_status]}）"
+        lines.append(texts.TIMELINE_LINE.format(at=fmt_time(e.at, tz), who=e.actor.name or "系统",
+                                                action=texts.ACTION[e.action], note=note))
+    return "\n".join(lines)

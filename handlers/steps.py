@@ -1,0 +1,35 @@
+"""Dialogue steps: stored values are stable literals, so a rename never orphans a conversation."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    IDLE = "idle"
+    FILING_TEXT = "filing.text"
+    FILING_COMPANY = "filing.company"
+    FILING_USCC = "filing.uscc"
+    FILING_CONTACT = "filing.contact"
+    FILING_PHONE = "filing.phone"
+    FILING_AREA = "filing.area"
+    FILING_CATEGORY = "filing.category"
+    FILING_CATEGORY_ALL = "filing.category_all"
+    FILING_TYPE = "filing.type"
+    FILING_CONFIRM = "filing.confirm"
+    FILING_EDIT = "filing.edit"
+    NEW_OR_SUPPLEMENT = "idle.new_or_supplement"
+    SUPPLEMENT_PICK = "supplement.pick"
+    WITHDRAW_CONFIRM = "withdraw.confirm"
+
+
+# Filing fields in the order they are asked; each maps to the step that asks it.
+FILING_ORDER: tuple[tuple[str, Step], ...] = (
+    ("text", Step.FILING_TEXT),
+    ("company", Step.FILING_COMPANY),
+    ("uscc", Step.FILING_USCC),
+    ("contact", Step.FILING_CONTACT),
+    ("phone", Step.FILING_PHONE),
+    ("area", Step.FILING_AREA),
+    ("category", Step.FILING_CATEGORY),
+)

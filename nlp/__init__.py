@@ -1,0 +1,1 @@
+"""Text analysis for appeals: tokenizing, keyword-rule tag suggestions. A leaf package."""

@@ -1,0 +1,341 @@
+"""SQL repositories over one AsyncConnection; each maps rows to domain and service types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.appeal import (
+    Action,
+    Actor,
+    Appeal,
+    AppealEvent,
+    AppealType,
+    Difficulty,
+    Level,
+    Source,
+    Status,
+)
+from bot.messages import ConversationKey, OutboundMessage
+from bot.services.ports import ConversationState, Enterprise, Identity, OrgUnit, OutboxRow, Staff
+from storage import tables as t
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Someone else saved the appeal between our read and our write."""
+
+
+def _upsert(conn: AsyncConnection, table: t.Table):  # type: ignore[no-untyped-def]
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+class SqlAppealRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def next_number(self, prefix: str, day: str) -> str:
+        """Gap-free per day: the counter row is bumped in the caller's transaction, so a rollback
+        gives the number back and concurrent filers queue on the row lock."""
+        stmt = _upsert(self.conn, t.appeal_counters).values(day=day, last=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.appeal_counters.c.day], set_={"last": t.appeal_counters.c.last + 1}
+        ).returning(t.appeal_counters.c.last)
+        seq = (await self.conn.execute(stmt)).scalar_one()
+        return f"{prefix}{day}-{seq:04d}"
+
+    def _row(self, a: Appeal, now: datetime) -> dict[str, Any]:
+        return {
+            "number": a.number, "enterprise_id": a.enterprise_id, "enterprise_name": a.enterprise_name,
+            "uscc": a.uscc, "contact": a.contact, "phone": a.phone, "area_id": a.area_id, "text": a.text,
+            "source": a.source.value, "type": a.type.value, "category": a.category,
+            "categories": list(a.categories), "tag_evidence": dict(a.tag_evidence), "level": a.level.value,
+            "difficulty": a.difficulty.value, "status": a.status.value, "attachments": list(a.attachments),
+            "submitted_at": a.submitted_at, "promised_at": a.promised_at, "due_at": a.due_at,
+            "calendar_gap": a.calendar_gap, "lead_unit_id": a.lead_unit_id,
+            "co_unit_ids": list(a.co_unit_ids), "handler_staff_id": a.handler_staff_id,
+            "outcome": a.outcome, "resolution": a.resolution, "repeat_of": a.repeat_of,
+            "flags": dict(a.flags), "filer_channel": a.filer_channel,
+            "filer_external_id": a.filer_external_id, "updated_at": now,
+        }
+
+    async def add(self, appeal: Appeal) -> Appeal:
+        now = appeal.submitted_at
+        row = self._row(appeal, now) | {"version": 1}
+        appeal.id = (await self.conn.execute(insert(t.appeals).returning(t.appeals.c.id), row)).scalar_one()
+        appeal.version = 1
+        await self._flush_events(appeal)
+        return appeal
+
+    async def save(self, appeal: Appeal) -> None:
+        now = appeal.pending_events[-1].at if appeal.pending_events else datetime.now(UTC)
+        result = await self.conn.execute(
+            update(t.appeals)
+            .where(t.appeals.c.id == appeal.id, t.appeals.c.version == appeal.version)
+            .values(**self._row(appeal, now), version=appeal.version + 1)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(appeal.number)
+        appeal.version += 1
+        await self._flush_events(appeal)
+
+    async def _flush_events(self, appeal: Appeal) -> None:
+        if not appeal.pending_events:
+            return
+        await self.conn.execute(insert(t.appeal_events), [
+            {"appeal_id": appeal.id, "at": e.at, "actor_kind": e.actor.kind, "actor_id": e.actor.id,
+             "actor_name": e.actor.name, "action": e.action.value,
+             "from_status": e.from_status.value if e.from_status else None,
+             "to_status": e.to_status.value, "note": e.note, "data": e.data}
+            for e in appeal.pending_events
+        ])
+        appeal.pending_events.clear()
+
+    @staticmethod
+    def _appeal(r: Any) -> Appeal:
+        return Appeal(
+            id=r.id, number=r.number, enterprise_id=r.enterprise_id, enterprise_name=r.enterprise_name,
+            uscc=r.uscc, contact=r.contact, phone=r.phone, area_id=r.area_id, text=r.text,
+            source=Source(r.source), type=AppealType(r.type), categories=list(r.categories),
+            tag_evidence=dict(r.tag_evidence), level=Level(r.level), difficulty=Difficulty(r.difficulty),
+            status=Status(r.status), attachments=list(r.attachments),
+            submitted_at=r.submitted_at, promised_at=r.promised_at,
+            due_at=r.due_at, calendar_gap=r.calendar_gap, lead_unit_id=r.lead_unit_id,
+            co_unit_ids=list(r.co_unit_ids), handler_staff_id=r.handler_staff_id, outcome=r.outcome,
+            resolution=r.resolution, repeat_of=r.repeat_of, flags=dict(r.flags),
+            filer_channel=r.filer_channel, filer_external_id=r.filer_external_id, version=r.version,
+        )
+
+    async def get(self, number: str) -> Appeal | None:
+        row = (await self.conn.execute(select(t.appeals).where(t.appeals.c.number == number))).first()
+        return self._appeal(row) if row else None
+
+    async def list_for_enterprise(self, enterprise_id: int, *, open_only: bool) -> list[Appeal]:
+        stmt = select(t.appeals).where(t.appeals.c.enterprise_id == enterprise_id)
+        if open_only:
+            stmt = stmt.where(t.appeals.c.status.in_(
+                [s.value for s in (Status.SUBMITTED, Status.DISPATCHED, Status.IN_PROGRESS,
+                                   Status.VERIFYING, Status.RECTIFYING, Status.RESOLVED)]))
+        rows = (await self.conn.execute(stmt.order_by(t.appeals.c.id.desc()).limit(50))).all()
+        return [self._appeal(r) for r in rows]
+
+    async def events(self, number: str) -> list[AppealEvent]:
+        stmt = (
+            select(t.appeal_events).join(t.appeals, t.appeals.c.id == t.appeal_events.c.appeal_id)
+            .where(t.appeals.c.number == number).order_by(t.appeal_events.c.id)
+        )
+        return [
+            AppealEvent(
+                Action(r.action), r.at, Actor(r.actor_kind, r.actor_id, r.actor_name),
+                Status(r.from_status) if r.from_status else None, Status(r.to_status), r.note, dict(r.data),
+            )
+            for r in (await self.conn.execute(stmt)).all()
+        ]
+
+    async def count(self) -> int:
+        return (await self.conn.execute(select(func.count()).select_from(t.appeals))).scalar_one()
+
+
+class SqlEnterpriseRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _enterprise(r: Any) -> Enterprise:
+        return Enterprise(r.id, r.uscc, r.name, r.contact, r.phone, r.area_id)
+
+    async def get(self, enterprise_id: int) -> Enterprise | None:
+        row = (await self.conn.execute(select(t.enterprises).where(t.enterprises.c.id == enterprise_id))).first()
+        return self._enterprise(row) if row else None
+
+    async def get_by_uscc(self, uscc: str) -> Enterprise | None:
+        row = (await self.conn.execute(select(t.enterprises).where(t.enterprises.c.uscc == uscc))).first()
+        return self._enterprise(row) if row else None
+
+    async def upsert(self, e: Enterprise) -> Enterprise:
+        now = datetime.now(UTC)
+        values = {"name": e.name, "contact": e.contact, "phone": e.phone, "area_id": e.area_id, "updated_at": now}
+        stmt = _upsert(self.conn, t.enterprises).values(uscc=e.uscc, created_at=now, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=[t.enterprises.c.uscc], set_=values)
+        await self.conn.execute(stmt)
+        stored = await self.get_by_uscc(e.uscc)
+        assert stored is not None
+        return stored
+
+
+class SqlDirectoryRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def units(self) -> list[OrgUnit]:
+        rows = (await self.conn.execute(
+            select(t.org_units).where(t.org_units.c.active.is_(True)).order_by(t.org_units.c.kind, t.org_units.c.id)
+        )).all()
+        return [OrgUnit(r.id, r.name, r.kind, tuple(r.aliases)) for r in rows]
+
+    async def staff(self, staff_id: str) -> Staff | None:
+        stmt = select(t.staff).where(t.staff.c.id == staff_id, t.staff.c.active.is_(True))
+        r = (await self.conn.execute(stmt)).first()
+        return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
+
+    async def identity(self, key: ConversationKey) -> Identity:
+        r = (await self.conn.execute(select(t.identities).where(
+            t.identities.c.channel == key.channel, t.identities.c.external_id == key.user_id))).first()
+        if r is None:
+            return Identity(key)
+        staff_member = await self.staff(r.staff_id) if r.staff_id else None
+        return Identity(key, staff_member, r.enterprise_id)
+
+    async def _link(self, key: ConversationKey, **values: Any) -> None:
+        stmt = _upsert(self.conn, t.identities).values(
+            channel=key.channel, external_id=key.user_id, created_at=datetime.now(UTC), **values)
+        await self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=[t.identities.c.channel, t.identities.c.external_id], set_=values))
+
+    async def link_enterprise(self, key: ConversationKey, enterprise_id: int) -> None:
+        await self._link(key, enterprise_id=enterprise_id)
+
+    async def link_staff(self, key: ConversationKey, staff_id: str) -> None:
+        await self._link(key, staff_id=staff_id)
+
+    async def replace_org(self, units: Sequence[OrgUnit], staff: Sequence[Staff]) -> None:
+        """Make the configured org the active one; units and staff no longer listed are deactivated
+        (never deleted: appeals and events still refer to them)."""
+        for unit in units:
+            values = {"name": unit.name, "kind": unit.kind, "aliases": list(unit.aliases), "active": True}
+            stmt = _upsert(self.conn, t.org_units).values(id=unit.id, **values)
+            await self.conn.execute(stmt.on_conflict_do_update(index_elements=[t.org_units.c.id], set_=values))
+        await self.conn.execute(update(t.org_units).where(t.org_units.c.id.not_in([u.id for u in units]))
+                                .values(active=False))
+        for member in staff:
+            values = {"name": member.name, "unit_id": member.unit_id, "role": member.role,
+                      "mobile": member.mobile, "active": True}
+            stmt = _upsert(self.conn, t.staff).values(id=member.id, **values)
+            await self.conn.execute(stmt.on_conflict_do_update(index_elements=[t.staff.c.id], set_=values))
+        await self.conn.execute(update(t.staff).where(t.staff.c.id.not_in([s.id for s in staff]))
+                                .values(active=False))
+
+    async def keys_for_role(self, role: str) -> list[ConversationKey]:
+        """Every chat identity bound to an active staff member of this role."""
+        stmt = (
+            select(t.identities.c.channel, t.identities.c.external_id)
+            .join(t.staff, t.staff.c.id == t.identities.c.staff_id)
+            .where(t.staff.c.role == role, t.staff.c.active.is_(True))
+            .order_by(t.identities.c.channel, t.identities.c.external_id)
+        )
+        return [ConversationKey(r.channel, r.external_id) for r in (await self.conn.execute(stmt)).all()]
+
+
+class SqlConversationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def lock_and_load(self, key: ConversationKey) -> ConversationState:
+        """Lock first, then read: two messages of one person never act on the same stale state.
+
+        On SQLite the transaction already holds the database write lock (BEGIN IMMEDIATE);
+        on PostgreSQL the row is created if missing and locked FOR UPDATE.
+        """
+        c = t.conversations.c
+        stmt = select(t.conversations).where(c.channel == key.channel, c.user_id == key.user_id)
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                postgresql.insert(t.conversations)
+                .values(channel=key.channel, user_id=key.user_id, step="idle", data={}, version=0,
+                        updated_at=datetime.now(UTC))
+                .on_conflict_do_nothing()
+            )
+            stmt = stmt.with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        if row is None or row.version == 0:
+            return ConversationState()
+        data = dict(row.data)
+        return ConversationState(
+            step=row.step, data=data.get("draft", {}), history=list(data.get("history", [])),
+            choices=list(data.get("choices", [])), version=row.version, updated_at=row.updated_at,
+        )
+
+    async def save(self, key: ConversationKey, state: ConversationState) -> None:
+        payload = {"draft": state.data, "history": state.history, "choices": state.choices}
+        now = state.updated_at or datetime.now(UTC)
+        values = {"step": state.step, "data": payload, "version": state.version + 1, "updated_at": now}
+        stmt = _upsert(self.conn, t.conversations).values(channel=key.channel, user_id=key.user_id, **values)
+        await self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=[t.conversations.c.channel, t.conversations.c.user_id], set_=values))
+        state.version += 1
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, messages: Sequence[OutboundMessage], now: datetime) -> list[int]:
+        if not messages:
+            return []
+        rows = [
+            {"channel": m.recipient.channel, "recipient": m.recipient.user_id,
+             "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
+             "appeal_number": m.appeal_number, "status": "pending", "attempts": 0,
+             "next_attempt_at": now, "created_at": now}
+            for m in messages
+        ]
+        ids = []
+        # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
+        stmt = insert(t.outbox).returning(t.outbox.c.id)
+        for row in rows:
+            ids.append((await self.conn.execute(stmt, row)).scalar_one())
+        return ids
+
+    @staticmethod
+    def _row(r: Any) -> OutboxRow:
+        return OutboxRow(r.id, r.channel, r.recipient, dict(r.body), r.appeal_number, r.status, r.attempts,
+                         r.next_attempt_at, r.created_at)
+
+    async def pending(self, channels: Sequence[str], limit: int) -> list[OutboxRow]:
+        c = t.outbox.c
+        stmt = (select(t.outbox).where(c.status == "pending", c.channel.in_(list(channels)))
+                .order_by(c.id).limit(limit))
+        return [self._row(r) for r in (await self.conn.execute(stmt)).all()]
+
+    async def claim(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Take a due row for sending until `lease_until`; false when another sender has it."""
+        c = t.outbox.c
+        result = await self.conn.execute(
+            update(t.outbox).where(c.id == outbox_id, c.status == "pending", c.next_attempt_at <= now)
+            .values(next_attempt_at=lease_until))
+        return result.rowcount == 1
+
+    async def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        await self.conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id)
+                                .values(status="sent", sent_at=now, attempts=t.outbox.c.attempts + 1))
+
+    async def mark_failed(self, outbox_id: int, *, attempts: int, next_attempt_at: datetime,
+                          error: str, dead: bool) -> None:
+        await self.conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(
+            status="dead" if dead else "pending", attempts=attempts, next_attempt_at=next_attempt_at,
+            last_error=error[:2000]))
+
+    async def for_recipient(self, channel: str, recipient: str, after_id: int, limit: int) -> list[OutboxRow]:
+        c = t.outbox.c
+        stmt = (select(t.outbox).where(c.channel == channel, c.recipient == recipient, c.id > after_id)
+                .order_by(c.id).limit(limit))
+        return [self._row(r) for r in (await self.conn.execute(stmt)).all()]
+
+    async def get(self, outbox_id: int) -> OutboxRow | None:
+        r = (await self.conn.execute(select(t.outbox).where(t.outbox.c.id == outbox_id))).first()
+        return self._row(r) if r else None
+
+
+class SqlInboundLog:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def claim(self, channel: str, message_id: str, now: datetime) -> bool:
+        """True exactly once per (channel, message id); the claim commits with the turn's effects."""
+        stmt = _upsert(self.conn, t.inbound_messages).values(
+            channel=channel, message_id=message_id[:191], received_at=now).on_conflict_do_nothing()
+        return (await self.conn.execute(stmt)).rowcount == 1

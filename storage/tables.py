@@ -1,0 +1,202 @@
+"""The schema, as SQLAlchemy Core tables; Alembic migrations are written against these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids autoincrement on PostgreSQL; SQLite needs INTEGER PRIMARY KEY for rowid aliasing.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no offset) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts(name: str, **kw: object) -> Column:
+    return Column(name, UtcDateTime(), **kw)
+
+
+org_units = Table(
+    "org_units", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("aliases", JSON, nullable=False, default=list),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+staff = Table(
+    "staff", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("unit_id", String(64), ForeignKey("org_units.id"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("mobile", String(20), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+enterprises = Table(
+    "enterprises", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("uscc", String(18), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("contact", String(50), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("area_id", String(64), ForeignKey("org_units.id"), nullable=True),
+    ts("created_at", nullable=False),
+    ts("updated_at", nullable=False),
+)
+
+identities = Table(
+    "identities", metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("staff_id", String(64), ForeignKey("staff.id"), nullable=True),
+    Column("enterprise_id", Id, ForeignKey("enterprises.id"), nullable=True),
+    Column("display_name", String(100), nullable=False, default=""),
+    ts("created_at", nullable=False),
+)
+
+appeal_counters = Table(
+    "appeal_counters", metadata,
+    Column("day", String(16), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+appeals = Table(
+    "appeals", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("enterprise_id", Id, ForeignKey("enterprises.id"), nullable=False),
+    Column("enterprise_name", String(100), nullable=False),
+    Column("uscc", String(18), nullable=False),
+    Column("contact", String(50), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("area_id", String(64), ForeignKey("org_units.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("tag_evidence", JSON, nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("difficulty", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attachments", JSON, nullable=False),
+    ts("submitted_at", nullable=False),
+    ts("promised_at"),
+    ts("due_at"),
+    Column("calendar_gap", Boolean, nullable=False, default=False),
+    Column("lead_unit_id", String(64), ForeignKey("org_units.id"), nullable=True),
+    Column("co_unit_ids", JSON, nullable=False),
+    Column("handler_staff_id", String(64), ForeignKey("staff.id"), nullable=True),
+    Column("outcome", String(16)),
+    Column("resolution", Text),
+    Column("repeat_of", String(32)),
+    Column("flags", JSON, nullable=False),
+    Column("filer_channel", String(32)),
+    Column("filer_external_id", String(128)),
+    Column("version", Integer, nullable=False, default=0),
+    ts("updated_at", nullable=False),
+    Index("ix_appeals_enterprise_status", "enterprise_id", "status"),
+    Index("ix_appeals_status_lead", "status", "lead_unit_id"),
+    Index("ix_appeals_submitted_status", "submitted_at", "status", "lead_unit_id"),
+)
+
+appeal_events = Table(
+    "appeal_events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    ts("at", nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64)),
+    Column("actor_name", String(100), nullable=False, default=""),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("data", JSON, nullable=False),
+    Index("ix_appeal_events_appeal", "appeal_id", "id"),
+)
+
+conversations = Table(
+    "conversations", metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("step", String(48), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    ts("updated_at", nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("recipient", String(128), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("appeal_number", String(32)),
+    Column("status", String(16), nullable=False),  # pending, sent, dead
+    Column("attempts", Integer, nullable=False, default=0),
+    ts("next_attempt_at", nullable=False),
+    ts("created_at", nullable=False),
+    ts("sent_at"),
+    Column("last_error", Text),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_recipient", "channel", "recipient", "id"),
+)
+
+inbound_messages = Table(
+    "inbound_messages", metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("message_id", String(191), primary_key=True),
+    ts("received_at", nullable=False),
+)
+
+bind_codes = Table(
+    "bind_codes", metadata,
+    Column("code", String(16), primary_key=True),
+    Column("staff_id", String(64), ForeignKey("staff.id"), nullable=False),
+    ts("expires_at", nullable=False),
+    ts("used_at"),
+)

@@ -1,0 +1,1 @@
+"""qihu test suite."""

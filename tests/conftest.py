@@ -1,0 +1,145 @@
+"""Fixtures: a real database per test (SQLite file, or PostgreSQL via QIHU_TEST_DATABASE_URL),
+the real app wired by build_app with a frozen clock, and a conversation helper."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from bot.bootstrap import App, build_app
+from bot.config import EXAMPLE_CONFIG, Settings, load_settings
+from bot.messages import ConversationKey, InboundMessage
+from nlp.rules import KeywordRules, RuleTagger
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from storage.tables import metadata
+from tests.fakes import FrozenClock
+
+PG_URL = os.environ.get("QIHU_TEST_DATABASE_URL", "")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"qihu database: {PG_URL or 'SQLite (temporary files)'}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    async def reset() -> None:
+        engine = create_engine(PG_URL)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset())
+    upgrade(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if PG_URL:
+        url = request.getfixturevalue("pg_migrated")
+
+        async def truncate() -> None:
+            engine = create_engine(url)
+            async with engine.begin() as conn:
+                names = ", ".join(t.name for t in metadata.sorted_tables)
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await engine.dispose()
+
+        asyncio.run(truncate())
+        return url
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "qihu.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    base = load_settings(EXAMPLE_CONFIG)
+    return base.model_copy(update={"database": base.database.model_copy(update={"url": database_url})})
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    # Wednesday 2026-11-25 10:00 in Beijing.
+    return FrozenClock(datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI))
+
+
+_TAGGER: RuleTagger | None = None
+
+
+def shared_tagger() -> RuleTagger:
+    """jieba's dictionary loads once per test session, not once per test."""
+    global _TAGGER
+    if _TAGGER is None:
+        _TAGGER = RuleTagger(KeywordRules.load())
+        _TAGGER.tokenizer.load()
+    return _TAGGER
+
+
+async def start_app(settings: Settings, clock: FrozenClock, **kw: object) -> App:
+    kw.setdefault("tagger", shared_tagger())
+    app = build_app(settings, clock=clock, **kw)  # type: ignore[arg-type]
+    await app.prepare_database()
+    return app
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    application = await start_app(settings, clock)
+    yield application
+    await application.close()
+
+
+class Chat:
+    """One person talking to the bot: say() returns the texts the bot answered them this turn."""
+
+    def __init__(self, app: App, user: str, channel: str = "web") -> None:
+        self.app = app
+        self.key = ConversationKey(channel, user)
+        self.choices: list[dict] = []
+
+    async def say(self, text: str, message_id: str | None = None) -> str:
+        msg = InboundMessage(self.key, text, message_id or uuid.uuid4().hex, self.app.runtime.now())
+        ids = await self.app.pipeline.handle(msg) or []
+        async with self.app.runtime.uow() as uow:
+            rows = [await uow.outbox.get(i) for i in ids]
+        mine = [r for r in rows if r and r.channel == self.key.channel and r.recipient == self.key.user_id]
+        self.choices = mine[-1].body.get("choices", []) if mine else []
+        return "\n".join(r.body["text"] for r in mine)
+
+    @property
+    def choice_labels(self) -> list[str]:
+        return [c["label"] for c in self.choices]
+
+
+@pytest.fixture
+def chat(app: App) -> Chat:
+    return Chat(app, "ent-1")
+
+
+async def bind_staff(app: App, user: str, staff_id: str, channel: str = "web") -> Chat:
+    async with app.runtime.uow() as uow:
+        await uow.directory.link_staff(ConversationKey(channel, user), staff_id)
+        await uow.commit()
+    return Chat(app, user, channel)

@@ -1,0 +1,1 @@
+"""Tests against the real database and the real pipeline."""

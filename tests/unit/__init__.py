@@ -1,0 +1,1 @@
+"""Unit tests: domain, config, text analysis, layering."""
