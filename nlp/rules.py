@@ -72,9 +72,20 @@ class RuleTagger:
             if word in tokens or (len(word) >= SUBSTRING_MIN_CHARS and word in text)
         ]
 
+    def _terms(self, text: str) -> set[str]:
+        """Tokens plus the 2–3 character heads and tails of longer tokens: jieba keeps compounds
+        such as 招工难 or 劳务市场 whole, and a rule for 招工 or 劳务 means them too."""
+        tokens = set(self.tokenizer.tokens(text))
+        for token in list(tokens):
+            for n in (2, 3):
+                if len(token) > n:
+                    tokens.add(token[:n])
+                    tokens.add(token[-n:])
+        return tokens
+
     def _score(self, text: str, tables: dict[str, dict[str, float]],
                negatives: dict[str, dict[str, float]]) -> list[Suggestion]:
-        tokens = set(self.tokenizer.tokens(text))
+        tokens = self._terms(text)
         out = []
         for label, table in tables.items():
             hits = self._hits(tokens, text, table)

@@ -1,0 +1,66 @@
+"""Config: TOML plus QIHU_* environment overrides; a wrong key stops start-up naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import EXAMPLE_CONFIG, ConfigError, load_settings
+
+
+def test_example_config_loads_with_a_whole_demo_county():
+    s = load_settings(EXAMPLE_CONFIG)
+    kinds = {u.kind for u in s.units}
+    assert kinds == {"department", "township", "city_task_force", "service_centre"}
+    assert len([u for u in s.units if u.kind == "department"]) >= 12
+    assert {m.role for m in s.staff} == {"handler", "dispatcher", "leader", "admin"}
+    assert (s.server.host, s.server.port) == ("127.0.0.1", 8080)
+    assert s.database.url == "sqlite+aiosqlite:///./qihu.db"
+
+
+def test_environment_overrides_nested_keys(monkeypatch):
+    monkeypatch.setenv("QIHU_DATABASE__URL", "postgresql+asyncpg://qihu@127.0.0.1:5432/qihu")
+    monkeypatch.setenv("QIHU_TIME_LIMITS__NORMAL", "7")
+    monkeypatch.setenv("QIHU_WEBCHAT__PORTAL_SECRET", "s3cret")
+    s = load_settings(EXAMPLE_CONFIG)
+    assert s.database.url.startswith("postgresql+asyncpg://")
+    assert s.time_limits.normal == 7
+    assert s.webchat.portal_secret.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(s)
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[server]\nprot = 8080\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"未知配置项 server\.prot"):
+        load_settings(path)
+
+
+def test_bad_value_is_named(monkeypatch):
+    monkeypatch.setenv("QIHU_SERVER__PORT", "99999")
+    with pytest.raises(ConfigError, match=r"配置项 server\.port 有误"):
+        load_settings(EXAMPLE_CONFIG)
+
+
+def test_staff_of_unknown_unit_is_refused(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[[staff]]\nid = "x"\nname = "某人"\nunit = "nowhere"\nrole = "handler"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="nowhere"):
+        load_settings(path)
+
+
+def test_org_from_csv(tmp_path):
+    (tmp_path / "units.csv").write_text("id,name,kind,aliases\nlyz,龙游镇,township,龙游|龙镇\n", encoding="utf-8")
+    (tmp_path / "staff.csv").write_text("id,name,unit,role,mobile\nqian,钱某,lyz,handler,13800000000\n",
+                                        encoding="utf-8")
+    path = tmp_path / "c.toml"
+    path.write_text('[org]\nunits_csv = "units.csv"\nstaff_csv = "staff.csv"\n', encoding="utf-8")
+    s = load_settings(path)
+    assert [(u.id, u.aliases) for u in s.units] == [("lyz", ["龙游", "龙镇"])]
+    assert s.staff[0].unit == "lyz"
+
+
+def test_syntax_error_is_reported(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[server\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="无法解析"):
+        load_settings(path)

@@ -1,0 +1,51 @@
+"""统一社会信用代码 and mobile numbers: the check digit, the position that looks wrong, masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.errors import InvalidInput
+from bot.domain.identifiers import mask_mobile, mask_mobiles_in_text, normalize_mobile, normalize_uscc
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y43", "9131000063159284XQ", "91330825MA2DH4KX39"])
+def test_valid_codes_pass(code):
+    assert normalize_uscc(code) == code
+
+
+def test_spaces_lowercase_and_full_width_are_normalised():
+    assert normalize_uscc(" 9135 0100 m000 100y43 ") == "91350100M000100Y43"
+    assert normalize_uscc("９１３５０１００Ｍ０００１００Ｙ４３") == "91350100M000100Y43"
+
+
+@pytest.mark.parametrize(
+    ("code", "error", "params"),
+    [
+        ("9135010", "uscc_length", {"length": 7}),
+        ("91350100M000100Y4", "uscc_length", {"length": 17}),
+        ("91350100M0I0100Y43", "uscc_char", {"position": 11, "char": "I"}),
+        ("9135A100M000100Y43", "uscc_region", {"position": 5, "char": "A"}),
+        ("91350100M000100Y44", "uscc_check", {"position": 18, "char": "4"}),
+    ],
+)
+def test_invalid_codes_name_the_position(code, error, params):
+    with pytest.raises(InvalidInput) as exc:
+        normalize_uscc(code)
+    assert exc.value.code == error
+    assert params.items() <= exc.value.params.items()
+
+
+@pytest.mark.parametrize("raw", ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "8613800138000"])
+def test_mobile_forms(raw):
+    assert normalize_mobile(raw) == "13800138000"
+
+
+@pytest.mark.parametrize("raw", ["12800138000", "1380013800", "138001380001", "abc", "", "02512345678"])
+def test_bad_mobiles(raw):
+    with pytest.raises(InvalidInput):
+        normalize_mobile(raw)
+
+
+def test_masking():
+    assert mask_mobile("13800138000") == "138****8000"
+    assert mask_mobiles_in_text("电话13800138000，备用 13912345678") == "电话138****8000，备用 139****5678"
