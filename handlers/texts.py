@@ -131,7 +131,7 @@ EDIT_FIELDS = {
     "phone": "手机号", "area": "所在乡镇", "category": "问题类别", "type": "诉求类型",
 }
 SUBMITTED = (
-    "✅ 诉求已登记，编号 {number}。\n"
+    "【已登记】诉求已登记，编号 {number}。\n"
     "类别：{category}（{type}）　当前状态：待受理\n"
     "我们承诺在 {promised}（{days} 个工作日）前办结{gap}。\n"
     "办理进展会及时通知您；也可随时发送「查询 {number}」查看。"

@@ -107,7 +107,7 @@ class WebChat:
     async def post_message(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json(loads=json.loads)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
             return _bad(400, "请求体不是有效的 JSON。")
         if not isinstance(payload, dict):
             return _bad(400, "请求体应为 JSON 对象。")
