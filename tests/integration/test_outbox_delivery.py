@@ -1,0 +1,55 @@
+"""The outbox: replies written with the turn are delivered once, in order, retried with backoff."""
+
+from __future__ import annotations
+
+from bot.services.delivery import DeliveryError
+from tests.conftest import Chat, start_app
+from tests.fakes import RecordingSender
+
+
+async def test_failed_sends_are_retried_in_order_then_dead_lettered(settings, clock):
+    sender = RecordingSender()
+    app = await start_app(settings, clock, senders={"web": sender})
+    try:
+        chat = Chat(app, "ent-1")
+        await chat.say("你好")
+        await chat.say("帮助")
+        sender.failures = [DeliveryError("HTTP 500"), DeliveryError("HTTP 429", retry_after=120)]
+        assert await app.outbox.run_once() == 0  # first row fails: the second waits behind it
+        clock.advance(seconds=10)
+        assert await app.outbox.run_once() == 0  # second attempt: told to wait 120 s
+        clock.advance(seconds=60)
+        assert await app.outbox.run_once() == 0  # not due yet
+        clock.advance(seconds=61)
+        assert await app.outbox.run_once() == 2
+        assert [body["text"][:4] for _, body in sender.sent] == ["没有听懂", "企呼 ·"]
+        assert await app.outbox.run_once() == 0  # nothing is sent twice
+
+        await chat.say("帮助")
+        sender.failures = [DeliveryError("unknown user", permanent=True)]
+        await app.outbox.run_once()
+        async with app.runtime.uow() as uow:
+            rows = await uow.outbox.for_recipient("web", "ent-1", 0, 10)
+        assert [r.status for r in rows] == ["sent", "sent", "dead"]
+    finally:
+        await app.close()
+
+
+async def test_rolled_back_turn_sends_nothing(settings, clock, monkeypatch):
+    sender = RecordingSender()
+    app = await start_app(settings, clock, senders={"web": sender})
+    try:
+        import handlers.router as router
+
+        async def broken(turn):  # type: ignore[no-untyped-def]
+            turn.say("this reply must never leave")
+            raise RuntimeError("bug in a handler")
+
+        monkeypatch.setattr(router, "route", broken)
+        chat = Chat(app, "ent-1")
+        reply = await chat.say("你好")
+        assert "系统暂时无法处理" in reply
+        await app.outbox.run_once()
+        assert [body["text"] for _, body in sender.sent] == [reply]
+    finally:
+        await app.close()
