@@ -34,8 +34,13 @@ def portal_signature(secret: str, user: str, expires: int) -> str:
     return hmac.new(secret.encode(), f"{user}.{expires}".encode(), hashlib.sha256).hexdigest()
 
 
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Chinese stays readable in logs and browser tools instead of \uXXXX escapes.
+    return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
 def _bad(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+    return _json({"error": message}, status=status)
 
 
 def _is_loopback(request: web.Request) -> bool:
@@ -71,7 +76,7 @@ class WebChat:
         demo = self.demo_allowed(request)
         staff = [{"id": f"staff:{s.id}", "name": s.name, "role": s.role}
                  for s in self.app.settings.staff if s.demo] if demo else []
-        return web.json_response({"demo": demo, "staff": staff})
+        return _json({"demo": demo, "staff": staff})
 
     def _authenticate(self, request: web.Request, user: Any, token: Any) -> str | web.Response:
         if not isinstance(user, str) or not USER_ID.match(user):
@@ -134,7 +139,7 @@ class WebChat:
             async with self.app.runtime.uow() as uow:
                 rows = [await uow.outbox.get(i) for i in ids]
             replies = [_message(r) for r in rows if r and r.channel == CHANNEL and r.recipient == user]
-        return web.json_response({"duplicate": ids is None, "replies": replies})
+        return _json({"duplicate": ids is None, "replies": replies})
 
     async def get_messages(self, request: web.Request) -> web.Response:
         user = self._authenticate(request, request.query.get("user"), request.query.get("token"))
@@ -145,7 +150,7 @@ class WebChat:
             return _bad(400, "after 应为非负整数。")
         async with self.app.runtime.uow() as uow:
             rows = await uow.outbox.for_recipient(CHANNEL, user, int(after_raw), 100)
-        return web.json_response({"messages": [_message(r) for r in rows]})
+        return _json({"messages": [_message(r) for r in rows]})
 
 
 def _message(row: Any) -> dict[str, Any]:

@@ -60,8 +60,9 @@ def mask_mobile(phone: str) -> str:
     return "****"
 
 
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
 
 
 def mask_mobiles_in_text(text: str) -> str:
-    return _MOBILE_IN_TEXT.sub(r"\1****\3", text)
+    """Mask every mainland mobile in free text, also when typed with spaces or dashes."""
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_mobile(re.sub(r"[ \-]", "", m.group())), text)

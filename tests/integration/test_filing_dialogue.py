@@ -186,3 +186,13 @@ async def test_staff_command_roles_are_enforced(app):
     leader = await bind_staff(app, "staff:wang-leader", "wang-leader")
     assert "不是领导可用的命令" in await leader.say("撤回 QH20261125-0001")
     assert "工作人员" in await leader.say("帮助")
+
+
+async def test_logs_carry_appeal_numbers_and_mask_phones(app, chat, caplog):
+    caplog.set_level("INFO", logger="bot.pipeline")
+    number = await file_first_appeal(chat)
+    await chat.say("补充 电话改为 13912345678 请联系")
+    logs = caplog.text
+    assert number in logs
+    assert "13800138000" not in logs and "138 0013 8000" not in logs and "13912345678" not in logs
+    assert "139****5678" in logs

@@ -1,0 +1,54 @@
+"""The qihu command as an administrator uses it: demo, init, db upgrade, console chat."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def qihu(*args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, text=True,
+                          capture_output=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_demo_prints_a_whole_filing_conversation(tmp_path):
+    result = qihu("demo", cwd=tmp_path, env={"QIHU_CONFIG": str(ROOT / "config.example.toml")})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "企业> 91330825MA2DH4KX3T" in out and "第 18 位校验码「T」" in out
+    assert "诉求已登记，编号 QH" in out and "待受理" in out
+    assert not (tmp_path / "qihu.db").exists()  # the demo leaves no database behind
+
+
+def test_init_writes_config_and_database_then_upgrade_is_idempotent(tmp_path):
+    result = qihu("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "config.toml").read_text(encoding="utf-8") == (ROOT / "config.example.toml").read_text(
+        encoding="utf-8")
+    assert (tmp_path / "qihu.db").exists()
+    again = qihu("db", "upgrade", cwd=tmp_path)
+    assert again.returncode == 0 and "数据库已升级" in again.stdout
+
+
+def test_wrong_config_key_stops_with_its_name(tmp_path):
+    (tmp_path / "config.toml").write_text("[database]\nurll = 'x'\n", encoding="utf-8")
+    result = qihu("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "未知配置项 database.urll" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_console_chat_as_enterprise_and_as_staff(tmp_path):
+    env = {"QIHU_CONFIG": str(ROOT / "config.example.toml")}
+    result = qihu("chat", cwd=tmp_path, env=env, stdin="我要反映\n取消\n查询\n")
+    assert result.returncode == 0, result.stderr
+    assert "请描述您遇到的问题" in result.stdout and "已取消当前操作" in result.stdout
+    assert "您目前没有未办结的诉求" in result.stdout
+    staff = qihu("chat", "--staff", "chen-dispatch", cwd=tmp_path, env=env, stdin="帮助\n")
+    assert staff.returncode == 0 and "调度员" in staff.stdout
+    nobody = qihu("chat", "--staff", "nobody", cwd=tmp_path, env=env, stdin="")
+    assert nobody.returncode != 0 and "没有编号为 nobody 的在职人员" in nobody.stderr
