@@ -79,10 +79,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     rules_path = Path(settings.nlp.rules_file) if settings.nlp.rules_file else DEFAULT_RULES
     tagger = tagger or RuleTagger(KeywordRules.load(rules_path))
     runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow_factory(engine))
-    if senders is None:
-        from bot.channels.webchat_channel import CHANNEL, WebChatSender
-        senders = {CHANNEL: WebChatSender()}
+    from bot.channels.webchat_channel import CHANNEL as WEB
+    # The web chat page reads its messages from the outbox: storing them is delivering them,
+    # unless a test passes a sender for "web" to watch delivery itself.
+    senders = dict(senders or {})
+    mailboxes = frozenset() if WEB in senders else frozenset({WEB})
     retry = RetryPolicy(settings.delivery.max_attempts, settings.delivery.base_backoff_seconds)
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
-    pipeline = Pipeline(runtime, on_commit=outbox.kick)
+    pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes)
     return App(settings, engine, runtime, pipeline, outbox)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_mobiles_in_text
@@ -18,12 +19,25 @@ from handlers.turn import Turn
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class TurnOutcome:
+    """What a turn left to send: outbox ids paired with the messages stored under them."""
+
+    outbox_ids: list[int]
+    messages: list[OutboundMessage]
+
+    def replies_to(self, key: ConversationKey) -> list[tuple[int, OutboundMessage]]:
+        return [(i, m) for i, m in zip(self.outbox_ids, self.messages, strict=True) if m.recipient == key]
+
+
 class Pipeline:
     """Turns inbound messages into stored effects and outbox rows, one transaction per turn."""
 
-    def __init__(self, rt: Runtime, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(self, rt: Runtime, on_commit: Callable[[], None] | None = None,
+                 mailbox_channels: frozenset[str] = frozenset()) -> None:
         self.rt = rt
         self.on_commit = on_commit or (lambda: None)
+        self.mailbox_channels = mailbox_channels
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, key: ConversationKey) -> asyncio.Lock:
@@ -34,7 +48,12 @@ class Pipeline:
         return lock
 
     async def handle(self, msg: InboundMessage) -> list[int] | None:
-        """Process one message; returns the outbox ids written, or None for a duplicate.
+        """Process one message; returns the outbox ids written, or None for a duplicate."""
+        outcome = await self.handle_turn(msg)
+        return outcome.outbox_ids if outcome else None
+
+    async def handle_turn(self, msg: InboundMessage) -> TurnOutcome | None:
+        """Process one message; returns what it stored to send, or None for a duplicate.
 
         The in-process lock keeps two messages of one person from queueing on the database lock;
         the database lock (conversation row / SQLite write lock) keeps other processes out.
@@ -42,17 +61,17 @@ class Pipeline:
         lock = self._lock(msg.key)
         async with lock:
             try:
-                ids = await self._turn(msg)
+                outcome = await self._turn(msg)
             except DomainError as err:
-                ids = await self._refuse(msg, refusal(err))
+                outcome = await self._refuse(msg, refusal(err))
             except Exception:
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
-                ids = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)
-        if ids:
+                outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)
+        if outcome and any(m.recipient.channel not in self.mailbox_channels for m in outcome.messages):
             self.on_commit()
-        return ids
+        return outcome
 
-    async def _turn(self, msg: InboundMessage) -> list[int] | None:
+    async def _turn(self, msg: InboundMessage) -> TurnOutcome | None:
         now = self.rt.now()
         async with self.rt.uow() as uow:
             if not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
@@ -62,22 +81,23 @@ class Pipeline:
             identity = await uow.directory.identity(msg.key)
             turn = Turn(msg, identity, state, uow, self.rt, now)
             await router.route(turn)
-            ids = await uow.outbox.add(turn.outbound, now)
+            ids = await uow.outbox.add(turn.outbound, now, self.mailbox_channels)
             state.updated_at = now
             await uow.conversations.save(msg.key, state)
             await uow.commit()
         numbers = sorted({m.appeal_number for m in turn.outbound if m.appeal_number})
         log.info("turn %s step=%s appeals=%s text=%r", msg.key, state.step, numbers,
                  mask_mobiles_in_text(msg.text[:60]))
-        return ids
+        return TurnOutcome(ids, turn.outbound)
 
-    async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True) -> list[int] | None:
+    async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True) -> TurnOutcome | None:
         """A refused turn changes nothing but the reply; the message id is still claimed so a
         re-delivery does not produce a second refusal (unless the failure was ours: then retry)."""
         now = self.rt.now()
         async with self.rt.uow() as uow:
             if claim and not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
                 return None
-            ids = await uow.outbox.add([OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))], now)
+            reply = OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))
+            ids = await uow.outbox.add([reply], now, self.mailbox_channels)
             await uow.commit()
-        return ids
+        return TurnOutcome(ids, [reply])

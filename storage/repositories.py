@@ -273,16 +273,20 @@ class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, messages: Sequence[OutboundMessage], now: datetime) -> list[int]:
+    async def add(self, messages: Sequence[OutboundMessage], now: datetime,
+                  mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
+        """Store messages to send. Rows for a mailbox channel (the web chat, whose page reads the
+        outbox itself) are delivered by being stored, so no sender ever has to touch them."""
         if not messages:
             return []
-        rows = [
-            {"channel": m.recipient.channel, "recipient": m.recipient.user_id,
-             "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
-             "appeal_number": m.appeal_number, "status": "pending", "attempts": 0,
-             "next_attempt_at": now, "created_at": now}
-            for m in messages
-        ]
+        rows = []
+        for m in messages:
+            stored = m.recipient.channel in mailbox_channels
+            rows.append({
+                "channel": m.recipient.channel, "recipient": m.recipient.user_id,
+                "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
+                "appeal_number": m.appeal_number, "status": "sent" if stored else "pending",
+                "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": now if stored else None})
         ids = []
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
         stmt = insert(t.outbox).returning(t.outbox.c.id)

@@ -22,13 +22,6 @@ USER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 MAX_TEXT = 4000
 
 
-class WebChatSender:
-    """Nothing to push: the page reads its messages from the outbox, so delivery is immediate."""
-
-    async def send(self, recipient: str, body: dict[str, Any], *, outbox_id: int) -> None:
-        return None
-
-
 def portal_signature(secret: str, user: str, expires: int) -> str:
     """hex(HMAC-SHA256(secret, "<user>.<expires>")): what the hosting portal puts in `token`."""
     return hmac.new(secret.encode(), f"{user}.{expires}".encode(), hashlib.sha256).hexdigest()
@@ -133,13 +126,10 @@ class WebChat:
             await self._bind_demo_staff(user)
         msg = InboundMessage(ConversationKey(CHANNEL, user), text, f"{user}:{client_id}",
                              self.app.runtime.now())
-        ids = await self.app.pipeline.handle(msg)
-        replies = []
-        if ids:
-            async with self.app.runtime.uow() as uow:
-                rows = [await uow.outbox.get(i) for i in ids]
-            replies = [_message(r) for r in rows if r and r.channel == CHANNEL and r.recipient == user]
-        return _json({"duplicate": ids is None, "replies": replies})
+        outcome = await self.app.pipeline.handle_turn(msg)
+        replies = [{"id": i, **m.body(), "appeal_number": m.appeal_number}
+                   for i, m in outcome.replies_to(msg.key)] if outcome else []
+        return _json({"duplicate": outcome is None, "replies": replies})
 
     async def get_messages(self, request: web.Request) -> web.Response:
         user = self._authenticate(request, request.query.get("user"), request.query.get("token"))

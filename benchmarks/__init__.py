@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure, with results recorded in docs/benchmarks.md."""
