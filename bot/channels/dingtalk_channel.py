@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot.channels.registry import reply_unsupported
 from bot.config import DingTalkConfig
-from bot.messages import Attachment, Choice, ConversationKey, InboundMessage, OutboundMessage
+from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
 from handlers import texts
@@ -540,22 +541,11 @@ class DingTalkChannel:
     async def _handle(self, msg: InboundMessage, parsed: ParsedMessage) -> None:
         try:
             if not msg.text and not msg.attachments:
-                await self._unsupported(msg, parsed.kind)
+                await reply_unsupported(self.app, msg, parsed.kind)
             else:
                 await self.app.pipeline.handle(msg)
         except Exception:
             log.exception("dingtalk message %s failed", msg.message_id)
-
-    async def _unsupported(self, msg: InboundMessage, kind: str) -> None:
-        """A polite answer for a message type we cannot read, deduplicated like any turn."""
-        now = self.app.runtime.now()
-        async with self.app.runtime.uow() as uow:
-            if not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
-                return
-            await uow.outbox.add([OutboundMessage(msg.key, texts.UNSUPPORTED_MESSAGE.format(kind=kind), [], None,
-                                                  dict(msg.reply_context))], now)
-            await uow.commit()
-        self.app.outbox.kick()
 
     async def drain(self) -> None:
         """Wait for turns still running after their callback was answered (tests, shutdown)."""

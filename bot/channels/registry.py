@@ -6,7 +6,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.messages import InboundMessage, OutboundMessage
 from bot.services.delivery import ChannelSender
+from handlers import texts
 
 
 class Channel(Protocol):
@@ -29,3 +31,15 @@ def build_channels(app: Any) -> list[Channel]:
         from bot.channels.telegram_channel import TelegramChannel
         channels.append(TelegramChannel(app, cfg.telegram))
     return channels
+
+
+async def reply_unsupported(app: Any, msg: InboundMessage, kind: str) -> None:
+    """A polite answer to a message type no channel can read, deduplicated like any turn."""
+    now = app.runtime.now()
+    async with app.runtime.uow() as uow:
+        if not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
+            return
+        reply = OutboundMessage(msg.key, texts.UNSUPPORTED_MESSAGE.format(kind=kind), [], None, dict(msg.reply_context))
+        await uow.outbox.add([reply], now)
+        await uow.commit()
+    app.outbox.kick()

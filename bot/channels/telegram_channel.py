@@ -16,11 +16,11 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.channels.registry import reply_unsupported
 from bot.config import TelegramConfig
-from bot.messages import Attachment, Choice, ConversationKey, InboundMessage, OutboundMessage
+from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
-from handlers import texts
 
 log = logging.getLogger(__name__)
 
@@ -224,18 +224,9 @@ class TelegramChannel:
                                  tuple(attachments), ctx)
             if not msg.text and not attachments:
                 kind = next((k for k in UNSUPPORTED_KINDS if getattr(m, k, None)), "other")
-                await self._unsupported(msg, kind)
+                await reply_unsupported(self.app, msg, kind)
                 return
         else:
             return  # edits, reactions, …: nothing to act on
         await self.app.pipeline.handle(msg)
 
-    async def _unsupported(self, msg: InboundMessage, kind: str) -> None:
-        now = self.app.runtime.now()
-        async with self.app.runtime.uow() as uow:
-            if not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
-                return
-            await uow.outbox.add([OutboundMessage(msg.key, texts.UNSUPPORTED_MESSAGE.format(kind=kind),
-                                                  [], None, dict(msg.reply_context))], now)
-            await uow.commit()
-        self.app.outbox.kick()
