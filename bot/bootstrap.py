@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,6 +43,7 @@ class App:
     pipeline: Pipeline
     outbox: OutboxSender
     background: list[asyncio.Task] = field(default_factory=list)
+    channels: list[Any] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -61,7 +63,13 @@ class App:
     def start_delivery(self) -> None:
         self.background.append(asyncio.create_task(self.outbox.run_forever(self.settings.delivery.poll_seconds)))
 
+    async def start_channels(self) -> None:
+        for channel in self.channels:
+            await channel.start()
+
     async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
@@ -87,4 +95,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     retry = RetryPolicy(settings.delivery.max_attempts, settings.delivery.base_backoff_seconds)
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
     pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes)
-    return App(settings, engine, runtime, pipeline, outbox)
+    app = App(settings, engine, runtime, pipeline, outbox)
+    from bot.channels.registry import build_channels
+    app.channels = build_channels(app)
+    for channel in app.channels:
+        outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins
+    return app

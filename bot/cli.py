@@ -132,6 +132,75 @@ def cmd_demo(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+async def _with_app(settings: Settings, work):  # type: ignore[no-untyped-def]
+    """Run `work(app)` against a migrated database with the configured org loaded."""
+    from bot.bootstrap import build_app
+    app = build_app(settings)
+    try:
+        await app.prepare_database()
+        return await work(app)
+    finally:
+        await app.close()
+
+
+def cmd_staff_bind_code(args: argparse.Namespace) -> None:
+    from datetime import timedelta
+
+    from bot.domain.errors import DomainError
+    from bot.services.binding import issue_bind_code
+    settings = _settings(args)
+
+    async def work(app):  # type: ignore[no-untyped-def]
+        async with app.runtime.uow() as uow:
+            code = await issue_bind_code(uow, args.staff_id, app.runtime.now(), timedelta(hours=args.hours))
+            await uow.commit()
+        return code
+
+    try:
+        code = asyncio.run(_with_app(settings, work))
+    except DomainError:
+        raise SystemExit(f"没有编号为 {args.staff_id} 的在职人员，请检查配置。") from None
+    print(f"绑定码：{code}")
+    print(f"请让 {args.staff_id} 本人在钉钉/浙政钉/Telegram 中向机器人发送「绑定 {code}」；"
+          f"{args.hours} 小时内有效，只能使用一次。")
+
+
+def cmd_outbox_list(args: argparse.Namespace) -> None:
+    from bot.services.delivery import list_outbox
+    settings = _settings(args)
+    status = None if args.status == "all" else args.status
+
+    async def work(app):  # type: ignore[no-untyped-def]
+        async with app.runtime.uow() as uow:
+            return await list_outbox(uow, status, args.limit)
+
+    rows = asyncio.run(_with_app(settings, work))
+    if not rows:
+        print("没有符合条件的消息。")
+        return
+    print("编号\t状态\t尝试\t渠道:接收人\t创建时间\t最后错误\t内容")
+    for r in rows:
+        text = str(r.body.get("text", "")).replace("\n", " ")[:30]
+        error = (r.last_error or "").replace("\n", " ")[:60]
+        print(f"{r.id}\t{r.status}\t{r.attempts}\t{r.channel}:{r.recipient}\t"
+              f"{r.created_at:%Y-%m-%d %H:%M}\t{error}\t{text}")
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> None:
+    from bot.services.delivery import retry_outbox
+    settings = _settings(args)
+
+    async def work(app):  # type: ignore[no-untyped-def]
+        async with app.runtime.uow() as uow:
+            done = await retry_outbox(uow, args.outbox_id, app.runtime.now())
+            await uow.commit()
+        return done
+
+    if not asyncio.run(_with_app(settings, work)):
+        raise SystemExit(f"消息 {args.outbox_id} 不存在或已发送，无需重试。")
+    print(f"消息 {args.outbox_id} 已重新排队，运行中的服务会立即重新投递。")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qihu", description="企呼：企业诉求闭环管理机器人")
     parser.add_argument("--config", help="配置文件（默认 $QIHU_CONFIG、./config.toml 或示例配置）")
@@ -147,6 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="迁移到最新版本").set_defaults(fn=cmd_db_upgrade)
     sub.add_parser("demo", help="演示一次完整的诉求填报对话").set_defaults(fn=cmd_demo)
+    staff = sub.add_parser("staff", help="人员管理")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    bind_code = staff_sub.add_parser("bind-code", help="为人员生成一次性绑定码（在聊天中发送「绑定 绑定码」）")
+    bind_code.add_argument("staff_id", help="人员编号，如 li-gdgs")
+    bind_code.add_argument("--hours", type=int, default=72, help="有效小时数（默认 72）")
+    bind_code.set_defaults(fn=cmd_staff_bind_code)
+    outbox = sub.add_parser("outbox", help="待发送消息（发件箱）管理")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_list = outbox_sub.add_parser("list", help="列出消息（默认：投递失败的死信）")
+    outbox_list.add_argument("--status", choices=["dead", "pending", "sent", "all"], default="dead")
+    outbox_list.add_argument("--limit", type=int, default=50)
+    outbox_list.set_defaults(fn=cmd_outbox_list)
+    outbox_retry = outbox_sub.add_parser("retry", help="重新投递一条消息")
+    outbox_retry.add_argument("outbox_id", type=int, help="消息编号（见 outbox list）")
+    outbox_retry.set_defaults(fn=cmd_outbox_retry)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -99,6 +100,55 @@ class OrgConfig(Section):
     staff_csv: str = ""  # columns: id,name,unit,role,mobile
 
 
+DINGTALK_API_BASES = {"dingtalk": "https://api.dingtalk.com", "zzd": "https://openplatform-pro.ding.zj.gov.cn"}
+
+
+class DingTalkConfig(Section):
+    """[channels.dingtalk]: the robot callback plus proactive sending (channels.md §1, §2, §4)."""
+
+    enabled: bool = False
+    dialect: Literal["dingtalk", "zzd"] = "dingtalk"  # zzd = 浙政钉 (专有钉钉) gateway
+    app_key: str = ""
+    app_secret: SecretStr = SecretStr("")  # from QIHU_CHANNELS__DINGTALK__APP_SECRET
+    robot_code: str = ""  # empty: the app_key (true for internal-app robots)
+    tenant_id: str = ""  # zzd only: the tenant of work notifications
+    signature: Literal["required", "if_present", "off"] = "required"
+    api_base: str = ""  # empty: the dialect's public endpoint
+    # sessionWebhook URLs come inside the callback; only these prefixes are ever POSTed to.
+    session_webhook_prefixes: list[str] = ["https://oapi.dingtalk.com/", "https://api.dingtalk.com/"]
+    ack_seconds: float = Field(2.0, ge=0, le=30)  # answer the callback after at most this long
+    flow_control_seconds: float = Field(60.0, gt=0)  # wait when DingTalk names a user in flowControlledStaffIdList
+    http_timeout_seconds: float = Field(10.0, gt=0)
+
+    @property
+    def channel(self) -> str:
+        return self.dialect
+
+    @property
+    def base_url(self) -> str:
+        return (self.api_base or DINGTALK_API_BASES[self.dialect]).rstrip("/")
+
+
+class TelegramConfig(Section):
+    """[channels.telegram]: python-telegram-bot as the transport (channels.md §5)."""
+
+    enabled: bool = False
+    token: SecretStr = SecretStr("")  # from QIHU_CHANNELS__TELEGRAM__TOKEN
+    mode: Literal["webhook", "polling"] = "webhook"  # polling is for development without a public URL
+    webhook_secret: SecretStr = SecretStr("")  # from QIHU_CHANNELS__TELEGRAM__WEBHOOK_SECRET
+    webhook_url: str = ""  # public https URL; when set, setWebhook is called at start-up
+    base_url: str = "https://api.telegram.org/bot"
+    per_chat_per_second: float = Field(1.0, gt=0)
+    per_group_per_minute: int = Field(20, ge=1)
+    overall_per_second: int = Field(30, ge=1)
+    max_flood_wait_seconds: float = Field(3.0, ge=0)  # longer waits go back to the outbox
+
+
+class ChannelsConfig(Section):
+    dingtalk: DingTalkConfig = DingTalkConfig()
+    telegram: TelegramConfig = TelegramConfig()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QIHU_", env_nested_delimiter="__", extra="forbid")
 
@@ -110,6 +160,7 @@ class Settings(BaseSettings):
     calendar: CalendarConfig = CalendarConfig()
     webchat: WebChatConfig = WebChatConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    channels: ChannelsConfig = ChannelsConfig()
     org: OrgConfig = OrgConfig()
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []
@@ -163,7 +214,32 @@ def load_settings(path: str | Path | None = None, **overrides: object) -> Settin
         raise ConfigError(f"配置文件 {toml_path} 无法使用:\n  " + "\n  ".join(lines)) from None
     except Exception as exc:  # a TOML syntax error arrives as TOMLDecodeError
         raise ConfigError(f"配置文件 {toml_path} 无法解析: {exc}") from None
+    _check_channels(settings)
     return _with_csv_org(settings, toml_path.parent)
+
+
+def _check_channels(settings: Settings) -> None:
+    """An enabled channel without its secrets would fail on the first message: stop at start-up."""
+    problems = []
+    ding = settings.channels.dingtalk
+    if ding.enabled:
+        if not ding.app_key:
+            problems.append("缺少配置项 channels.dingtalk.app_key")
+        if not ding.app_secret.get_secret_value():
+            problems.append("缺少密钥 channels.dingtalk.app_secret"
+                            "（请设置环境变量 QIHU_CHANNELS__DINGTALK__APP_SECRET）")
+        if ding.dialect == "zzd" and not ding.tenant_id:
+            problems.append("浙政钉（dialect = \"zzd\"）需要配置 channels.dingtalk.tenant_id")
+    tg = settings.channels.telegram
+    if tg.enabled:
+        if not tg.token.get_secret_value():
+            problems.append("缺少密钥 channels.telegram.token（请设置环境变量 QIHU_CHANNELS__TELEGRAM__TOKEN）")
+        secret = tg.webhook_secret.get_secret_value()
+        if tg.mode == "webhook" and not re.fullmatch(r"[A-Za-z0-9_\-]{1,256}", secret):
+            problems.append("Telegram webhook 模式需要 channels.telegram.webhook_secret（1–256 位字母、数字、_ 或 -，"
+                            "环境变量 QIHU_CHANNELS__TELEGRAM__WEBHOOK_SECRET）")
+    if problems:
+        raise ConfigError("渠道配置不完整:\n  " + "\n  ".join(problems))
 
 
 def _with_csv_org(settings: Settings, base: Path) -> Settings:

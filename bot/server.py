@@ -42,6 +42,8 @@ def make_web_app(app: App) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     if app.settings.webchat.enabled:
         web_app.add_routes(WebChat(app).routes())
+    for channel in app.channels:  # only the configured ones (bot.channels.registry)
+        web_app.add_routes(channel.routes())
     return web_app
 
 
@@ -50,6 +52,7 @@ async def serve(app: App) -> web.AppRunner:
     await app.prepare_database()
     app.load_nlp_in_background()
     app.start_delivery()
+    await app.start_channels()
     runner = web.AppRunner(make_web_app(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.server.host, app.settings.server.port)

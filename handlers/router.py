@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from handlers import enterprise, filing, texts
+from handlers import binding, enterprise, filing, texts
 from handlers.steps import Step
 from handlers.turn import Turn
 
@@ -45,6 +45,7 @@ async def _new(turn: Turn, arg: str) -> None:
 command("查询", "/status")(enterprise.query)
 command("补充", "/supplement", roles=ENTERPRISE)(enterprise.supplement)
 command("撤回", "/withdraw", roles=ENTERPRISE)(enterprise.withdraw)
+command("绑定", "/bind")(binding.bind)
 
 STEP_HANDLERS: dict[Step, Callable[[Turn], Awaitable[None]]] = {
     **{s: filing.handle for s in Step if s.value.startswith("filing.")},

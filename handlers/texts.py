@@ -172,3 +172,16 @@ WITHDRAWN_FOR_STAFF = "【撤回】诉求 {number} 已被企业撤回。原因�
 SUPPLEMENT_FOR_STAFF = "【补充】诉求 {number} 企业补充：{text}"
 COMMAND_NOT_FOR_ROLE = "「{command}」不是{role}可用的命令。发送「帮助」查看您可以使用的命令。"
 ROLE_LABEL = {"enterprise": "企业用户", **ROLE}
+
+
+# ==== issue 3: channels (DingTalk / 浙政钉 / Telegram) and staff binding ====
+BIND_USAGE = "请按格式发送：绑定 绑定码，例如：绑定 K7QM2XPA。绑定码由系统管理员发放，仅限工作人员使用。"
+BOUND = "绑定成功：您已作为{role}（{name}，{unit}）使用企呼。发送「帮助」查看可用命令。"
+ERRORS.update({
+    "bind_code_missing": BIND_USAGE,
+    "bind_code_invalid": "绑定码无效、已使用或已过期，请向系统管理员重新申请。",
+    "bind_staff_inactive": "该绑定码对应的人员已停用，请联系系统管理员。",
+    "staff_not_found": "没有编号为 {staff_id} 的在职人员。",
+})
+UNSUPPORTED_MESSAGE = "暂不支持这种消息类型（{kind}）。请用文字描述您的问题，图片和文件可在填报时发送。"
+CHOICES_HINT = "（点击选项，或回复序号）"

@@ -297,7 +297,7 @@ class SqlOutbox:
     @staticmethod
     def _row(r: Any) -> OutboxRow:
         return OutboxRow(r.id, r.channel, r.recipient, dict(r.body), r.appeal_number, r.status, r.attempts,
-                         r.next_attempt_at, r.created_at)
+                         r.next_attempt_at, r.created_at, r.sent_at, r.last_error)
 
     async def pending(self, channels: Sequence[str], limit: int) -> list[OutboxRow]:
         c = t.outbox.c
@@ -332,6 +332,35 @@ class SqlOutbox:
     async def get(self, outbox_id: int) -> OutboxRow | None:
         r = (await self.conn.execute(select(t.outbox).where(t.outbox.c.id == outbox_id))).first()
         return self._row(r) if r else None
+
+
+    async def recent(self, status: str | None, limit: int) -> list[OutboxRow]:
+        stmt = select(t.outbox).order_by(t.outbox.c.id.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(t.outbox.c.status == status)
+        return [self._row(r) for r in (await self.conn.execute(stmt)).all()]
+
+    async def requeue(self, outbox_id: int, now: datetime) -> bool:
+        c = t.outbox.c
+        result = await self.conn.execute(
+            update(t.outbox).where(c.id == outbox_id, c.status.in_(["dead", "pending"]))
+            .values(status="pending", attempts=0, next_attempt_at=now))
+        return result.rowcount == 1
+
+
+class SqlBindCodes:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, code: str, staff_id: str, expires_at: datetime) -> None:
+        await self.conn.execute(insert(t.bind_codes).values(code=code, staff_id=staff_id, expires_at=expires_at))
+
+    async def redeem(self, code: str, now: datetime) -> str | None:
+        """Atomically use a valid code: of two people racing with one code, exactly one gets it."""
+        c = t.bind_codes.c
+        stmt = (update(t.bind_codes).where(c.code == code, c.used_at.is_(None), c.expires_at > now)
+                .values(used_at=now).returning(c.staff_id))
+        return (await self.conn.execute(stmt)).scalar_one_or_none()
 
 
 class SqlInboundLog:

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.repositories import (
     SqlAppealRepository,
+    SqlBindCodes,
     SqlConversationRepository,
     SqlDirectoryRepository,
     SqlEnterpriseRepository,
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(self.conn)
         self.outbox = SqlOutbox(self.conn)
         self.inbound = SqlInboundLog(self.conn)
+        self.bind_codes = SqlBindCodes(self.conn)
         self.committed = False
         return self
 

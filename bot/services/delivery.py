@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.services.ports import Clock, OutboxRow, UnitOfWork
@@ -18,12 +18,15 @@ log = logging.getLogger(__name__)
 
 class DeliveryError(Exception):
     """A send failed. `retry_after` (seconds) comes from the API when it names one;
-    `permanent` means retrying cannot help (unknown recipient, bad request)."""
+    `permanent` means retrying cannot help (unknown recipient, bad request); `channel_wide` means
+    the whole channel is throttled (HTTP 429), so no recipient should be tried before `retry_after`."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 channel_wide: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.channel_wide = channel_wide
 
 
 class ChannelSender(Protocol):
@@ -56,6 +59,7 @@ class OutboxSender:
         self.rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
+        self._paused: dict[str, datetime] = {}  # channel → not before (after a channel-wide 429)
 
     def kick(self) -> None:
         self._wake.set()
@@ -66,7 +70,10 @@ class OutboxSender:
             async with self.uow() as uow:
                 rows = await uow.outbox.pending(list(self.senders), limit)
             queues: dict[tuple[str, str], list[OutboxRow]] = {}
+            now = self.clock.now()
             for row in rows:
+                if self._paused.get(row.channel, now) > now:
+                    continue
                 queues.setdefault((row.channel, row.recipient), []).append(row)
             results = await asyncio.gather(*(self._drain(q) for q in queues.values()))
             return sum(results)
@@ -81,7 +88,7 @@ class OutboxSender:
 
     async def _send(self, row: OutboxRow) -> bool:
         now = self.clock.now()
-        if row.next_attempt_at > now:
+        if row.next_attempt_at > now or self._paused.get(row.channel, now) > now:
             return False
         async with self.uow() as uow:
             claimed = await uow.outbox.claim(row.id, now, now + self.LEASE)
@@ -104,6 +111,8 @@ class OutboxSender:
                 attempts = row.attempts + 1
                 dead = error.permanent or attempts >= self.retry.max_attempts
                 delay = self.retry.delay(attempts, self.rng, error.retry_after)
+                if error.channel_wide and error.retry_after:
+                    self._paused[row.channel] = done + timedelta(seconds=error.retry_after)
                 await uow.outbox.mark_failed(row.id, attempts=attempts, error=str(error), dead=dead,
                                              next_attempt_at=done + timedelta(seconds=delay))
                 log.warning("outbox %s to %s:%s failed (attempt %s%s): %s", row.id, row.channel,
@@ -120,3 +129,14 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
             self._wake.clear()
+
+
+async def list_outbox(uow: UnitOfWork, status: str | None, limit: int = 50) -> list[OutboxRow]:
+    """Newest first; `status` None lists every state (pending, sent, dead)."""
+    return await uow.outbox.recent(status, limit)
+
+
+async def retry_outbox(uow: UnitOfWork, outbox_id: int, now: datetime) -> bool:
+    """Put a dead (or pending) row back in the queue, due now, with a fresh attempt budget.
+    False when there is no such row or it was already sent; the caller commits."""
+    return await uow.outbox.requeue(outbox_id, now)

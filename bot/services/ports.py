@@ -114,6 +114,8 @@ class OutboxRow:
     attempts: int
     next_attempt_at: datetime
     created_at: datetime
+    sent_at: datetime | None = None
+    last_error: str | None = None
 
 
 class OutboxRepository(Protocol):
@@ -126,6 +128,13 @@ class OutboxRepository(Protocol):
                           error: str, dead: bool) -> None: ...
     async def for_recipient(self, channel: str, recipient: str, after_id: int, limit: int) -> list[OutboxRow]: ...
     async def get(self, outbox_id: int) -> OutboxRow | None: ...
+    async def recent(self, status: str | None, limit: int) -> list[OutboxRow]: ...
+    async def requeue(self, outbox_id: int, now: datetime) -> bool: ...
+
+
+class BindCodeRepository(Protocol):
+    async def add(self, code: str, staff_id: str, expires_at: datetime) -> None: ...
+    async def redeem(self, code: str, now: datetime) -> str | None: ...
 
 
 class InboundLog(Protocol):
@@ -141,6 +150,7 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepository
     outbox: OutboxRepository
     inbound: InboundLog
+    bind_codes: BindCodeRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

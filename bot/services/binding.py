@@ -1,0 +1,46 @@
+"""Staff identity binding: one-time codes issued by an admin, redeemed in chat by the staff member."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from bot.domain.errors import InvalidInput, NotFound
+from bot.messages import ConversationKey
+from bot.services.ports import Staff, UnitOfWork
+
+# No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+def normalize_code(raw: str) -> str:
+    return "".join(raw.split()).upper().replace("-", "")
+
+
+async def issue_bind_code(uow: UnitOfWork, staff_id: str, now: datetime, ttl: timedelta) -> str:
+    """A fresh single-use code for an active staff member; raises NotFound for an unknown one.
+    The caller commits."""
+    if await uow.directory.staff(staff_id) is None:
+        raise NotFound("staff_not_found", staff_id=staff_id)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    await uow.bind_codes.add(code, staff_id, now + ttl)
+    return code
+
+
+async def redeem_bind_code(uow: UnitOfWork, key: ConversationKey, raw_code: str, now: datetime) -> Staff:
+    """Link this chat identity to the code's staff member. The code is used up atomically, so it
+    binds exactly one identity; an unknown, used or expired code raises InvalidInput and changes nothing."""
+    code = normalize_code(raw_code)
+    if not code:
+        raise InvalidInput("bind_code_missing")
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        raise InvalidInput("bind_code_invalid")
+    staff_id = await uow.bind_codes.redeem(code, now)
+    if staff_id is None:
+        raise InvalidInput("bind_code_invalid")
+    staff = await uow.directory.staff(staff_id)
+    if staff is None:
+        raise NotFound("bind_staff_inactive")
+    await uow.directory.link_staff(key, staff_id)
+    return staff

@@ -1,0 +1,15 @@
+"""The `绑定 CODE` chat command: a staff member links this chat identity to their staff record."""
+
+from __future__ import annotations
+
+from bot.services.binding import redeem_bind_code
+from handlers import texts
+from handlers.turn import Turn
+
+
+async def bind(turn: Turn, arg: str) -> None:
+    if not arg.strip():
+        turn.say(texts.BIND_USAGE)
+        return
+    staff = await redeem_bind_code(turn.uow, turn.key, arg, turn.now)
+    turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=staff.unit_id))
