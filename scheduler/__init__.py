@@ -1,0 +1,1 @@
+"""Scheduled work: reminders, digests and clocks (filled in by the scheduler issue)."""
