@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
     SqlAppealRepository,
     SqlConversationRepository,
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(self.conn)
         self.outbox = SqlOutbox(self.conn)
         self.inbound = SqlInboundLog(self.conn)
+        self.handling = SqlHandlingRepository(self.conn)
         self.committed = False
         return self
 
