@@ -92,6 +92,13 @@ class SqlHandlingRepository:
         stmt = select(t.extension_requests).where(c.appeal_id == appeal_id).order_by(c.id)
         return [self._extension(r) for r in (await self.conn.execute(stmt)).all()]
 
+    async def pending_extensions(self) -> list[tuple[str, ExtensionRequest]]:
+        """(appeal number, request) for every request awaiting a dispatcher, oldest first."""
+        e = t.extension_requests.c
+        stmt = (select(t.extension_requests, t.appeals.c.number.label("appeal_number"))
+                .join(t.appeals, t.appeals.c.id == e.appeal_id).where(e.status == "pending").order_by(e.id))
+        return [(r.appeal_number, self._extension(r)) for r in (await self.conn.execute(stmt)).all()]
+
     async def add_extension(self, request: ExtensionRequest) -> ExtensionRequest:
         values = {k: v for k, v in asdict(request).items() if k != "id"}
         request.id = (await self.conn.execute(
