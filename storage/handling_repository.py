@@ -110,10 +110,12 @@ class SqlHandlingRepository:
         await self.conn.execute(
             update(t.extension_requests).where(t.extension_requests.c.id == request.id).values(values))
 
-    async def external_ref(self, source: str, ref: str) -> int | None:
+    async def external_ref(self, source: str, ref: str) -> str | None:
+        """The number of the appeal this outside reference already became, if any."""
         c = t.external_refs.c
         return (await self.conn.execute(
-            select(c.appeal_id).where(c.source == source, c.ref == ref))).scalar_one_or_none()
+            select(t.appeals.c.number).join(t.appeals, t.appeals.c.id == c.appeal_id)
+            .where(c.source == source, c.ref == ref))).scalar_one_or_none()
 
     async def add_external_ref(self, source: str, ref: str, appeal_id: int, now: datetime) -> None:
         await self.conn.execute(insert(t.external_refs).values(

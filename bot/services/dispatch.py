@@ -62,7 +62,8 @@ async def _load(uow: UnitOfWork, number: str) -> Appeal:
 
 
 async def _assign(uow: UnitOfWork, rt: Runtime, appeal: Appeal, lead: OrgUnit, co: list[OrgUnit],
-                  days: int | None, difficulty: Difficulty | None, actor: Actor, note: str = "") -> Dispatched:
+                  days: int | None, difficulty: Difficulty | None, actor: Actor, note: str = "",
+                  **data: object) -> Dispatched:
     """Apply DISPATCH and open the holder spells; co-units already holding keep their spell."""
     if difficulty is not None:
         appeal.difficulty = difficulty
@@ -74,7 +75,7 @@ async def _assign(uow: UnitOfWork, rt: Runtime, appeal: Appeal, lead: OrgUnit, c
     signoff = rt.calendar.add_workdays(now, limits.signoff)
     open_co = {h.unit_id for h in await uow.handling.holdings(appeal.id, open_only=True) if h.role == "co"}
     appeal.apply(Action.DISPATCH, actor=actor, now=now, note=note, lead=lead.id, co=[u.id for u in co],
-                 days=days, due_at=due.at.isoformat(), calendar_gap=due.calendar_gap)
+                 days=days, due_at=due.at.isoformat(), calendar_gap=due.calendar_gap, **data)
     appeal.lead_unit_id = lead.id
     appeal.co_unit_ids = [u.id for u in co]
     appeal.handler_staff_id = None
@@ -138,7 +139,7 @@ async def auto_dispatch(uow: UnitOfWork, rt: Runtime, appeal: Appeal) -> Dispatc
     if rule is None or rule.lead not in by_id:
         return None
     co = [by_id[c] for c in rule.co if c in by_id and c != rule.lead]
-    return await _assign(uow, rt, appeal, by_id[rule.lead], co, None, None, Actor.system(), note="自动分派")
+    return await _assign(uow, rt, appeal, by_id[rule.lead], co, None, None, Actor.system(), auto=True)
 
 
 async def end_spells(uow: UnitOfWork, appeal: Appeal, now: datetime, reason: str, *,
@@ -166,10 +167,10 @@ async def transfer(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
     now = rt.now()
     actor = actor_of(identity, staff.name)
     await end_spells(uow, appeal, now, "transferred", roles=("lead",))
-    appeal.apply(Action.RETURN, actor=actor, now=now, note=f"转办：{reason}".rstrip("："), transfer=True, unit=old)
+    appeal.apply(Action.RETURN, actor=actor, now=now, note=reason, transfer=True, unit=old)
     units = {u.id: u for u in await _assignable(uow)}
     co = [units[c] for c in appeal.co_unit_ids if c in units and c != lead.id]
-    return await _assign(uow, rt, appeal, lead, co, None, None, actor, note=f"转办：{reason}".rstrip("：")), old
+    return await _assign(uow, rt, appeal, lead, co, None, None, actor, transfer=True), old
 
 
 def _need_reason(reason: str, code: str) -> str:
@@ -196,7 +197,7 @@ async def approve_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, nu
     now = rt.now()
     moved = rt.calendar.extend(appeal.due_at or request.old_due_at, request.days)
     appeal.apply(Action.EXTEND, actor=actor_of(identity, staff.name), now=now,
-                 note=f"批准延期 {request.days} 个工作日", stage="approved", days=request.days,
+                 stage="approved", days=request.days,
                  due_at=moved.at.isoformat())
     appeal.due_at = moved.at
     appeal.calendar_gap = appeal.calendar_gap or moved.calendar_gap
@@ -218,7 +219,7 @@ async def refuse_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, num
     request = await _pending_extension(uow, appeal)
     reason = _need_reason(reason, "extension_refuse_reason")
     now = rt.now()
-    appeal.apply(Action.EXTEND, actor=actor_of(identity, staff.name), now=now, note=f"驳回延期申请：{reason}",
+    appeal.apply(Action.EXTEND, actor=actor_of(identity, staff.name), now=now, note=reason,
                  stage="refused", days=request.days)
     await uow.appeals.save(appeal)
     request.status, request.decided_by, request.decided_at, request.decision_note = "refused", staff.id, now, reason
@@ -249,10 +250,10 @@ async def merge(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, i
         raise InvalidInput("merge_target_closed", number=target.number)
     now = rt.now()
     actor = actor_of(identity, staff.name)
-    appeal.apply(Action.MERGE, actor=actor, now=now, note=f"并入 {target.number}", into=target.number)
+    appeal.apply(Action.MERGE, actor=actor, now=now, into=target.number)
     appeal.flags = {**appeal.flags, "merged_into": target.number}
     await uow.appeals.save(appeal)
-    target.apply(Action.SUPPLEMENT, actor=actor, now=now, note=f"合并 {appeal.number}：{appeal.text[:300]}",
+    target.apply(Action.SUPPLEMENT, actor=actor, now=now, note=appeal.text[:300],
                  merged=appeal.number)
     await uow.appeals.save(target)
     return appeal, target

@@ -55,7 +55,7 @@ async def accept(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str) 
         appeal.apply(Action.ACCEPT, actor=actor, now=now, unit=staff.unit_id)
         appeal.handler_staff_id = staff.id
     else:
-        appeal.apply(Action.PROGRESS, actor=actor, now=now, note="协办单位签收", unit=staff.unit_id, role="co")
+        appeal.apply(Action.PROGRESS, actor=actor, now=now, unit=staff.unit_id, role="co", accepted=True)
     await uow.appeals.save(appeal)
     spell.accepted_at, spell.accepted_by = now, staff.id
     await uow.handling.save_holding(spell)
@@ -116,7 +116,7 @@ async def request_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, nu
     request = await uow.handling.add_extension(ExtensionRequest(
         appeal.id, staff.unit_id, staff.id, days, reason, now, appeal.due_at))
     appeal.apply(Action.EXTEND, actor=actor_of(identity, staff.name), now=now,
-                 note=f"申请延期 {days} 个工作日：{reason}", stage="requested", days=days)
+                 note=reason, stage="requested", days=days)
     await uow.appeals.save(appeal)
     return appeal, request
 
@@ -138,7 +138,7 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
     now = rt.now()
     actor = actor_of(identity, staff.name)
     if spell.role == "co":
-        appeal.apply(Action.PROGRESS, actor=actor, now=now, note=f"协办反馈：{text}", unit=staff.unit_id,
+        appeal.apply(Action.PROGRESS, actor=actor, now=now, note=text, unit=staff.unit_id,
                      role="co", report=True)
         await uow.appeals.save(appeal)
         spell.reported_at, spell.report, spell.ended_at, spell.end_reason = now, text, now, "reported"
@@ -148,7 +148,7 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
         raise InvalidInput("resolve_outcome")
     if appeal.status == Status.DISPATCHED:
         raise InvalidInput("accept_first", number=appeal.number)
-    appeal.apply(Action.RESOLVE, actor=actor, now=now, note=f"{outcome}：{text}", outcome=outcome,
+    appeal.apply(Action.RESOLVE, actor=actor, now=now, note=text, outcome=outcome,
                  on_time=bool(appeal.due_at and now <= appeal.due_at))
     appeal.outcome, appeal.resolution = outcome, text
     await uow.appeals.save(appeal)
@@ -172,13 +172,14 @@ async def escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
     now = rt.now()
     old = appeal.lead_unit_id or staff.unit_id
     await end_spells(uow, appeal, now, "escalated", roles=("lead",))
-    appeal.apply(Action.ESCALATE, actor=actor_of(identity, staff.name), now=now, note=reason, unit=old)
     # The table moves ESCALATE to 已交办 directly: the escalation event is the hand-over to the
     # task force, which signs off like any lead unit; its spell and deadline start now.
-    appeal.level = Level.CITY
     days = rt.policy.time_limits.city
     due = rt.calendar.add_workdays(now, days)
     signoff = rt.calendar.add_workdays(now, rt.policy.time_limits.signoff)
+    appeal.apply(Action.ESCALATE, actor=actor_of(identity, staff.name), now=now, note=reason, unit=old,
+                 lead=city[0].id, days=days, due_at=due.at.isoformat())
+    appeal.level = Level.CITY
     appeal.lead_unit_id, appeal.handler_staff_id = city[0].id, None
     appeal.due_at, appeal.calendar_gap = due.at, appeal.calendar_gap or due.calendar_gap
     await uow.appeals.save(appeal)
