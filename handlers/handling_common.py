@@ -55,7 +55,7 @@ def enterprise_key(appeal: Appeal) -> ConversationKey | None:
 
 def tell_enterprise(turn: Turn, appeal: Appeal, text: str) -> None:
     key = enterprise_key(appeal)
-    if key is not None and key != turn.key:
+    if key is not None:
         turn.notify(key, text, appeal.number)
 
 
