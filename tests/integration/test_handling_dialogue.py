@@ -252,3 +252,13 @@ async def test_auto_dispatch_for_configured_category(settings, clock):
         assert any("已交由国网示范县供电公司办理" in m for m in await inbox(app, ent))
     finally:
         await app.close()
+
+
+async def test_deadline_into_2027_shows_the_missing_holiday_data_mark(app, chat, clock):
+    dispatcher, li, _, _ = await staff(app)
+    clock.at = clock.at.replace(month=12, day=21)
+    number = await file_first_appeal(chat)
+    reply = await dispatcher.say(f"分派 {number} 供电公司 时限 10")
+    assert "2027年01月04日" in reply and "节假日数据缺失" in reply
+    assert "节假日数据缺失" in await li.say("待办")
+    assert any("节假日数据缺失" in m for m in await inbox(app, chat))

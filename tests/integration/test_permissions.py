@@ -8,6 +8,7 @@ from tests.conftest import Chat, bind_staff
 from tests.integration.test_filing_dialogue import file_first_appeal
 
 N = "QH20261125-0001"
+CENTRE_ONLY = "只有县企业综合服务中心的调度员"
 # command → (roles allowed, what an allowed attempt answers, what a refusal says)
 TABLE = {
     "待办": ({"handler"}, "待办", "只有承办单位的承办人"),
@@ -17,14 +18,14 @@ TABLE = {
     f"延期 {N} 3 需要等待材料": ({"handler"}, "延期", "只有承办单位的承办人"),
     f"办结 {N} 已解决 已处理完毕": ({"handler"}, "尚未签收", "只有承办单位的承办人"),
     f"提级 {N} 需要市级协调": ({"handler"}, "已提级", "只有承办单位的承办人"),
-    "待分派": ({"dispatcher"}, "问题池中没有待分派", "只有县企业综合服务中心的调度员"),
-    f"分派 {N} 供电公司": ({"dispatcher"}, "当前状态为「已交办」", "只有县企业综合服务中心的调度员"),
-    f"批准延期 {N}": ({"dispatcher"}, "没有待审批的延期申请", "只有县企业综合服务中心的调度员"),
-    f"驳回延期 {N} 不同意": ({"dispatcher"}, "没有待审批的延期申请", "只有县企业综合服务中心的调度员"),
-    f"不予受理 {N} 重复诉求": ({"dispatcher"}, "当前状态为「已交办」", "只有县企业综合服务中心的调度员"),
-    f"合并 {N} 到 QH20261125-0009": ({"dispatcher"}, "没有找到编号为 QH20261125-0009", "只有县企业综合服务中心的调度员"),
-    f"转办 {N} 经信局": ({"dispatcher"}, "转至县经济和信息化局", "只有县企业综合服务中心的调度员"),
-    "录入": ({"dispatcher"}, "请选择来源渠道", "只有县企业综合服务中心的调度员"),
+    "待分派": ({"dispatcher"}, "问题池中没有待分派", CENTRE_ONLY),
+    f"分派 {N} 供电公司": ({"dispatcher"}, "当前状态为「已交办」", CENTRE_ONLY),
+    f"批准延期 {N}": ({"dispatcher"}, "没有待审批的延期申请", CENTRE_ONLY),
+    f"驳回延期 {N} 不同意": ({"dispatcher"}, "没有待审批的延期申请", CENTRE_ONLY),
+    f"不予受理 {N} 重复诉求": ({"dispatcher"}, "当前状态为「已交办」", CENTRE_ONLY),
+    f"合并 {N} 到 QH20261125-0009": ({"dispatcher"}, "没有找到编号为 QH20261125-0009", CENTRE_ONLY),
+    f"转办 {N} 经信局": ({"dispatcher"}, "转至县经济和信息化局", CENTRE_ONLY),
+    "录入": ({"dispatcher"}, "请选择来源渠道", CENTRE_ONLY),
     f"督办 {N} 抓紧办理": ({"leader"}, "已对诉求", "督办只能由领导进行"),
 }
 ROLES = {"enterprise": None, "handler": "li-gdgs", "dispatcher": "chen-dispatch", "leader": "wang-leader",
