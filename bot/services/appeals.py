@@ -157,9 +157,12 @@ async def withdraw_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
     appeal = await load_appeal_for(uow, identity, number)
     if identity.staff is not None:
         raise Forbidden("withdraw_enterprise_only")
-    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=rt.now(),
-                 note=reason.strip()[:200])
+    now = rt.now()
+    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=now, note=reason.strip()[:200])
     await uow.appeals.save(appeal)
+    for spell in await uow.handling.holdings(appeal.id, open_only=True):  # holder time stops here
+        spell.ended_at, spell.end_reason = now, "withdrawn"
+        await uow.handling.save_holding(spell)
     return appeal
 
 
