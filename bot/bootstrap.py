@@ -15,7 +15,7 @@ from bot.domain.calendar import WorkCalendar
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
-from bot.services.policy import Policy, TimeLimits
+from bot.services.policy import Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
@@ -32,6 +32,8 @@ def policy_from(settings: Settings) -> Policy:
         number_prefix=a.number_prefix, timezone=a.timezone, text_min_chars=a.text_min_chars,
         text_max_chars=a.text_max_chars, dialogue_timeout_minutes=a.dialogue_timeout_minutes,
         time_limits=TimeLimits(**settings.time_limits.model_dump()),
+        routing=tuple(RoutingRule(r.category, r.lead, r.area, r.level, tuple(r.co)) for r in settings.routing),
+        auto_dispatch_categories=frozenset(settings.dispatch.auto_categories),
     )
 
 

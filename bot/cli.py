@@ -201,6 +201,63 @@ def cmd_outbox_retry(args: argparse.Namespace) -> None:
     print(f"消息 {args.outbox_id} 已重新排队，运行中的服务会立即重新投递。")
 
 
+def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
+    """Header and (line number, row) pairs; Excel exports of county systems are often GBK."""
+    import csv
+    import io
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SystemExit(f"{path}: 无法识别文件编码（请另存为 UTF-8 CSV）")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    for row in reader:
+        if any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            rows.append((reader.line_num, row))
+    return list(reader.fieldnames or []), rows
+
+
+def cmd_import_hotline(args: argparse.Namespace) -> None:
+    """qihu import hotline FILE.csv: good rows become appeals, bad rows are listed by line."""
+    settings = _settings(args)
+    path = Path(args.file)
+    if not path.exists():
+        raise SystemExit(f"文件不存在：{path}")
+    header, rows = _read_csv_rows(path)
+
+    async def main() -> int:
+        from bot.bootstrap import build_app
+        from bot.services.intake import import_hotline, missing_columns
+        from handlers.render import refusal
+        missing = missing_columns(header)
+        if missing:
+            print(f"{path}: 缺少必需的列：{'、'.join(missing)}（列名见 docs/handling.md）", file=sys.stderr)
+            return 2
+        app = build_app(settings, senders={})
+        try:
+            await app.prepare_database()
+            await asyncio.to_thread(app.runtime.tagger.tokenizer.load)
+            report = await import_hotline(app.runtime, rows)
+        finally:
+            await app.close()
+        for line, number in report.imported:
+            print(f"第 {line} 行：已导入 {number}")
+        for line, ref, number in report.skipped:
+            print(f"第 {line} 行：工单 {ref} 已导入过（{number}），跳过")
+        for line, err in report.errors:
+            print(f"第 {line} 行：未导入，{refusal(err)}")
+        print(f"共 {len(rows)} 行：导入 {len(report.imported)}，跳过 {len(report.skipped)}，"
+              f"有误 {len(report.errors)}。")
+        return 1 if report.errors else 0
+
+    raise SystemExit(asyncio.run(main()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qihu", description="企呼：企业诉求闭环管理机器人")
     parser.add_argument("--config", help="配置文件（默认 $QIHU_CONFIG、./config.toml 或示例配置）")
@@ -231,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_retry = outbox_sub.add_parser("retry", help="重新投递一条消息")
     outbox_retry.add_argument("outbox_id", type=int, help="消息编号（见 outbox list）")
     outbox_retry.set_defaults(fn=cmd_outbox_retry)
+    imp = sub.add_parser("import", help="导入其他渠道的诉求")
+    imp_sub = imp.add_subparsers(dest="import_command", required=True)
+    hotline = imp_sub.add_parser("hotline", help="导入 12345-8 热线工单 CSV（列名见 docs/handling.md）")
+    hotline.add_argument("file", help="CSV 文件（UTF-8 或 GBK）")
+    hotline.set_defaults(fn=cmd_import_hotline)
     return parser
 
 

@@ -52,6 +52,8 @@ class TimeLimitsConfig(Section):
     complex: int = Field(10, ge=1)
     hard: int = Field(15, ge=1)
     city: int = Field(20, ge=1)
+    extension_max: int = Field(10, ge=0)  # one extension at most, of at most this many working days
+    co_unit: int = Field(3, ge=1)  # a co-unit's sub-deadline to report to the lead unit
 
 
 class NlpConfig(Section):
@@ -60,6 +62,20 @@ class NlpConfig(Section):
 
 class CalendarConfig(Section):
     extra_days_file: str = ""  # TOML with `holidays = [...]` and `workdays = [...]` (ISO dates)
+
+
+class DispatchConfig(Section):
+    auto_categories: list[str] = []  # categories dispatched at once to the routing suggestion
+
+
+class RoutingRuleConfig(Section):
+    """category + area (+ level) → suggested lead unit (and co-units); the most specific rule wins."""
+
+    category: str
+    area: str = ""  # township unit id; empty = any area
+    level: Literal["", "乡级", "县级", "市级"] = ""
+    lead: str
+    co: list[str] = []
 
 
 class WebChatConfig(Section):
@@ -162,6 +178,8 @@ class Settings(BaseSettings):
     delivery: DeliveryConfig = DeliveryConfig()
     channels: ChannelsConfig = ChannelsConfig()
     org: OrgConfig = OrgConfig()
+    dispatch: DispatchConfig = DispatchConfig()
+    routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []
 
@@ -260,6 +278,10 @@ def _with_csv_org(settings: Settings, base: Path) -> Settings:
     for s in staff:
         if s.unit not in unit_ids:
             raise ConfigError(f"人员 {s.id} 的单位 {s.unit!r} 未在 units 中配置")
+    for i, rule in enumerate(settings.routing, start=1):
+        for unit in (rule.lead, *rule.co, *([rule.area] if rule.area else [])):
+            if unit not in unit_ids:
+                raise ConfigError(f"routing 第 {i} 条（{rule.category}）引用的单位 {unit!r} 未在 units 中配置")
     return settings.model_copy(update={"units": units, "staff": staff})
 
 

@@ -10,7 +10,7 @@ from bot.domain.identifiers import mask_mobile, normalize_mobile, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as svc
 from bot.services.ports import OrgUnit
-from handlers import texts
+from handlers import dispatcher_cmds, texts
 from handlers.render import fmt_date, refusal
 from handlers.steps import FILING_ORDER, Step
 from handlers.turn import Turn
@@ -255,3 +255,4 @@ async def _submit(turn: Turn) -> None:
         text_short=appeal.text[:80] + ("…" if len(appeal.text) > 80 else ""))
     for key in await turn.uow.directory.keys_for_role("dispatcher"):
         turn.notify(key, note, appeal.number)
+    await dispatcher_cmds.after_submit(turn, appeal)

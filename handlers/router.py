@@ -55,6 +55,13 @@ STEP_HANDLERS: dict[Step, Callable[[Turn], Awaitable[None]]] = {
 }
 STEP_WHAT = {Step.NEW_OR_SUPPLEMENT: "选择", Step.SUPPLEMENT_PICK: "选择诉求", Step.WITHDRAW_CONFIRM: "确认撤回"}
 
+# Staff commands (issue 4) register themselves the same way; imported here, not at the top,
+# so that they can see `command` and the step tables without a circular import.
+from handlers import dispatcher_cmds, entry, handler_cmds, leader_cmds  # noqa: E402
+
+for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry):
+    _module.register(command, STEP_HANDLERS, STEP_WHAT)
+
 CANCEL = {"取消", "/cancel", "退出"}
 BACK = {"返回", "/back", "上一步"}
 HELP = {"帮助", "/help", "/start", "?", "？", "菜单"}
@@ -93,6 +100,10 @@ def help_text(turn: Turn) -> str:
     staff = turn.identity.staff
     if staff is None:
         return texts.HELP_ENTERPRISE
+    if staff.role in texts.HELP_ROLE:
+        limits = turn.rt.policy.time_limits
+        return texts.HELP_ROLE[staff.role].format(name=staff.name, unit=staff.unit_id, signoff=limits.signoff,
+                                                  ext=limits.extension_max)
     return texts.HELP_STAFF.format(role=texts.ROLE.get(staff.role, staff.role), name=staff.name, unit=staff.unit_id)
 
 

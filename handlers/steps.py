@@ -21,6 +21,9 @@ class Step(StrEnum):
     NEW_OR_SUPPLEMENT = "idle.new_or_supplement"
     SUPPLEMENT_PICK = "supplement.pick"
     WITHDRAW_CONFIRM = "withdraw.confirm"
+    ENTRY_SOURCE = "entry.source"  # 录入 by the service centre
+    ENTRY_FIELD = "entry.field"
+    ENTRY_CONFIRM = "entry.confirm"
 
 
 # Filing fields in the order they are asked; each maps to the step that asks it.

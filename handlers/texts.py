@@ -185,3 +185,224 @@ ERRORS.update({
 })
 UNSUPPORTED_MESSAGE = "暂不支持这种消息类型（{kind}）。请用文字描述您的问题，图片和文件可在填报时发送。"
 CHOICES_HINT = "（点击选项，或回复序号）"
+# ==== dispatch and handling (issue 4) ====
+ERRORS.update({
+    "unit_unknown": "没有找到单位「{text}」，请使用单位全称或常用简称（如 供电公司、人社局）。",
+    "unit_ambiguous": "「{text}」可能指以下单位，请选择：",
+    "dispatch_centre_only": "只有县企业综合服务中心的调度员可以进行这个操作。",
+    "handler_only": "只有承办单位的承办人可以进行这个操作。",
+    "leader_only": "督办只能由领导进行。",
+    "staff_only": "这个操作只对工作人员开放。",
+    "lead_only": (
+        "诉求 {number} 由主办单位负责这个操作，贵单位是协办单位："
+        "请用「进展」或「办结 编号 反馈内容」向主办单位反馈。"
+    ),
+    "not_held_by_unit": "诉求 {number} 目前不在贵单位办理，无法操作。如需了解情况请联系服务中心。",
+    "dispatch_days": "时限应为 1–{max} 个工作日。",
+    "dispatch_no_suggestion": "诉求 {number} 没有匹配的分派规则，请指定主办单位：分派 {number} 主办单位。",
+    "transfer_same_unit": "诉求 {number} 已由该单位主办，无需转办。",
+    "already_accepted": "诉求 {number} 贵单位已签收，无需重复签收。",
+    "accept_first": "诉求 {number} 尚未签收，请先发送「签收 {number}」。",
+    "return_reason": "退回须说明理由，请发送：退回 编号 理由。",
+    "return_too_late": (
+        "诉求 {number} 已超过退回时限（交办后 {days} 个工作日内），"
+        "不能退回；如确非贵单位职责，请联系服务中心转办。"
+    ),
+    "progress_empty": "请写明进展内容：进展 编号 内容。",
+    "extension_days": "延期天数应为 1–{max} 个工作日。",
+    "extension_reason": "延期须说明理由，请发送：延期 编号 天数 理由。",
+    "extension_after_due": "诉求 {number} 已超过办理期限，不能再申请延期（延期须在期限前申请）。",
+    "extension_pending": "诉求 {number} 已有一个延期申请在等待审批。",
+    "extension_once": "诉求 {number} 已延期过一次，每件诉求最多延期一次。",
+    "extension_none": "诉求 {number} 没有待审批的延期申请。",
+    "extension_refuse_reason": "驳回延期须说明理由，请发送：驳回延期 编号 理由。",
+    "resolve_outcome": "办理结果请写 已解决、部分解决 或 未解决。",
+    "resolve_text": "办结须写明办理情况（至少 4 个字）：办结 编号 [已解决|部分解决|未解决] 说明。",
+    "escalate_reason": "提级须说明理由，请发送：提级 编号 理由。",
+    "no_city_unit": "未配置市级专班，无法提级，请联系服务中心。",
+    "already_city": "诉求 {number} 已在市级专班办理，无法再提级。",
+    "reject_reason": "不予受理须说明理由，请发送：不予受理 编号 理由。",
+    "merge_self": "不能把诉求 {number} 合并到它自己。",
+    "merge_target_closed": "诉求 {number} 已办结或关闭，不能再并入其他诉求。",
+    "urge_opinion": "请写明督办意见：督办 编号 意见。",
+    "entry_source": "请选择诉求来源。",
+    "import_missing": "缺少「{field}」",
+    "import_duplicate_row": "工单编号 {ref} 与第 {first} 行重复",
+    "import_bad_date": "来电时间「{value}」无法识别（应如 2026-11-20 09:30）",
+    "import_future_date": "来电时间「{value}」晚于当前时间",
+    "import_unknown_area": "所属乡镇「{value}」不在本县乡镇列表中",
+    "import_bad_type": "诉求类型「{value}」无法识别（应为 咨询、求助、投诉、举报 或 建议）",
+    "import_bad_category": "问题类别「{value}」不在类别表中",
+})
+
+HELP_ROLE = {
+    "handler": (
+        "企呼 · 工作人员 · 承办人（{name}，{unit}）\n"
+        "· 待办：本单位待办诉求\n· 签收 编号\n· 退回 编号 理由（交办后 {signoff} 个工作日内）\n"
+        "· 进展 编号 内容\n· 延期 编号 天数 理由（期限前申请，最多 {ext} 个工作日，仅一次）\n"
+        "· 办结 编号 [已解决|部分解决|未解决] 说明（协办单位用它向主办单位反馈）\n"
+        "· 提级 编号 理由（提交市级专班）\n· 详情 编号"
+    ),
+    "dispatcher": (
+        "企呼 · 工作人员 · 调度员（{name}，{unit}）\n"
+        "· 待分派：问题池与建议主办单位、待审批延期\n"
+        "· 分派 编号 [主办单位] [协办 单位…] [时限 N] [难度 一般|复杂|疑难]（不写单位即按建议）\n"
+        "· 转办 编号 新主办单位 [理由]\n· 批准延期 编号；驳回延期 编号 理由\n"
+        "· 不予受理 编号 理由；合并 编号 到 编号\n· 录入：登记热线、窗口、走访等渠道的诉求\n· 详情 编号"
+    ),
+    "leader": "企呼 · 工作人员 · 领导（{name}，{unit}）\n· 督办 编号 意见\n· 详情 编号：查看办理全过程",
+}
+
+UNIT_PICK = "请选择："
+SYSTEM_ACTOR = "系统"
+GAP_MARK = "（节假日数据缺失）"
+CO_LIST = "，协办：{names}"
+
+# ---- dispatcher ----
+POOL_EMPTY = "问题池中没有待分派的诉求。"
+POOL_HEAD = "待分派诉求（{n} 件）："
+POOL_LINE = (
+    "{number}　{company}（"
+    "{area}）　{category}/{type}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
+)
+POOL_NO_SUGGESTION = "无匹配规则，请指定主办单位"
+POOL_TAIL = "发送「分派 编号」按建议分派，或「分派 编号 主办单位 [协办 单位…] [时限 N]」。"
+EXT_HEAD = "待审批延期（{n} 件）："
+EXT_LINE = "{number}　{unit} 申请延期 {days} 个工作日：{reason}（原期限 {due}）"
+DISPATCH_USAGE = (
+    "请按格式发送：分派 编号 主办单位 [协办 单位…] [时限 N]，例如："
+    "分派 QH20261125-0007 供电公司 协办 经信局 时限 5。"
+)
+DISPATCHED_OK = "已将诉求 {number} 交由{lead}主办{co}，办理期限 {due}（{days} 个工作日）{gap}。"
+TRANSFER_USAGE = "请按格式发送：转办 编号 新主办单位 [理由]。"
+TRANSFERRED_OK = "已将诉求 {number} 从{old}转至{lead}主办，新的办理期限 {due}{gap}。"
+APPROVE_USAGE = "请按格式发送：批准延期 编号。"
+REFUSE_USAGE = "请按格式发送：驳回延期 编号 理由。"
+APPROVED_OK = "已批准诉求 {number} 延期 {days} 个工作日，新期限 {due}{gap}。已通知承办单位和企业。"
+REFUSED_OK = "已驳回诉求 {number} 的延期申请，期限仍为 {due}。已通知承办单位和企业。"
+REJECT_USAGE = "请按格式发送：不予受理 编号 理由。"
+REJECTED_OK = "诉求 {number} 已不予受理，已告知企业。"
+MERGE_USAGE = "请按格式发送：合并 编号 到 编号，例如：合并 QH20261125-0008 到 QH20261125-0007。"
+MERGED_OK = "已将诉求 {number} 并入 {into}。"
+
+# ---- handler ----
+TODO_EMPTY = "本单位目前没有待办诉求。"
+TODO_HEAD = "{unit} 待办诉求（{n} 件）："
+TODO_LINE = "{number}　{role}　{status}　{category}　期限 {due}{gap}{overdue}"
+TODO_ROLE = {"lead": "主办", "co": "协办"}
+TODO_OVERDUE = "　⚠已超期"
+TODO_NOT_ACCEPTED = "　（未签收）"
+TODO_TAIL = "发送「签收 编号」「详情 编号」等办理。"
+NUMBER_USAGE = "请在命令后写诉求编号，例如：{command} QH20261125-0007。"
+ACCEPTED_LEAD = "已签收诉求 {number}，办理期限 {due}{gap}。\n企业：{company}　联系人：{contact} {phone}\n问题：{text}"
+ACCEPTED_CO = "已签收诉求 {number} 的协办任务，请于 {due} 前向主办单位{lead}反馈（办结 {number} 反馈内容）。"
+RETURN_USAGE = "请按格式发送：退回 编号 理由。"
+RETURNED_OK = "已退回诉求 {number}，服务中心将重新分派。"
+PROGRESS_USAGE = "请按格式发送：进展 编号 内容。"
+PROGRESS_OK = "已记录诉求 {number} 的办理进展{told}。"
+PROGRESS_TOLD_ENTERPRISE = "，并告知企业"
+PROGRESS_TOLD_LEAD = "，并告知主办单位"
+EXTEND_USAGE = "请按格式发送：延期 编号 天数 理由，例如：延期 QH20261125-0007 5 需等待设备到货。"
+EXTEND_REQUESTED = "已提交诉求 {number} 延期 {days} 个工作日的申请，等待服务中心审批。当前期限 {due}。"
+RESOLVE_USAGE = "请按格式发送：办结 编号 [已解决|部分解决|未解决] 说明。"
+RESOLVED_OK = "诉求 {number} 已办结（{outcome}），已告知企业，请企业评价。{unreported}"
+RESOLVED_UNREPORTED = "\n注意：协办单位 {names} 未反馈，其协办任务已随办结关闭。"
+CO_REPORTED_OK = "已将协办反馈报送主办单位{lead}。"
+ESCALATE_USAGE = "请按格式发送：提级 编号 理由。"
+ESCALATED_OK = "诉求 {number} 已提级至{city}，贵单位不再主办。"
+
+# ---- leader ----
+URGE_USAGE = "请按格式发送：督办 编号 意见。"
+URGED_OK = "已对诉求 {number} 督办，已通知{unit}和服务中心。"
+
+# ---- 详情 ----
+DETAIL_STAFF = (
+    "诉求 {number}（{source}）\n状态：{status}　级别：{level}　难度：{difficulty}\n"
+    "企业：{company}（{uscc}）　联系人：{contact} {phone}\n所在地：{area}　类别：{category}（{type}）\n"
+    "主办：{lead}{co}　办理期限：{due}{gap}\n问题：{text}\n\n办理记录：\n{timeline}\n\n各单位办理用时：\n{spells}"
+)
+DETAIL_NO_SPELLS = "（尚未交办）"
+SPELL_LINE = "{unit}（{role}）{start} → {end}　{days} 个工作日（{hours} 小时）　{result}"
+SPELL_OPEN = "至今"
+SPELL_RESULT = {
+    None: "办理中", "resolved": "已办结", "returned": "退回", "transferred": "转办", "escalated": "提级",
+    "reported": "已反馈", "closed_by_lead": "主办办结时未反馈", "withdrawn": "企业撤回",
+}
+SPELL_ON_TIME = "，按时"
+SPELL_LATE = "，超期"
+EVENT_DETAIL = {
+    "dispatch": "交办{lead}{co}，{days} 个工作日",
+    "dispatch_auto": "按规则自动交办{lead}{co}，{days} 个工作日",
+    "transfer_return": "转办（原主办 {unit}）",
+    "return": "{unit}退回",
+    "escalate": "{unit}提级至{lead}，{days} 个工作日",
+    "ext_requested": "申请延期 {days} 个工作日",
+    "ext_approved": "批准延期 {days} 个工作日",
+    "ext_refused": "驳回延期申请",
+    "co_accept": "{unit}（协办）签收",
+    "co_report": "{unit}（协办）反馈",
+    "resolve": "办结（{outcome}）",
+    "merge": "并入 {into}",
+    "merged": "合并 {merged}",
+}
+
+# ---- to the enterprise ----
+ENT_DISPATCHED = "您的诉求 {number} 已交由{lead}办理{co}，办理期限 {due}{gap}。办理进展会及时通知您。"
+ENT_ACCEPTED = "您的诉求 {number} 已由{unit}签收，正在办理。"
+ENT_PROGRESS = "您的诉求 {number} 有新进展（{unit}）：{text}"
+ENT_EXT_APPROVED = "您的诉求 {number} 因「{reason}」延期 {days} 个工作日，新的办理期限为 {due}{gap}。"
+ENT_EXT_REFUSED = "承办单位就您的诉求 {number} 申请的延期未获批准，仍将在 {due} 前办结。"
+ENT_RESOLVED = (
+    "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况："
+    "{text}\n如有疑问，可发送「查询 {number}」查看办理记录。"
+)
+ENT_ESCALATED = "您的诉求 {number} 已提级至{unit}办理，办理期限 {due}{gap}。"
+ENT_TRANSFERRED = "您的诉求 {number} 已改由{lead}办理，办理期限 {due}{gap}。"
+ENT_RETURNED = "您的诉求 {number} 正在重新安排办理单位，安排好后会通知您。"
+ENT_REJECTED = "很抱歉，您的诉求 {number} 不予受理。原因：{reason}\n如有疑问，可重新反映或拨打 12345-8 热线。"
+ENT_MERGED = "您的诉求 {number} 与已受理的同一问题合并办理，办理结果会一并告知您。"
+
+# ---- to staff ----
+STAFF_NEW_TASK = (
+    "【新交办】{number} {company}（{area}）\n类别：{category}（{type}）\n{text_short}\n"
+    "主办：{lead}{co}　签收期限：{signoff}　办理期限：{due}{gap}\n请发送「签收 {number}」。"
+)
+STAFF_CO_TASK = (
+    "【协办】{number} {company}：{text_short}\n主办单位："
+    "{lead}。请于 {due} 前向主办单位反馈（发送「办结 {number} 反馈内容」）。"
+)
+STAFF_RETURNED = "【退回】{number} 被{unit}退回：{reason}\n请重新分派（分派 {number} 主办单位）。"
+STAFF_EXT_REQUEST = (
+    "【延期申请】{number} {unit}申请延期 {days} 个工作日：{reason}\n当前期限 {due}。"
+    "发送「批准延期 {number}」或「驳回延期 {number} 理由」。"
+)
+STAFF_EXT_APPROVED = "【延期已批准】{number} 延期 {days} 个工作日，新期限 {due}{gap}。"
+STAFF_EXT_REFUSED = "【延期未批准】{number}：{reason}\n期限仍为 {due}。"
+STAFF_CO_REPORT = "【协办反馈】{number} {unit}：{text}"
+STAFF_CO_PROGRESS = "【协办进展】{number} {unit}：{text}"
+STAFF_RESOLVED = "【办结】{number} {unit}已办结（{outcome}）：{text}"
+STAFF_ESCALATED = "【提级】{number} 由{unit}提级：{reason}"
+STAFF_TRANSFERRED_AWAY = "【转办】{number} 已由服务中心转至{lead}主办，贵单位无需继续办理。"
+STAFF_URGED = "【督办】{number} {leader}：{opinion}"
+STAFF_CLOSED_CO = "【已办结】{number} 主办单位已办结，贵单位的协办任务随之关闭。"
+
+# ---- 录入 guided entry ----
+ENTRY_WHAT = "录入诉求"
+ENTRY_ASK_SOURCE = "录入诉求：请选择来源渠道（随时发送「取消」放弃）。"
+ENTRY_ASK = {
+    "company": "请输入企业全称：",
+    "uscc": "请输入统一社会信用代码（18 位）：",
+    "contact": "请输入联系人姓名：",
+    "phone": "请输入联系人手机号：",
+    "area": "请选择企业所在乡镇（街道）：",
+    "text": "请输入诉求内容（{min}–{max} 字）：",
+    "category": "请选择问题类别：",
+    "type": "请选择诉求类型：",
+}
+ENTRY_SUMMARY = (
+    "请确认录入：\n来源：{source}\n企业：{company}（{uscc}）\n联系人：{contact} {phone}\n所在地：{area}\n"
+    "类型：{type}　类别：{category}\n内容：{text}"
+)
+ENTRY_DONE = "✅ 已录入诉求 {number}（来源：{source}），已进入问题池待分派。{auto}"
+ENTRY_AUTO = "\n已按规则自动交由{lead}办理。"
+ENTRY_SOURCE_UNKNOWN = "请从列表中选择来源渠道。"

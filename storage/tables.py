@@ -200,3 +200,54 @@ bind_codes = Table(
     ts("expires_at", nullable=False),
     ts("used_at"),
 )
+
+# ---- dispatch and handling (issue 4, migration 0004) ----
+
+# Who held an appeal, from when to when: one row per unit per spell (lead or co), so on-time
+# figures stay fair after a return, transfer or escalation moves the appeal on.
+appeal_holdings = Table(
+    "appeal_holdings", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("unit_id", String(64), ForeignKey("org_units.id"), nullable=False),
+    Column("role", String(8), nullable=False),  # lead, co
+    ts("started_at", nullable=False),
+    ts("signoff_due_at", nullable=False),
+    ts("due_at", nullable=False),
+    Column("calendar_gap", Boolean, nullable=False, default=False),
+    ts("accepted_at"),
+    Column("accepted_by", String(64)),
+    ts("reported_at"),  # a co-unit's report to the lead unit
+    Column("report", Text),
+    ts("ended_at"),
+    Column("end_reason", String(16)),  # resolved, returned, transferred, escalated, withdrawn, closed_by_lead
+    Index("ix_appeal_holdings_appeal", "appeal_id", "id"),
+    Index("ix_appeal_holdings_unit_open", "unit_id", "ended_at"),
+)
+
+extension_requests = Table(
+    "extension_requests", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("unit_id", String(64), ForeignKey("org_units.id"), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, approved, refused
+    ts("requested_at", nullable=False),
+    ts("old_due_at", nullable=False),
+    ts("new_due_at"),
+    Column("decided_by", String(64)),
+    ts("decided_at"),
+    Column("decision_note", Text),
+    Index("ix_extension_requests_appeal", "appeal_id", "status"),
+)
+
+# Idempotent imports: a hotline work-order number maps to the appeal it became, once.
+external_refs = Table(
+    "external_refs", metadata,
+    Column("source", String(32), primary_key=True),
+    Column("ref", String(64), primary_key=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    ts("imported_at", nullable=False),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
     SqlAppealRepository,
     SqlBindCodes,
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.conn)
         self.inbound = SqlInboundLog(self.conn)
         self.bind_codes = SqlBindCodes(self.conn)
+        self.handling = SqlHandlingRepository(self.conn)
         self.committed = False
         return self
 

@@ -104,7 +104,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     **{(s, Action.WITHDRAW): Status.WITHDRAWN for s in OPEN_STATUSES},
     # Timeline-only actions keep the status.
     **{(s, Action.SUPPLEMENT): s for s in OPEN_STATUSES | {Status.RESOLVED}},
-    **{(s, Action.PROGRESS): s for s in (Status.IN_PROGRESS, Status.RECTIFYING)},
+    # DISPATCHED too: a co-unit may report to the lead before the lead has signed off.
+    **{(s, Action.PROGRESS): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.EXTEND): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.URGE): s for s in OPEN_STATUSES},
 }

@@ -13,6 +13,10 @@ import chinese_calendar
 
 log = logging.getLogger(__name__)
 
+# Shipped with the code: extra holidays / make-up workdays a county or we add before a new
+# chinesecalendar release covers the year. An empty `extra_days_file` setting means this file.
+DEFAULT_EXTRA_DAYS = Path(__file__).with_name("calendar_days.toml")
+
 
 @dataclass(frozen=True)
 class Deadline:
@@ -33,21 +37,38 @@ class WorkCalendar:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    # Years whose whole schedule the data file gives (beyond the library); when the file has no
+    # `years` key, any year with a listed date counts as given.
+    extra_years: frozenset[int] = frozenset()
     _warned_years: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.extra_years:
+            self.extra_years = frozenset(d.year for d in self.extra_holidays | self.extra_workdays)
 
     @classmethod
     def from_file(cls, path: str | Path | None, tz: str = "Asia/Shanghai") -> WorkCalendar:
+        """Read `holidays`, `workdays` (ISO dates) and optional `years` from a TOML file.
+
+        No path means the shipped data file; a path that does not exist is an error (a typo in
+        the config must not silently drop a county's holidays). Raises ValueError on bad dates.
+        """
+        chosen = Path(path) if path else DEFAULT_EXTRA_DAYS
         holidays: set[date] = set()
         workdays: set[date] = set()
-        if path and Path(path).exists():
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        years: set[int] = set()
+        if chosen.exists() or path:
+            data = tomllib.loads(chosen.read_text(encoding="utf-8"))
             holidays = {date.fromisoformat(str(d)) for d in data.get("holidays", [])}
             workdays = {date.fromisoformat(str(d)) for d in data.get("workdays", [])}
-        return cls(ZoneInfo(tz), frozenset(holidays), frozenset(workdays))
+            years = {int(y) for y in data.get("years", [])}
+            if holidays & workdays:
+                raise ValueError(f"{chosen}: dates listed both as holiday and workday: {sorted(holidays & workdays)}")
+        return cls(ZoneInfo(tz), frozenset(holidays), frozenset(workdays), frozenset(years))
 
     def covers(self, day: date) -> bool:
-        """True when the library or the override file knows this year's holidays."""
-        if any(d.year == day.year for d in self.extra_holidays | self.extra_workdays):
+        """True when the library or the data file knows this year's holidays."""
+        if day.year in self.extra_years:
             return True
         try:
             chinese_calendar.is_workday(day)
@@ -67,11 +88,12 @@ class WorkCalendar:
         try:
             return chinese_calendar.is_workday(day), False
         except NotImplementedError:
-            if any(d.year == day.year for d in self.extra_holidays | self.extra_workdays):
+            if day.year in self.extra_years:
                 return day.weekday() < 5, False
             if day.year not in self._warned_years:
                 self._warned_years.add(day.year)
-                log.warning("no holiday data for %s: counting Monday-Friday as working days", day.year)
+                log.warning("no holiday data for %s: counting Monday-Friday as working days; deadlines are "
+                            "marked 节假日数据缺失 until chinesecalendar or the extra-days file covers it", day.year)
             return day.weekday() < 5, True
 
     def add_workdays(self, start: datetime, days: int) -> Deadline:
@@ -98,6 +120,12 @@ class WorkCalendar:
                 counted += 1
         end = datetime.combine(day, time(23, 59, 59), tzinfo=self.tz)
         return Deadline(end, gap)
+
+    def extend(self, due: Deadline | datetime, days: int) -> Deadline:
+        """A deadline moved `days` working days further (an approved extension)."""
+        at, gap = (due.at, due.calendar_gap) if isinstance(due, Deadline) else (due, False)
+        moved = self.add_workdays(at, days)
+        return Deadline(moved.at, moved.calendar_gap or gap)
 
     def workdays_between(self, start: datetime, end: datetime) -> int:
         """Working days strictly after start's local date up to and including end's."""

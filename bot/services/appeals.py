@@ -70,9 +70,12 @@ def actor_of(identity: Identity, display: str = "") -> Actor:
 
 
 async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft: FilingDraft,
-                        source: Source) -> Appeal:
+                        source: Source, *, actor: Actor | None = None, record_filer: bool = True,
+                        note: str = "") -> Appeal:
     """Store a new appeal as 待受理 with its number, promised deadline and first event.
 
+    Staff entering an appeal for an enterprise (录入, imports) pass record_filer=False: the
+    enterprise is then not reachable through the entering person's chat identity.
     Raises InvalidInput when any field fails validation (nothing is stored then).
     """
     policy = rt.policy
@@ -104,9 +107,10 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
         categories=list(draft.categories), tag_evidence=dict(draft.tag_evidence), submitted_at=now,
         level=level, difficulty=difficulty, attachments=list(draft.attachments),
         promised_at=promised.at, calendar_gap=promised.calendar_gap,
-        filer_channel=identity.key.channel, filer_external_id=identity.key.user_id,
+        filer_channel=identity.key.channel if record_filer else None,
+        filer_external_id=identity.key.user_id if record_filer else None,
     )
-    appeal.record_submission(actor=actor_of(identity, contact), now=now)
+    appeal.record_submission(actor=actor or actor_of(identity, contact), now=now, note=note)
     return await uow.appeals.add(appeal)
 
 
@@ -153,9 +157,12 @@ async def withdraw_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
     appeal = await load_appeal_for(uow, identity, number)
     if identity.staff is not None:
         raise Forbidden("withdraw_enterprise_only")
-    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=rt.now(),
-                 note=reason.strip()[:200])
+    now = rt.now()
+    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=now, note=reason.strip()[:200])
     await uow.appeals.save(appeal)
+    for spell in await uow.handling.holdings(appeal.id, open_only=True):  # holder time stops here
+        spell.ended_at, spell.end_reason = now, "withdrawn"
+        await uow.handling.save_holding(spell)
     return appeal
 
 

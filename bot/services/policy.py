@@ -18,6 +18,8 @@ class TimeLimits:
     complex: int = 10
     hard: int = 15
     city: int = 20
+    extension_max: int = 10
+    co_unit: int = 3
 
     def handling_days(self, type_: AppealType, difficulty: Difficulty, level: Level) -> int:
         if level == Level.CITY:
@@ -30,6 +32,24 @@ class TimeLimits:
 
 
 @dataclass(frozen=True)
+class RoutingRule:
+    """category + area (+ level) → suggested lead unit; empty area / level match any."""
+
+    category: str
+    lead: str
+    area: str = ""
+    level: str = ""
+    co: tuple[str, ...] = ()
+
+    def matches(self, category: str, area: str, level: str) -> bool:
+        return (self.category == category and self.area in ("", area) and self.level in ("", level))
+
+    @property
+    def specificity(self) -> int:
+        return bool(self.area) * 2 + bool(self.level)
+
+
+@dataclass(frozen=True)
 class Policy:
     number_prefix: str = "QH"
     timezone: str = "Asia/Shanghai"
@@ -39,3 +59,5 @@ class Policy:
     contact_max_chars: int = 20
     dialogue_timeout_minutes: int = 60
     time_limits: TimeLimits = field(default_factory=TimeLimits)
+    routing: tuple[RoutingRule, ...] = ()
+    auto_dispatch_categories: frozenset[str] = frozenset()

@@ -141,6 +141,64 @@ class InboundLog(Protocol):
     async def claim(self, channel: str, message_id: str, now: datetime) -> bool: ...
 
 
+@dataclass
+class Holding:
+    """One spell of one unit holding an appeal: as lead (主办) or co-unit (协办, with its sub-task)."""
+
+    appeal_id: int
+    unit_id: str
+    role: str  # lead, co
+    started_at: datetime
+    signoff_due_at: datetime
+    due_at: datetime
+    calendar_gap: bool = False
+    accepted_at: datetime | None = None
+    accepted_by: str | None = None
+    reported_at: datetime | None = None
+    report: str | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass
+class ExtensionRequest:
+    appeal_id: int
+    unit_id: str
+    requested_by: str
+    days: int
+    reason: str
+    requested_at: datetime
+    old_due_at: datetime
+    status: str = "pending"  # pending, approved, refused
+    new_due_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    id: int | None = None
+
+
+class HandlingRepository(Protocol):
+    """Holder spells, co-unit sub-tasks, extension requests, import references, work lists."""
+
+    async def holdings(self, appeal_id: int, *, open_only: bool = False) -> list[Holding]: ...
+    async def add_holding(self, holding: Holding) -> Holding: ...
+    async def save_holding(self, holding: Holding) -> None: ...
+    async def pool(self, limit: int) -> list[Appeal]: ...
+    async def held_by_unit(self, unit_id: str) -> list[tuple[Appeal, Holding]]: ...
+    async def keys_for_unit(self, unit_id: str) -> list[ConversationKey]: ...
+    async def extensions(self, appeal_id: int) -> list[ExtensionRequest]: ...
+    async def pending_extensions(self) -> list[tuple[str, ExtensionRequest]]: ...
+    async def add_extension(self, request: ExtensionRequest) -> ExtensionRequest: ...
+    async def save_extension(self, request: ExtensionRequest) -> None: ...
+    async def external_ref(self, source: str, ref: str) -> str | None: ...
+    async def add_external_ref(self, source: str, ref: str, appeal_id: int, now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything a turn changes commits together or not at all."""
 
@@ -151,6 +209,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     inbound: InboundLog
     bind_codes: BindCodeRepository
+    handling: HandlingRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -1,0 +1,39 @@
+"""Who may do what: authorization lives here, in the services, never in the dialogue handlers."""
+
+from __future__ import annotations
+
+from bot.domain.appeal import Appeal
+from bot.domain.errors import Forbidden
+from bot.services.ports import Holding, Identity, Staff, UnitOfWork
+
+
+def require_role(identity: Identity, *roles: str, code: str) -> Staff:
+    """The staff member when their role is one of `roles`; Forbidden(code) otherwise."""
+    if identity.staff is None or identity.staff.role not in roles:
+        raise Forbidden(code, role=identity.role)
+    return identity.staff
+
+
+async def require_centre_dispatcher(uow: UnitOfWork, identity: Identity) -> Staff:
+    """Dispatching is the service centre's job: a dispatcher of a service_centre unit."""
+    staff = require_role(identity, "dispatcher", code="dispatch_centre_only")
+    units = {u.id: u for u in await uow.directory.units()}
+    unit = units.get(staff.unit_id)
+    if unit is None or unit.kind != "service_centre":
+        raise Forbidden("dispatch_centre_only", role=identity.role)
+    return staff
+
+
+async def require_holder(uow: UnitOfWork, identity: Identity, appeal: Appeal, *,
+                         lead_only: bool = False) -> tuple[Staff, Holding]:
+    """A handler whose unit holds the appeal now (as lead, or as co-unit unless lead_only)."""
+    staff = require_role(identity, "handler", code="handler_only")
+    spells = [h for h in await uow.handling.holdings(appeal.id, open_only=True) if h.unit_id == staff.unit_id]
+    lead = [h for h in spells if h.role == "lead"]
+    if lead:
+        return staff, lead[0]
+    if spells and not lead_only:
+        return staff, spells[0]
+    if spells:
+        raise Forbidden("lead_only", number=appeal.number)
+    raise Forbidden("not_held_by_unit", number=appeal.number)

@@ -1,0 +1,194 @@
+"""Dispatcher commands: 待分派, 分派, 转办, 批准延期, 驳回延期, 不予受理, 合并 (录入 is in entry.py)."""
+
+from __future__ import annotations
+
+from bot.domain.appeal import Appeal, Difficulty
+from bot.messages import Choice
+from bot.services import dispatch as svc
+from bot.services.units import AmbiguousUnit
+from handlers import texts
+from handlers.handling_common import (
+    announce_dispatch,
+    ask_unit,
+    co_text,
+    due_text,
+    gap,
+    parse_number,
+    short,
+    tell_enterprise,
+    tell_unit,
+    unit_names,
+    words,
+)
+from handlers.render import fmt_date
+from handlers.turn import Turn
+
+DIFFICULTIES = {d.value: d for d in Difficulty}
+
+
+async def pool(turn: Turn, arg: str) -> None:
+    entries = await svc.pool(turn.uow, turn.rt, turn.identity)
+    extensions = await svc.pending_extensions(turn.uow, turn.identity)
+    names = await unit_names(turn)
+    tz = turn.rt.tz
+    lines: list[str] = []
+    if entries:
+        lines.append(texts.POOL_HEAD.format(n=len(entries)))
+        for e in entries:
+            a, rule = e.appeal, e.suggestion
+            suggestion = (names.get(rule.lead, rule.lead) + co_text([names.get(c, c) for c in rule.co])
+                          if rule else texts.POOL_NO_SUGGESTION)
+            lines.append(texts.POOL_LINE.format(
+                number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
+                type=a.type.value, submitted=fmt_date(a.submitted_at, tz), text_short=short(a.text, 40),
+                suggestion=suggestion))
+        lines.append(texts.POOL_TAIL)
+    else:
+        lines.append(texts.POOL_EMPTY)
+    if extensions:
+        lines.append("")
+        lines.append(texts.EXT_HEAD.format(n=len(extensions)))
+        lines += [texts.EXT_LINE.format(number=n, unit=names.get(r.unit_id, r.unit_id), days=r.days,
+                                        reason=r.reason, due=fmt_date(r.old_due_at, tz)) for n, r in extensions]
+    choices = [Choice(f"分派 {e.appeal.number}", f"分派 {e.appeal.number}") for e in entries[:5] if e.suggestion]
+    turn.say("\n".join(lines), choices)
+
+
+def parse_dispatch(rest: str) -> tuple[str, list[str], int | None, Difficulty | None] | None:
+    """'供电公司 协办 经信局 财政局 时限 5 难度 复杂' → (lead, co, days, difficulty); None when malformed."""
+    lead, co, days, difficulty = "", [], None, None
+    mode = "lead"
+    for word in words(rest):
+        for key in ("时限", "难度", "协办"):
+            if word.startswith(key) and word != key:  # glued: 时限5 / 难度复杂 / 协办经信局
+                word = word[len(key):]
+                mode = {"时限": "days", "难度": "difficulty", "协办": "co"}[key]
+                break
+        if word in ("协办", "时限", "难度"):
+            mode = {"时限": "days", "难度": "difficulty", "协办": "co"}[word]
+            continue
+        if mode == "days":
+            digits = word.removesuffix("个工作日").removesuffix("工作日").removesuffix("天")
+            if not digits.isdigit():
+                return None
+            days, mode = int(digits), "co" if co else "lead"
+        elif mode == "difficulty":
+            if word not in DIFFICULTIES:
+                return None
+            difficulty, mode = DIFFICULTIES[word], "co" if co else "lead"
+        elif mode == "lead" and not lead:
+            lead = word
+        else:
+            co.append(word)
+    return lead, co, days, difficulty
+
+
+async def dispatch(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    parsed = parse_dispatch(rest) if number else None
+    if number is None or parsed is None:
+        turn.say(texts.DISPATCH_USAGE)
+        return
+    lead, co, days, difficulty = parsed
+    try:
+        result = await svc.dispatch(turn.uow, turn.rt, turn.identity, number, lead, co, days, difficulty)
+    except AmbiguousUnit as err:
+        ask_unit(turn, err, turn.text)
+        return
+    await announce_dispatch(turn, result)
+    turn.say(texts.DISPATCHED_OK.format(
+        number=result.appeal.number, lead=result.lead.name, co=co_text([u.name for u in result.co]),
+        due=due_text(turn, result.due.at), days=result.days, gap=gap(result.due.calendar_gap)),
+        appeal_number=result.appeal.number)
+
+
+async def transfer(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    parts = rest.split(" ", 1)
+    if number is None or not parts[0]:
+        turn.say(texts.TRANSFER_USAGE)
+        return
+    reason = parts[1] if len(parts) > 1 else ""
+    try:
+        result, old = await svc.transfer(turn.uow, turn.rt, turn.identity, number, parts[0], reason)
+    except AmbiguousUnit as err:
+        ask_unit(turn, err, turn.text)
+        return
+    names = await unit_names(turn)
+    a = result.appeal
+    await tell_unit(turn, old, texts.STAFF_TRANSFERRED_AWAY.format(number=a.number, lead=result.lead.name), a.number)
+    await announce_dispatch(turn, result, texts.ENT_TRANSFERRED)
+    turn.say(texts.TRANSFERRED_OK.format(number=a.number, old=names.get(old, old), lead=result.lead.name,
+                                         due=due_text(turn, result.due.at), gap=gap(result.due.calendar_gap)),
+             appeal_number=a.number)
+
+
+async def approve_extension(turn: Turn, arg: str) -> None:
+    number, _ = parse_number(arg)
+    if number is None:
+        turn.say(texts.APPROVE_USAGE)
+        return
+    appeal, request = await svc.approve_extension(turn.uow, turn.rt, turn.identity, number)
+    due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
+    await tell_unit(turn, request.unit_id, texts.STAFF_EXT_APPROVED.format(
+        number=appeal.number, days=request.days, due=due, gap=mark), appeal.number)
+    tell_enterprise(turn, appeal, texts.ENT_EXT_APPROVED.format(
+        number=appeal.number, reason=request.reason, days=request.days, due=due, gap=mark))
+    turn.say(texts.APPROVED_OK.format(number=appeal.number, days=request.days, due=due, gap=mark),
+             appeal_number=appeal.number)
+
+
+async def refuse_extension(turn: Turn, arg: str) -> None:
+    number, reason = parse_number(arg)
+    if number is None:
+        turn.say(texts.REFUSE_USAGE)
+        return
+    appeal, request = await svc.refuse_extension(turn.uow, turn.rt, turn.identity, number, reason)
+    due = due_text(turn, appeal.due_at)
+    await tell_unit(turn, request.unit_id, texts.STAFF_EXT_REFUSED.format(
+        number=appeal.number, reason=request.decision_note, due=due), appeal.number)
+    tell_enterprise(turn, appeal, texts.ENT_EXT_REFUSED.format(number=appeal.number, due=due))
+    turn.say(texts.REFUSED_OK.format(number=appeal.number, due=due), appeal_number=appeal.number)
+
+
+async def reject(turn: Turn, arg: str) -> None:
+    number, reason = parse_number(arg)
+    if number is None:
+        turn.say(texts.REJECT_USAGE)
+        return
+    appeal = await svc.reject(turn.uow, turn.rt, turn.identity, number, reason)
+    tell_enterprise(turn, appeal, texts.ENT_REJECTED.format(number=appeal.number, reason=reason.strip()))
+    turn.say(texts.REJECTED_OK.format(number=appeal.number), appeal_number=appeal.number)
+
+
+async def merge(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    into, _ = parse_number(rest.removeprefix("到").removeprefix("至").strip())
+    if number is None or into is None:
+        turn.say(texts.MERGE_USAGE)
+        return
+    appeal, target = await svc.merge(turn.uow, turn.rt, turn.identity, number, into)
+    tell_enterprise(turn, appeal, texts.ENT_MERGED.format(number=appeal.number))
+    await tell_unit(turn, target.lead_unit_id, texts.STAFF_CO_REPORT.format(
+        number=target.number, unit="服务中心", text=short(appeal.text)), target.number)
+    turn.say(texts.MERGED_OK.format(number=appeal.number, into=target.number), appeal_number=appeal.number)
+
+
+async def after_submit(turn: Turn, appeal: Appeal) -> svc.Dispatched | None:
+    """Auto-dispatch a just-submitted appeal when its category is configured for it."""
+    result = await svc.auto_dispatch(turn.uow, turn.rt, appeal)
+    if result is not None:
+        await announce_dispatch(turn, result)
+    return result
+
+
+def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
+    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
+    # Every role reaches the service, which says why it refuses: authorization lives there.
+    command("待分派", "/pool", roles=everyone)(pool)
+    command("分派", "/dispatch", roles=everyone)(dispatch)
+    command("转办", "/transfer", roles=everyone)(transfer)
+    command("批准延期", "/approve", roles=everyone)(approve_extension)
+    command("驳回延期", "/refuse", roles=everyone)(refuse_extension)
+    command("不予受理", "/reject", roles=everyone)(reject)
+    command("合并", "/merge", roles=everyone)(merge)

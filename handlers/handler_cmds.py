@@ -1,0 +1,255 @@
+"""Handler commands: 待办, 签收, 退回, 进展, 延期, 办结, 提级, and 详情 for every role."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.domain.appeal import Action, AppealEvent, Status
+from bot.messages import Choice
+from bot.services import handling as svc
+from bot.services.ports import Holding
+from handlers import texts
+from handlers.handling_common import (
+    co_text,
+    due_text,
+    gap,
+    parse_number,
+    phone_for,
+    short,
+    tell_dispatchers,
+    tell_enterprise,
+    tell_unit,
+    unit_names,
+)
+from handlers.render import fmt_time
+from handlers.turn import Turn
+
+
+async def todo(turn: Turn, arg: str) -> None:
+    items = await svc.todo(turn.uow, turn.identity)
+    names = await unit_names(turn)
+    staff = turn.identity.staff
+    assert staff is not None  # svc.todo refused anyone else
+    if not items:
+        turn.say(texts.TODO_EMPTY)
+        return
+    lines = [texts.TODO_HEAD.format(unit=names.get(staff.unit_id, staff.unit_id), n=len(items))]
+    for appeal, spell in items:
+        overdue = texts.TODO_OVERDUE if turn.now > spell.due_at else ""
+        if spell.accepted_at is None:
+            overdue += texts.TODO_NOT_ACCEPTED
+        lines.append(texts.TODO_LINE.format(number=appeal.number, role=texts.TODO_ROLE[spell.role],
+                                            status=texts.STATUS[appeal.status], category=appeal.category,
+                                            due=due_text(turn, spell.due_at), gap=gap(spell.calendar_gap),
+                                            overdue=overdue))
+    lines.append(texts.TODO_TAIL)
+    pending = [a for a, h in items if h.accepted_at is None][:5]
+    turn.say("\n".join(lines), [Choice(f"签收 {a.number}", f"签收 {a.number}") for a in pending])
+
+
+def _need_number(turn: Turn, arg: str, command: str) -> tuple[str | None, str]:
+    number, rest = parse_number(arg)
+    if number is None:
+        turn.say(texts.NUMBER_USAGE.format(command=command))
+    return number, rest
+
+
+async def accept(turn: Turn, arg: str) -> None:
+    number, _ = _need_number(turn, arg, "签收")
+    if number is None:
+        return
+    result = await svc.accept(turn.uow, turn.rt, turn.identity, number)
+    a, spell = result.appeal, result.spell
+    names = await unit_names(turn)
+    unit = names.get(spell.unit_id, spell.unit_id)
+    if spell.role == "lead":
+        tell_enterprise(turn, a, texts.ENT_ACCEPTED.format(number=a.number, unit=unit))
+        turn.say(texts.ACCEPTED_LEAD.format(number=a.number, due=due_text(turn, a.due_at), gap=gap(a.calendar_gap),
+                                            company=a.enterprise_name, contact=a.contact,
+                                            phone=phone_for(a, True), text=a.text), appeal_number=a.number)
+    else:
+        turn.say(texts.ACCEPTED_CO.format(number=a.number, due=due_text(turn, spell.due_at),
+                                          lead=names.get(a.lead_unit_id or "", "")), appeal_number=a.number)
+
+
+async def return_(turn: Turn, arg: str) -> None:
+    number, reason = parse_number(arg)
+    if number is None:
+        turn.say(texts.RETURN_USAGE)
+        return
+    appeal = await svc.return_appeal(turn.uow, turn.rt, turn.identity, number, reason)
+    staff = turn.identity.staff
+    names = await unit_names(turn)
+    unit = names.get(staff.unit_id, "") if staff else ""
+    note = texts.STAFF_RETURNED.format(number=appeal.number, unit=unit, reason=reason)
+    await tell_dispatchers(turn, note, appeal.number)
+    tell_enterprise(turn, appeal, texts.ENT_RETURNED.format(number=appeal.number))
+    turn.say(texts.RETURNED_OK.format(number=appeal.number), appeal_number=appeal.number)
+
+
+async def progress(turn: Turn, arg: str) -> None:
+    number, text = parse_number(arg)
+    if number is None:
+        turn.say(texts.PROGRESS_USAGE)
+        return
+    appeal, spell = await svc.progress(turn.uow, turn.rt, turn.identity, number, text)
+    names = await unit_names(turn)
+    unit = names.get(spell.unit_id, spell.unit_id)
+    if spell.role == "lead":
+        tell_enterprise(turn, appeal, texts.ENT_PROGRESS.format(number=appeal.number, unit=unit, text=text.strip()))
+        told = texts.PROGRESS_TOLD_ENTERPRISE
+    else:
+        await tell_unit(turn, appeal.lead_unit_id, texts.STAFF_CO_PROGRESS.format(
+            number=appeal.number, unit=unit, text=text.strip()), appeal.number)
+        told = texts.PROGRESS_TOLD_LEAD
+    turn.say(texts.PROGRESS_OK.format(number=appeal.number, told=told), appeal_number=appeal.number)
+
+
+async def extend(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    days_text, _, reason = rest.partition(" ")
+    days_text = days_text.removesuffix("个工作日").removesuffix("天")
+    if number is None or not days_text.isdigit():
+        turn.say(texts.EXTEND_USAGE)
+        return
+    appeal, request = await svc.request_extension(turn.uow, turn.rt, turn.identity, number, int(days_text), reason)
+    names = await unit_names(turn)
+    due = due_text(turn, appeal.due_at)
+    await tell_dispatchers(turn, texts.STAFF_EXT_REQUEST.format(
+        number=appeal.number, unit=names.get(request.unit_id, ""), days=request.days, reason=request.reason,
+        due=due), appeal.number)
+    turn.say(texts.EXTEND_REQUESTED.format(number=appeal.number, days=request.days, due=due),
+             appeal_number=appeal.number)
+
+
+async def resolve(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    if number is None:
+        turn.say(texts.RESOLVE_USAGE)
+        return
+    outcome, text = "已解决", rest
+    head, _, tail = rest.partition(" ")
+    for word in svc.OUTCOMES:
+        if head == word or (head.startswith(word) and head[len(word):len(word) + 1] in "：:，,"):
+            outcome, text = word, (head[len(word) + 1:] + " " + tail).strip()
+            break
+    result = await svc.resolve(turn.uow, turn.rt, turn.identity, number, outcome, text)
+    a = result.appeal
+    names = await unit_names(turn)
+    staff_unit = turn.identity.staff.unit_id if turn.identity.staff else ""
+    unit = names.get(staff_unit, staff_unit)
+    if result.co_report is not None:
+        await tell_unit(turn, a.lead_unit_id, texts.STAFF_CO_REPORT.format(number=a.number, unit=unit, text=text),
+                        a.number)
+        turn.say(texts.CO_REPORTED_OK.format(lead=names.get(a.lead_unit_id or "", "")), appeal_number=a.number)
+        return
+    tell_enterprise(turn, a, texts.ENT_RESOLVED.format(number=a.number, outcome=outcome, unit=unit,
+                                                       text=a.resolution))
+    await tell_dispatchers(turn, texts.STAFF_RESOLVED.format(number=a.number, unit=unit, outcome=outcome,
+                                                             text=short(a.resolution or "")), a.number)
+    for co in result.unreported or []:
+        await tell_unit(turn, co, texts.STAFF_CLOSED_CO.format(number=a.number), a.number)
+    unreported = [names.get(u, u) for u in result.unreported or []]
+    turn.say(texts.RESOLVED_OK.format(number=a.number, outcome=outcome, unreported=texts.RESOLVED_UNREPORTED.format(
+        names="、".join(unreported)) if unreported else ""), appeal_number=a.number)
+
+
+async def escalate(turn: Turn, arg: str) -> None:
+    number, reason = parse_number(arg)
+    if number is None:
+        turn.say(texts.ESCALATE_USAGE)
+        return
+    appeal, city, old = await svc.escalate(turn.uow, turn.rt, turn.identity, number, reason)
+    names = await unit_names(turn)
+    due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
+    spells = await turn.uow.handling.holdings(appeal.id, open_only=True)
+    lead_spell = next(h for h in spells if h.role == "lead")
+    await tell_unit(turn, city.id, texts.STAFF_NEW_TASK.format(
+        number=appeal.number, company=appeal.enterprise_name, area=names.get(appeal.area_id, ""),
+        category=appeal.category, type=appeal.type.value, text_short=short(appeal.text), lead=city.name,
+        co=co_text([names.get(c, c) for c in appeal.co_unit_ids]),
+        signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark), appeal.number)
+    await tell_dispatchers(turn, texts.STAFF_ESCALATED.format(number=appeal.number, unit=names.get(old, old),
+                                                              reason=reason.strip()), appeal.number)
+    tell_enterprise(turn, appeal, texts.ENT_ESCALATED.format(number=appeal.number, unit=city.name, due=due, gap=mark))
+    turn.say(texts.ESCALATED_OK.format(number=appeal.number, city=city.name), appeal_number=appeal.number)
+
+
+def describe(e: AppealEvent, names: dict[str, str], tz: ZoneInfo) -> str:
+    """One timeline line with what the event's data says (units, days, outcome), in Chinese."""
+    d = e.data
+    unit = names.get(str(d.get("unit", "")), str(d.get("unit", "")))
+    lead = names.get(str(d.get("lead", "")), "")
+    co = co_text([names.get(c, c) for c in d.get("co", [])])
+    key = None
+    if e.action == Action.DISPATCH:
+        key = "dispatch_auto" if d.get("auto") else "dispatch"
+    elif e.action == Action.RETURN:
+        key = "transfer_return" if d.get("transfer") else "return"
+    elif e.action == Action.ESCALATE:
+        key = "escalate"
+    elif e.action == Action.EXTEND and d.get("stage"):
+        key = f"ext_{d['stage']}"
+    elif e.action == Action.PROGRESS and d.get("role") == "co":
+        key = "co_report" if d.get("report") else ("co_accept" if d.get("accepted") else None)
+    elif e.action == Action.RESOLVE and d.get("outcome"):
+        key = "resolve"
+    elif e.action == Action.MERGE:
+        key = "merge"
+    elif e.action == Action.SUPPLEMENT and d.get("merged"):
+        key = "merged"
+    what = texts.ACTION[e.action]
+    if key:
+        what = texts.EVENT_DETAIL[key].format(lead=lead, co=co, unit=unit, days=d.get("days", ""),
+                                              outcome=d.get("outcome", ""), into=d.get("into", ""),
+                                              merged=d.get("merged", ""))
+    note = f"：{e.note}" if e.note else ""
+    if e.from_status is not None and e.from_status != e.to_status:
+        note += f"（{texts.STATUS[e.from_status]}→{texts.STATUS[e.to_status]}）"
+    return texts.TIMELINE_LINE.format(at=fmt_time(e.at, tz), who=e.actor.name or texts.SYSTEM_ACTOR,
+                                      action=what, note=note)
+
+
+def spell_line(turn: Turn, h: Holding, names: dict[str, str]) -> str:
+    end = h.ended_at or turn.now
+    hours = round((end - h.started_at).total_seconds() / 3600, 1)
+    result = texts.SPELL_RESULT.get(h.end_reason, h.end_reason or "")
+    if h.end_reason in ("resolved", "reported"):
+        result += texts.SPELL_ON_TIME if end <= h.due_at else texts.SPELL_LATE
+    return texts.SPELL_LINE.format(
+        unit=names.get(h.unit_id, h.unit_id), role=texts.TODO_ROLE[h.role], start=fmt_time(h.started_at, turn.rt.tz),
+        end=fmt_time(h.ended_at, turn.rt.tz) if h.ended_at else texts.SPELL_OPEN,
+        days=turn.rt.calendar.workdays_between(h.started_at, end), hours=hours, result=result)
+
+
+async def detail(turn: Turn, arg: str) -> None:
+    number, _ = _need_number(turn, arg, "详情")
+    if number is None:
+        return
+    d = await svc.detail(turn.uow, turn.identity, number)
+    a = d.appeal
+    names = await unit_names(turn)
+    tz = turn.rt.tz
+    lines = [describe(e, names, tz) for e in d.events]
+    spells = "\n".join(spell_line(turn, h, names) for h in d.spells) or texts.DETAIL_NO_SPELLS
+    turn.say(texts.DETAIL_STAFF.format(
+        number=a.number, source=texts.SOURCE.get(a.source, a.source.value), status=texts.STATUS[a.status],
+        level=a.level.value, difficulty=a.difficulty.value, company=a.enterprise_name, uscc=a.uscc,
+        contact=a.contact, phone=phone_for(a, d.full_phone), area=names.get(a.area_id, a.area_id),
+        category=a.category, type=a.type.value, lead=names.get(a.lead_unit_id or "", "—"),
+        co=co_text([names.get(c, c) for c in a.co_unit_ids]),
+        due=due_text(turn, a.due_at), gap=gap(a.calendar_gap and a.status != Status.SUBMITTED),
+        text=a.text, timeline="\n".join(lines), spells=spells), appeal_number=a.number)
+
+
+def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
+    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
+    # Every role reaches the service, which says why it refuses: authorization lives there.
+    command("待办", "/todo", roles=everyone)(todo)
+    command("签收", "/accept", roles=everyone)(accept)
+    command("退回", "/return", roles=everyone)(return_)
+    command("进展", "/progress", roles=everyone)(progress)
+    command("延期", "/extend", roles=everyone)(extend)
+    command("办结", "/resolve", roles=everyone)(resolve)
+    command("提级", "/escalate", roles=everyone)(escalate)
+    command("详情", "/detail", roles=everyone)(detail)

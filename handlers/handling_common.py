@@ -1,0 +1,108 @@
+"""Shared pieces of the staff commands: argument parsing, unit names, deadlines, who to tell."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bot.domain.appeal import Appeal
+from bot.domain.identifiers import mask_mobile
+from bot.messages import Choice, ConversationKey
+from bot.services import appeals as svc
+from bot.services.dispatch import Dispatched
+from bot.services.units import AmbiguousUnit
+from handlers import texts
+from handlers.render import fmt_date
+from handlers.turn import Turn
+
+_SPLIT = re.compile(r"[\s,，、；;]+")
+
+
+def parse_number(arg: str) -> tuple[str | None, str]:
+    """'QH20261125-0007 rest' → (number, rest); no number first → (None, arg)."""
+    head, _, rest = arg.strip().partition(" ")
+    if svc.NUMBER_PATTERN.fullmatch(head.upper()):
+        return head.upper(), rest.strip()
+    return None, arg.strip()
+
+
+def words(text: str) -> list[str]:
+    return [w for w in _SPLIT.split(text) if w]
+
+
+async def unit_names(turn: Turn) -> dict[str, str]:
+    return {u.id: u.name for u in await turn.uow.directory.units()}
+
+
+def due_text(turn: Turn, at: datetime | None) -> str:
+    return fmt_date(at, turn.rt.tz)
+
+
+def gap(flag: bool) -> str:
+    return texts.GAP_MARK if flag else ""
+
+
+def co_text(names: list[str]) -> str:
+    return texts.CO_LIST.format(names="、".join(names)) if names else ""
+
+
+def enterprise_key(appeal: Appeal) -> ConversationKey | None:
+    """The filer's chat identity; appeals entered by staff or imported have none (told by phone)."""
+    if appeal.filer_channel and appeal.filer_external_id:
+        return ConversationKey(appeal.filer_channel, appeal.filer_external_id)
+    return None
+
+
+def tell_enterprise(turn: Turn, appeal: Appeal, text: str) -> None:
+    key = enterprise_key(appeal)
+    if key is not None:
+        turn.notify(key, text, appeal.number)
+
+
+async def tell_unit(turn: Turn, unit_id: str | None, text: str, number: str) -> None:
+    if not unit_id:
+        return
+    for key in await turn.uow.handling.keys_for_unit(unit_id):
+        if key != turn.key:
+            turn.notify(key, text, number)
+
+
+async def tell_dispatchers(turn: Turn, text: str, number: str) -> None:
+    for key in await turn.uow.directory.keys_for_role("dispatcher"):
+        if key != turn.key:
+            turn.notify(key, text, number)
+
+
+def ask_unit(turn: Turn, err: AmbiguousUnit, command_text: str) -> None:
+    """Ask back which unit was meant; each choice re-sends the command with the full name."""
+    ambiguous = str(err.params["text"])
+    choices = [Choice(name, command_text.replace(ambiguous, name, 1)) for name in err.params["candidates"]]
+    turn.say(texts.ERRORS["unit_ambiguous"].format(text=ambiguous), choices)
+
+
+def short(text: str, n: int = 80) -> str:
+    return text[:n] + ("…" if len(text) > n else "")
+
+
+async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str = texts.ENT_DISPATCHED) -> None:
+    """Tell the lead unit, the co-units and the enterprise who handles the appeal and by when."""
+    a = result.appeal
+    names = await unit_names(turn)
+    co = co_text([u.name for u in result.co])
+    due, mark = due_text(turn, result.due.at), gap(result.due.calendar_gap)
+    spells = await turn.uow.handling.holdings(a.id, open_only=True)
+    lead_spell = next(h for h in spells if h.role == "lead")
+    await tell_unit(turn, result.lead.id, texts.STAFF_NEW_TASK.format(
+        number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
+        type=a.type.value, text_short=short(a.text), lead=result.lead.name, co=co,
+        signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark), a.number)
+    for spell in spells:
+        if spell.role == "co" and spell.started_at == turn.now:
+            await tell_unit(turn, spell.unit_id, texts.STAFF_CO_TASK.format(
+                number=a.number, company=a.enterprise_name, text_short=short(a.text), lead=result.lead.name,
+                due=due_text(turn, spell.due_at)), a.number)
+    tell_enterprise(turn, a, enterprise_text.format(number=a.number, lead=result.lead.name, co=co, due=due, gap=mark))
+
+
+def phone_for(appeal: Appeal, full: bool) -> str:
+    return appeal.phone if full else mask_mobile(appeal.phone)

@@ -1,0 +1,28 @@
+"""Leader commands: 督办."""
+
+from __future__ import annotations
+
+from bot.services import dispatch as svc
+from handlers import texts
+from handlers.handling_common import parse_number, tell_dispatchers, tell_unit, unit_names
+from handlers.turn import Turn
+
+
+async def urge(turn: Turn, arg: str) -> None:
+    number, opinion = parse_number(arg)
+    if number is None:
+        turn.say(texts.URGE_USAGE)
+        return
+    appeal = await svc.urge(turn.uow, turn.rt, turn.identity, number, opinion)
+    leader = turn.identity.staff.name if turn.identity.staff else ""
+    note = texts.STAFF_URGED.format(number=appeal.number, leader=leader, opinion=opinion.strip())
+    await tell_unit(turn, appeal.lead_unit_id, note, appeal.number)
+    await tell_dispatchers(turn, note, appeal.number)
+    names = await unit_names(turn)
+    turn.say(texts.URGED_OK.format(number=appeal.number, unit=names.get(appeal.lead_unit_id or "", "承办单位")),
+             appeal_number=appeal.number)
+
+
+def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
+    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
+    command("督办", "/urge", roles=everyone)(urge)
