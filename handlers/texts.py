@@ -144,8 +144,8 @@ NEW_APPEAL_CHOICE = "作为新诉求填报"
 SUPPLEMENT_TO = "补充到 {number}（{category}）"
 
 # ---- query / supplement / withdraw ----
-NO_OPEN_APPEALS = "您目前没有未办结的诉求。直接描述问题即可开始填报。"
-OPEN_LIST_HEAD = "您的未办结诉求（{n} 件）："
+NO_OPEN_APPEALS = "您目前没有在办或待评价的诉求。直接描述问题即可开始填报。"
+OPEN_LIST_HEAD = "您的在办及待评价诉求（{n} 件）："
 OPEN_LIST_LINE = "{number}　{status}　{category}　提交于 {submitted}"
 OPEN_LIST_TAIL = "发送「查询 编号」查看办理记录。"
 DETAIL = (

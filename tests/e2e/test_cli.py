@@ -47,7 +47,7 @@ def test_console_chat_as_enterprise_and_as_staff(tmp_path):
     result = qihu("chat", cwd=tmp_path, env=env, stdin="我要反映\n取消\n查询\n")
     assert result.returncode == 0, result.stderr
     assert "请描述您遇到的问题" in result.stdout and "已取消当前操作" in result.stdout
-    assert "您目前没有未办结的诉求" in result.stdout
+    assert "您目前没有在办或待评价的诉求" in result.stdout
     staff = qihu("chat", "--staff", "chen-dispatch", cwd=tmp_path, env=env, stdin="帮助\n")
     assert staff.returncode == 0 and "调度员" in staff.stdout
     nobody = qihu("chat", "--staff", "nobody", cwd=tmp_path, env=env, stdin="")
