@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def start(cmd: list[str], ready: str, env: dict[str, str], cwd: Path) -> subproc
     assert proc.stdout is not None
     for line in proc.stdout:
         if ready in line:
+            # Drain the log from now on: a full pipe would stall the server mid-benchmark.
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
             return proc
     raise RuntimeError(f"{cmd} did not start")
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +41,14 @@ class ServerProcess:
         for line in self.proc.stdout:  # blocks until the server says it listens, or exits
             self.output.append(line)
             if "企呼已启动" in line:
+                # Keep reading its log: a full pipe would block the server on its next log line.
+                threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
                 return
         raise RuntimeError("server exited before it was ready:\n" + "".join(self.output))
+
+    def _drain(self, stream) -> None:  # type: ignore[no-untyped-def]
+        for line in stream:
+            self.output.append(line)
 
     def kill(self) -> None:
         assert self.proc is not None
