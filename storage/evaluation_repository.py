@@ -121,7 +121,8 @@ class SqlEvaluationRepository:
         assert stored is not None
         return stored
 
-    async def repeat_candidate(self, uscc: str, category: str, since: datetime, before_id: int) -> str | None:
+    async def repeat_candidate(self, uscc: str, category: str, since: datetime, before_id: int,
+                               until: datetime | None = None) -> str | None:
         """The latest earlier appeal of this USCC and category closed or resolved since `since`."""
         a, e = t.appeals.c, t.appeal_events.c
         closing = [Status.RESOLVED.value, Status.CLOSED.value]
@@ -129,6 +130,8 @@ class SqlEvaluationRepository:
                 .where(a.uscc == uscc, a.category == category, a.id != before_id, e.to_status.in_(closing),
                        e.from_status != e.to_status, e.at >= since)
                 .order_by(e.at.desc(), a.id.desc()).limit(1))
+        if until is not None:
+            stmt = stmt.where(e.at <= until)
         return (await self.conn.execute(stmt)).scalar_one_or_none()
 
     # ---- KPI snapshot ----

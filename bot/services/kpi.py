@@ -295,7 +295,8 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
             f.received += 1
             f.repeat.add(repeat)
         rows["received"].append({"number": a.number, "unit": names.get(a.lead_unit_id or "", UNASSIGNED),
-                                 "category": a.category, "level": a.level, "submitted_at": a.submitted_at,
+                                 "category": a.category, "level": a.level, "source": a.source,
+                                 "submitted_at": a.submitted_at,
                                  "status": a.status, "repeat_of": a.repeat_of if repeat else "",
                                  "repeat_state": a.repeat_state if repeat else ""})
 

@@ -14,8 +14,9 @@ async def flag_repeat(uow: UnitOfWork, rt: Runtime, appeal: Appeal) -> str | Non
     closed within the repeat window; the dispatcher confirms or unlinks it later (重复 编号 确认|取消)."""
     if appeal.id is None or not appeal.category:
         return None
-    since = rt.now() - timedelta(days=rt.policy.evaluation.repeat_window_days)
-    earlier = await uow.evaluation.repeat_candidate(appeal.uscc, appeal.category, since, appeal.id)
+    now = rt.now()
+    since = now - timedelta(days=rt.policy.evaluation.repeat_window_days)
+    earlier = await uow.evaluation.repeat_candidate(appeal.uscc, appeal.category, since, appeal.id, now)
     if earlier is None:
         return None
     appeal.repeat_of = earlier
