@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,8 @@ from bot.services import dispatch, evaluation, handling
 from bot.services.appeals import FilingDraft, submit_appeal, withdraw_appeal
 from bot.services.ports import Identity, OrgUnit, Staff, ThirdPartyScore
 from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 PROBLEMS = {
     "水电气能源": ["新厂房需要增容变压器，报装后迟迟没有答复", "园区天然气管道接入进度慢，影响试生产",
@@ -87,11 +90,11 @@ async def seed_pool(rt: Runtime, clock: DemoClock, n: int, start: datetime, end:
     quality = {u.id: rng.uniform(0.55, 0.97) for u in units}  # how well each unit serves
     companies = [(f"示范{rng.choice(COMPANY_WORDS)}{'有限公司' if rng.random() < .8 else '股份有限公司'}",
                   _uscc(rng), rng.choice(NAMES), f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
-                  rng.choice(AREAS)) for _ in range(max(20, n // 2))]
+                  rng.choice(AREAS)) for _ in range(max(20, n))]
     span = (end - start).total_seconds()
     times = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(n))
     for i, t0 in enumerate(times):
-        comp = companies[int(rng.paretovariate(1.5) * 3) % len(companies)] if rng.random() < 0.3 else \
+        comp = companies[int(rng.paretovariate(1.5) * 3) % len(companies)] if rng.random() < 0.15 else \
             rng.choice(companies)  # a few enterprises file often
         cat = rng.choices(list(PROBLEMS), weights=[14, 12, 8, 8, 7, 6, 9, 6, 4, 6, 4, 3, 5, 5])[0]
         async with rt.uow() as uow:  # one transaction per appeal's whole history
@@ -99,7 +102,8 @@ async def seed_pool(rt: Runtime, clock: DemoClock, n: int, start: datetime, end:
                 await _one(uow, rt, clock, rng, i, _work_time(rng, t0), end, comp, cat, disp_id, handlers, by_kind,
                            quality, stats)
                 await uow.commit()
-            except DomainError:
+            except DomainError as err:
+                log.info("demo appeal %d skipped: %s", i, err)
                 stats.errors += 1
     clock.at = end
     async with rt.uow() as uow:
@@ -238,7 +242,7 @@ async def _rate_round(uow, rt, clock, rng, end, ent, disp_id, handler, number, t
     note = "已电话联系企业，情况属实" if valid else "企业表示误操作，实际对办理结果认可"
     v = await _step(uow, rt, clock, t_ver, end, evaluation.verify, disp_id, number, valid, note,
                     "" if valid else rng.choice(["误评", "误评", "恶意"]))
-    if v is None or not valid or rnd > 1:
+    if v is None or not valid or rnd > 2:
         return
     due = v.rating.rectify_due_at
     late = rng.random() < 0.15

@@ -98,14 +98,15 @@ def category_chart(c: ReportContent) -> bytes | None:
 
 
 def trend_chart(c: ReportContent) -> bytes | None:
-    parts = sorted(c.kpi.by_part.values(), key=lambda f: f.label)
+    parts = [f for f in sorted(c.kpi.by_part.values(), key=lambda f: f.label) if f.received or f.resolved]
     if len(parts) < 2:
         return None
     cjk_font()
     fig, ax = plt.subplots(figsize=(7, 3.2))
     names = [f.label for f in parts]
     for attr, label in (("on_time", "按时办结率"), ("satisfaction", "满意率"), ("solved", "解决率")):
-        ax.plot(names, [getattr(f, attr).pct or 0 for f in parts], marker="o", label=label)
+        values = [getattr(f, attr).pct for f in parts]
+        ax.plot(names, [float("nan") if v is None else v for v in values], marker="o", label=label)
     ax.set_ylim(0, 105)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("期内走势")

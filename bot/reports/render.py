@@ -113,7 +113,7 @@ body { font-family: "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC"
 h1 { text-align: center; } h2 { border-left: 5px solid #c0392b; padding-left: 8px; margin-top: 28px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { border: 1px solid #bbb; padding: 4px 6px; text-align: left; } th { background: #f3f3f3; }
-tr:last-child td { font-weight: bold; }
+table.total tr:last-child td { font-weight: bold; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; } .charts img { max-width: 100%; border: 1px solid #ddd; }
 """
 
@@ -126,7 +126,8 @@ def html_page(c: ReportContent, tz: ZoneInfo) -> str:
         body.append(f"<h2>{esc(heading)}</h2>")
         if kind == "table":
             head, *rest = rows
-            body.append("<table><tr>" + "".join(f"<th>{esc(str(x))}</th>" for x in head) + "</tr>")
+            css = ' class="total"' if heading.startswith(("四", "六")) else ""
+            body.append(f"<table{css}><tr>" + "".join(f"<th>{esc(str(x))}</th>" for x in head) + "</tr>")
             body += ["<tr>" + "".join(f"<td>{esc(str(x))}</td>" for x in r) + "</tr>" for r in rest]
             body.append("</table>")
         else:
