@@ -25,12 +25,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # The browser test needs Debian's chromium + chromedriver and a CJK font; install them when we can.
+# The reports' charts need the CJK font too (matplotlib finds it through fontconfig's directories).
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+		|| ! ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
 		else \
-			echo "chromium/chromedriver missing: install Debian packages chromium chromium-driver (browser tests will be skipped)"; \
+			echo "chromium/chromedriver/CJK font missing: install Debian packages chromium chromium-driver fonts-noto-cjk (browser tests will be skipped)"; \
 		fi; \
 	fi
 

@@ -15,7 +15,7 @@ from bot.domain.calendar import WorkCalendar
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
-from bot.services.policy import Policy, RoutingRule, TimeLimits
+from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
@@ -34,7 +34,14 @@ def policy_from(settings: Settings) -> Policy:
         time_limits=TimeLimits(**settings.time_limits.model_dump()),
         routing=tuple(RoutingRule(r.category, r.lead, r.area, r.level, tuple(r.co)) for r in settings.routing),
         auto_dispatch_categories=frozenset(settings.dispatch.auto_categories),
+        evaluation=evaluation_policy(settings),
     )
+
+
+def evaluation_policy(settings: Settings) -> EvaluationPolicy:
+    e = settings.evaluation
+    fields = e.model_dump(exclude={"index_weights"})
+    return EvaluationPolicy(**fields, index_weights=tuple(e.index_weights.model_dump().items()))
 
 
 @dataclass

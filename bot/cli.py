@@ -107,8 +107,12 @@ DEMO_SCRIPT = [
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    """Print a scripted filing as a conversation, on a throw-away SQLite file."""
+    """Print a scripted filing as a conversation, on a throw-away SQLite file; with --seed-pool N,
+    fill the configured database with N realistic appeals instead (issue 6)."""
     settings = _settings(args)
+    if getattr(args, "seed_pool", None):
+        cmd_demo_pool(settings, args)
+        return
 
     async def main() -> None:
         from bot.bootstrap import build_app
@@ -258,6 +262,117 @@ def cmd_import_hotline(args: argparse.Namespace) -> None:
     raise SystemExit(asyncio.run(main()))
 
 
+def cmd_demo_pool(settings: Settings, args: argparse.Namespace) -> None:
+    """qihu demo --seed-pool N: N appeals over the last --days days, driven through the real use cases."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from bot.demo_pool import DemoClock, seed_pool
+
+    async def main():  # type: ignore[no-untyped-def]
+        from bot.bootstrap import build_app
+        end = datetime.now(UTC).replace(microsecond=0)
+        clock = DemoClock(end - timedelta(days=args.days))
+        app = build_app(settings, clock=clock, senders={})
+        try:
+            await app.prepare_database()
+            async with app.runtime.uow() as uow:
+                if await uow.appeals.count() and not args.force:
+                    raise SystemExit(f"数据库 {settings.database.url} 中已有诉求；演示数据请写入空库，或加 --force。")
+            return await seed_pool(app.runtime, clock, args.seed_pool, end - timedelta(days=args.days), end,
+                                   args.seed)
+        finally:
+            await app.close()
+
+    started = time.monotonic()
+    stats = asyncio.run(main())
+    print(f"已生成演示诉求 {stats.appeals} 件（评价 {stats.rated} 件，差评 {stats.bad} 件），"
+          f"用时 {time.monotonic() - started:.1f} 秒：{settings.database.url}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    """qihu report --period 2026Q4 --format md|html|xlsx --out DIR."""
+    import time
+    settings = _settings(args)
+
+    async def main():  # type: ignore[no-untyped-def]
+        from bot.bootstrap import build_app
+        from bot.domain.errors import DomainError
+        from bot.reports.content import build
+        from bot.services.kpi import report_for
+        from handlers.render import refusal
+        app = build_app(settings, senders={})
+        try:
+            await app.prepare_database()
+            async with app.runtime.uow() as uow:
+                try:
+                    kpi = await report_for(uow, app.runtime, None, args.period)
+                except DomainError as err:
+                    raise SystemExit(refusal(err)) from None
+            from handlers.texts import SOURCE
+            return build(kpi, settings.evaluation.ranking_min_sample, {k.value: v for k, v in SOURCE.items()}), \
+                app.runtime.tz
+        finally:
+            await app.close()
+
+    started = time.monotonic()
+    content, tz = asyncio.run(main())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"企业服务指数报告-{content.kpi.period.label}"
+    written = []
+    for fmt in args.format.split(","):
+        fmt = fmt.strip()
+        if fmt == "md":
+            from bot.reports.render import markdown
+            path = out / f"{stem}.md"
+            path.write_text(markdown(content, tz), encoding="utf-8")
+        elif fmt == "html":
+            from bot.reports.render import html_page
+            path = out / f"{stem}.html"
+            path.write_text(html_page(content, tz), encoding="utf-8")
+        elif fmt == "xlsx":
+            from bot.reports.workbook import write
+            path = write(content, out / f"{stem}.xlsx", tz)
+        else:
+            raise SystemExit(f"不支持的格式 {fmt}（可选 md、html、xlsx）")
+        written.append(path)
+    t = content.kpi.total
+    print(f"{content.title}：受理 {t.received} 件，办结 {t.resolved} 件，指数 {t.index}；"
+          f"用时 {time.monotonic() - started:.1f} 秒")
+    for path in written:
+        print(f"已生成 {path}")
+
+
+def cmd_import_third_party(args: argparse.Namespace) -> None:
+    """qihu import third-party FILE.csv: scores per unit and period; all rows good or nothing stored."""
+    settings = _settings(args)
+    path = Path(args.file)
+    if not path.exists():
+        raise SystemExit(f"文件不存在：{path}")
+    header, rows = _read_csv_rows(path)
+    missing = [c for c in ("单位", "期间", "得分") if c not in header]
+    if missing:
+        raise SystemExit(f"{path}: 缺少必需的列：{'、'.join(missing)}（列名见 docs/evaluation.md）")
+
+    async def work(app):  # type: ignore[no-untyped-def]
+        from bot.services.evaluation import import_third_party
+        from bot.services.kpi import parse_period
+        async with app.runtime.uow() as uow:
+            result = await import_third_party(uow, app.runtime, rows,
+                                              lambda text: parse_period(text, app.runtime.tz).label)
+            await uow.commit()
+        return result
+
+    result = asyncio.run(_with_app(settings, work))
+    if result.errors:
+        from handlers import texts
+        for line, code, params in result.errors:
+            print(f"第 {line} 行：{texts.ERRORS[code].format(**params)}", file=sys.stderr)
+        raise SystemExit(f"共 {len(rows)} 行，有误 {len(result.errors)} 行，未导入任何数据；请改正后重新导入。")
+    print(f"已导入第三方评价 {result.stored} 条。")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qihu", description="企呼：企业诉求闭环管理机器人")
     parser.add_argument("--config", help="配置文件（默认 $QIHU_CONFIG、./config.toml 或示例配置）")
@@ -272,7 +387,17 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="数据库管理")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="迁移到最新版本").set_defaults(fn=cmd_db_upgrade)
-    sub.add_parser("demo", help="演示一次完整的诉求填报对话").set_defaults(fn=cmd_demo)
+    demo = sub.add_parser("demo", help="演示一次完整的诉求填报对话；--seed-pool N 生成演示数据")
+    demo.add_argument("--seed-pool", type=int, metavar="N", help="向配置的数据库写入 N 件演示诉求（全流程）")
+    demo.add_argument("--days", type=int, default=120, help="演示诉求分布在最近多少天（默认 120）")
+    demo.add_argument("--seed", type=int, default=2026, help="随机种子（相同种子生成相同数据）")
+    demo.add_argument("--force", action="store_true", help="数据库已有诉求时仍然写入")
+    demo.set_defaults(fn=cmd_demo)
+    report = sub.add_parser("report", help="生成企业服务指数报告（GB/T 36733 格式）")
+    report.add_argument("--period", required=True, help="期间：2026Q4、2026-11 或 2026W48")
+    report.add_argument("--format", default="html", help="md、html、xlsx，可用逗号组合（默认 html）")
+    report.add_argument("--out", default=".", help="输出目录")
+    report.set_defaults(fn=cmd_report)
     staff = sub.add_parser("staff", help="人员管理")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     bind_code = staff_sub.add_parser("bind-code", help="为人员生成一次性绑定码（在聊天中发送「绑定 绑定码」）")
@@ -293,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     hotline = imp_sub.add_parser("hotline", help="导入 12345-8 热线工单 CSV（列名见 docs/handling.md）")
     hotline.add_argument("file", help="CSV 文件（UTF-8 或 GBK）")
     hotline.set_defaults(fn=cmd_import_hotline)
+    third = imp_sub.add_parser("third-party", help="导入第三方评价得分 CSV（列：单位,期间,得分[,来源,备注]）")
+    third.add_argument("file", help="CSV 文件（UTF-8 或 GBK）")
+    third.set_defaults(fn=cmd_import_third_party)
     return parser
 
 

@@ -78,6 +78,35 @@ class RoutingRuleConfig(Section):
     co: list[str] = []
 
 
+class IndexWeightsConfig(Section):
+    """企业服务指数 weights (any positive scale; normalised over the components that have data)."""
+
+    satisfaction: float = Field(0.25, ge=0)  # 满意率
+    solved: float = Field(0.15, ge=0)  # 解决率
+    on_time: float = Field(0.15, ge=0)  # 按时办结率
+    repeat: float = Field(0.05, ge=0)  # 100 − 重复投诉率
+    rectification: float = Field(0.05, ge=0)  # 差评整改率
+    callback: float = Field(0.05, ge=0)  # 回访满意率
+    grassroots: float = Field(0.15, ge=0)  # 基层对上级服务评价
+    third_party: float = Field(0.15, ge=0)  # 第三方评价
+
+
+class EvaluationConfig(Section):
+    """[evaluation]: 好差评, bad-review verification and rectification, call-backs, repeats, index."""
+
+    tags_file: str = ""  # empty: bot/domain/rating_tags.toml (versioned seed tags)
+    verify_days: int = Field(2, ge=1)  # 差评核实 within, working days
+    rectify_days: int = Field(15, ge=1)  # 差评整改 within, working days
+    rating_window_days: int = Field(7, ge=1)  # calendar days; no rating by then counts as 未评价
+    repeat_window_days: int = Field(30, ge=1)  # same USCC + category within this after a closure
+    callback_rate: float = Field(0.10, ge=0, le=1)  # share of closures sampled for 回访
+    callback_bad_reviews: bool = True  # every 差评 is called back
+    callback_withdrawals: bool = True  # every withdrawal is called back
+    callback_seed: str = ""  # empty: generated once and stored in the database
+    ranking_min_sample: int = Field(5, ge=1)  # rated appeals a unit needs to enter the 红黑榜
+    index_weights: IndexWeightsConfig = IndexWeightsConfig()
+
+
 class WebChatConfig(Section):
     enabled: bool = True
     demo_mode: bool = True  # "pick who you are"; honoured only for loopback clients
@@ -179,6 +208,7 @@ class Settings(BaseSettings):
     channels: ChannelsConfig = ChannelsConfig()
     org: OrgConfig = OrgConfig()
     dispatch: DispatchConfig = DispatchConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []

@@ -62,6 +62,10 @@ from handlers import dispatcher_cmds, entry, handler_cmds, leader_cmds  # noqa: 
 for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry):
     _module.register(command, STEP_HANDLERS, STEP_WHAT)
 
+from handlers import evaluation_cmds  # noqa: E402  (issue 6: 评价, 核实, 回访, 重复, 上级评价, 统计, 指数)
+
+evaluation_cmds.register(command, STEP_HANDLERS, STEP_WHAT)
+
 CANCEL = {"取消", "/cancel", "退出"}
 BACK = {"返回", "/back", "上一步"}
 HELP = {"帮助", "/help", "/start", "?", "？", "菜单"}

@@ -24,6 +24,10 @@ class Step(StrEnum):
     ENTRY_SOURCE = "entry.source"  # 录入 by the service centre
     ENTRY_FIELD = "entry.field"
     ENTRY_CONFIRM = "entry.confirm"
+    RATING_LEVEL = "rating.level"  # 评价 (issue 6)
+    RATING_TAGS = "rating.tags"
+    RATING_COMMENT = "rating.comment"
+    RATING_SOLVED = "rating.solved"
 
 
 # Filing fields in the order they are asked; each maps to the step that asks it.

@@ -406,3 +406,125 @@ ENTRY_SUMMARY = (
 ENTRY_DONE = "✅ 已录入诉求 {number}（来源：{source}），已进入问题池待分派。{auto}"
 ENTRY_AUTO = "\n已按规则自动交由{lead}办理。"
 ENTRY_SOURCE_UNKNOWN = "请从列表中选择来源渠道。"
+
+# ==== 评价改进 (issue 6): 好差评, 差评核实与整改, 回访, 重复投诉, 基层/第三方评价, 统计与指数 ====
+ACTION.update({
+    Action.CALLBACK: "回访",
+    Action.LINK_REPEAT: "重复投诉关联",
+    Action.GRASSROOTS_RATE: "基层评价上级服务",
+})
+ERRORS.update({
+    "rate_enterprise_only": "评价只能由提交诉求的企业本人进行，工作人员不能代评。",
+    "already_rated": "诉求 {number} 本轮已评价过，感谢您的反馈。",
+    "rating_level": "请选择 5 个评价等级之一：非常满意、满意、基本满意、不满意、非常不满意。",
+    "rating_tag": "「{tag}」不是该等级的评价标签，请从列表中选择。",
+    "rating_solved": "请回复 已解决、部分解决 或 未解决。",
+    "comment_long": "评价意见请控制在 {max} 字以内。",
+    "not_verifying": "诉求 {number} 没有待核实的差评。",
+    "verify_note": "核实须写明说明，例如：核实 编号 有效 已电话联系企业，确属办理拖延。",
+    "verify_kind": "无效差评请注明类型：误评 或 恶意。",
+    "no_unit_to_rectify": "诉求 {number} 没有可以整改的责任单位，请先确认主办单位。",
+    "evaluation_staff_only": "只有服务中心调度员和领导可以查看差评。",
+    "callback_result": "请写明回访结果，例如：回访 编号 电话 企业表示满意，问题已解决。",
+    "callback_done": "诉求 {number} 已回访过。",
+    "repeat_none": "诉求 {number} 没有关联的前次诉求；如需关联，请发送：重复 编号 确认 前次编号。",
+    "repeat_self": "诉求 {number} 不能与自身关联。",
+    "not_escalated_by_unit": "诉求 {number} 不是贵单位提级的，不能评价上级服务。",
+    "grassroots_done": "贵单位已评价过诉求 {number} 的上级服务。",
+    "leader_stats_only": "统计和指数供领导和服务中心调度员查看。",
+    "period_format": "没有识别期间「{text}」，请写 本周、本月、本季度、2026-11、2026Q4 或 2026W48。",
+    "tp_unit": "没有单位「{unit}」",
+    "tp_period": "期间「{period}」格式不对（应为 2026Q4、2026-11 或 2026W48）",
+    "tp_score": "得分「{score}」应为 0–100 的数字",
+})
+RATING_LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+RATE_USAGE = "请按格式发送：评价 编号，例如：评价 QH20261125-0007。"
+RATE_NONE = "您目前没有待评价的诉求。"
+RATE_WHAT = "评价"
+RATE_ASK_LEVEL = "请对诉求 {number}（{unit}办理）的办理结果作出评价{round}（评价自愿，如实反映即可）："
+RATE_ROUND2 = "（整改后第 {round} 轮评价）"
+RATE_ASK_TAGS = "您选择了「{level}」。请选择评价标签（可多选，回复序号如 1 3，或直接写标签名）；不选请回复「跳过」："
+RATE_TAGS_UNKNOWN = "没有识别「{text}」，请回复列表中的序号（可多个，用空格分开）或标签名；不选请回复「跳过」。"
+RATE_ASK_COMMENT = "如有意见或建议，请直接写下（{max} 字以内）；没有请回复「跳过」："
+RATE_ASK_SOLVED = "最后，您反映的问题解决了吗？"
+RATE_SKIP = "跳过"
+RATE_NOTE = "{level}（第 {round} 轮）｜标签：{tags}｜{solved}{comment}"
+RATE_NOTE_COMMENT = "｜意见：{comment}"
+RATE_NO_TAGS = "无"
+RATED_GOOD = "感谢您的评价！诉求 {number} 已闭环。如有新问题，随时发送「我要反映」。"
+RATED_BAD = (
+    "已收到您的评价（{level}），非常抱歉没有让您满意。\n"
+    "县企业综合服务中心将在 {due} 前核实，并把处理结果告诉您；核实有效的，将督促责任单位限期整改。"
+)
+STAFF_BAD_REVIEW = (
+    "【差评待核实】{number} {company}\n评价：{level}｜标签：{tags}｜{solved}{comment}\n"
+    "被评单位：{unit}　核实期限：{due}\n请联系企业核实后发送：核实 {number} 有效|无效 说明。"
+)
+VERIFY_USAGE = "请按格式发送：核实 编号 有效 说明，或 核实 编号 无效 [误评|恶意] 说明。"
+VERIFY_NOTE_VALID = "差评核实有效：{note}；交{unit}整改，期限 {due}"
+VERIFY_NOTE_INVALID = "差评核实无效（{kind}）：{note}；不计入考核"
+VERIFIED_VALID_OK = (
+    "已核实诉求 {number} 的差评有效，已交{unit}整改，整改期限 {due}（{days} 个工作日）。已告知单位和企业。"
+)
+VERIFIED_INVALID_OK = "已核实诉求 {number} 的差评无效（{kind}），诉求已闭环，该评价不计入考核。已告知企业。"
+ENT_VERIFIED_VALID = (
+    "您对诉求 {number} 的差评经核实属实。已责成{unit}限期整改，整改期限 {due}。"
+    "整改完成后会通知您，届时请再次评价。"
+)
+ENT_VERIFIED_INVALID = (
+    "您对诉求 {number} 的评价经核实：{note}。该评价不计入考核，诉求已闭环。"
+    "如有异议，可拨打 12345-8 热线。"
+)
+STAFF_RECTIFY_TASK = (
+    "【差评整改】{number} {company}\n企业评价：{level}｜标签：{tags}\n核实意见：{note}\n"
+    "整改期限：{due}。整改完成后请发送：办结 {number} [已解决|部分解决|未解决] 整改情况。"
+)
+BAD_LIST_EMPTY = "目前没有待核实或整改中的差评。"
+BAD_LIST_HEAD = "差评 {n} 件："
+BAD_LIST_VERIFY = "{number}　{level}　待核实　核实期限 {due}{late}"
+BAD_LIST_RECTIFY = "{number}　{level}　整改中（{unit}）　整改期限 {due}{late}"
+LATE_MARK = "　⚠已超期"
+CALLBACK_EMPTY = "目前没有待回访的诉求。"
+CALLBACK_HEAD = "待回访 {n} 件（抽样种子 {seed}）："
+CALLBACK_LINE = "{number}　{reason}　{company}　{contact} {phone}"
+CALLBACK_REASON = {"sample": "抽样回访", "bad_review": "差评回访", "withdrawn": "撤回回访", "manual": "主动回访"}
+CALLBACK_TAIL = "回访后请发送：回访 编号 [电话|现场] 结果。"
+CALLBACK_OK = "已记录诉求 {number} 的{method}回访：{result}（{verdict}）。"
+CALLBACK_VERDICT = {True: "满意", False: "不满意"}
+REPEAT_USAGE = "请按格式发送：重复 编号 确认 [前次编号]，或 重复 编号 取消。"
+REPEAT_CONFIRMED = "已确认诉求 {number} 为 {earlier} 的重复投诉，计入重复投诉率。"
+REPEAT_UNLINKED = "已取消诉求 {number} 与 {earlier} 的重复关联，不计入重复投诉率。"
+STAFF_REPEAT_FLAG = (
+    "【疑似重复投诉】{number} 与 {earlier}（同一企业、同一类别，前次办结后 {days} 天内）。"
+    "确认请发送：重复 {number} 确认；不是请发送：重复 {number} 取消。"
+)
+GRASSROOTS_USAGE = "请按格式发送：上级评价 编号 1-5 意见（5 非常满意 … 1 非常不满意）。"
+GRASSROOTS_OK = "已记录贵单位对{unit}办理诉求 {number} 的评价：{level}。"
+STATS_HEAD = "【{label} 统计】（{start}–{end}，截至 {now}）"
+STATS_BODY = (
+    "受理 {received} 件，办结 {resolved} 件\n"
+    "按时办结率 {on_time}（{on_time_n}）\n"
+    "解决率 {solved}（{solved_n}；部分解决 {partly}）\n"
+    "满意率 {satisfaction}（严格口径 {strict}；{rated_n}）\n"
+    "未评价率 {unrated}（{unrated_n}；评价期内待评价 {pending} 件）\n"
+    "重复投诉率 {repeat}（{repeat_n}）\n"
+    "差评 {bad} 件，差评整改率 {rectification}（{rect_n}）；无效差评已剔除 {excluded} 件\n"
+    "回访满意率 {callback}（{callback_n}）"
+)
+STATS_UNITS_HEAD = "单位（按企业服务指数）："
+STATS_UNIT_LINE = "{rank}. {unit}　指数 {index}　满意率 {satisfaction}　按时 {on_time}"
+INDEX_HEAD = "【企业服务指数 {label}】全县 {index}"
+INDEX_COMPONENT = "· {name}：{value}（权重 {weight}）"
+INDEX_NAMES = {
+    "satisfaction": "满意率", "solved": "解决率", "on_time": "按时办结率", "repeat": "100−重复投诉率",
+    "rectification": "差评整改率", "callback": "回访满意率", "grassroots": "基层评价", "third_party": "第三方评价",
+}
+INDEX_RED = "红榜：{names}"
+INDEX_BLACK = "黑榜：{names}"
+INDEX_TAIL = "完整报告（含图表和明细）：qihu report --period {label} --format html"
+NO_DATA = "—"
+OVERDUE_VERIFY = (
+    "【差评核实超期】{number} 的差评应于 {due} 前核实，至今未核实。"
+    "请尽快联系企业核实：核实 {number} 有效|无效 说明。"
+)
+OVERDUE_RECTIFY = "【差评整改超期】{number} 应由{unit}于 {due} 前整改完成，至今未办结，请督促。"

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -250,4 +251,85 @@ external_refs = Table(
     Column("ref", String(64), primary_key=True),
     Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
     ts("imported_at", nullable=False),
+)
+
+# ---- evaluation and improvement (issue 6, migration 0006) ----
+
+# One enterprise rating per appeal per round (round 2 follows a rectified 差评). A 差评 carries
+# its verification (核实) and, when valid, its rectification (整改) on the same row.
+ratings = Table(
+    "ratings", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("level", Integer, nullable=False),  # 5 非常满意 … 1 非常不满意
+    Column("tags", JSON, nullable=False),
+    Column("tag_version", String(32), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("solved", String(8), nullable=False),  # 已解决, 部分解决, 未解决
+    Column("enterprise_id", Id, ForeignKey("enterprises.id"), nullable=False),
+    Column("unit_id", String(64), ForeignKey("org_units.id")),  # the lead unit rated
+    ts("rated_at", nullable=False),
+    Column("bad", Boolean, nullable=False, default=False),
+    ts("verify_due_at"),
+    Column("verdict", String(8)),  # valid, invalid
+    Column("verdict_kind", String(8)),  # 误评, 恶意 (invalid only)
+    Column("verdict_note", Text),
+    Column("verified_by", String(64)),
+    ts("verified_at"),
+    Column("rectify_unit_id", String(64), ForeignKey("org_units.id")),
+    ts("rectify_due_at"),
+    Column("rectify_holding_id", Id, ForeignKey("appeal_holdings.id")),
+    ts("verify_reminded_at"),  # claim-once marks of the overdue sweeps
+    ts("rectify_reminded_at"),
+    Index("uq_ratings_appeal_round", "appeal_id", "round", unique=True),
+    Index("ix_ratings_verdict", "bad", "verdict"),
+)
+
+# 回访 tasks: sampled closures, every 差评 and every withdrawal; the seed makes the sample reproducible.
+callbacks = Table(
+    "callbacks", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("reason", String(16), nullable=False),  # sample, bad_review, withdrawn
+    Column("seed", String(64), nullable=False),
+    ts("created_at", nullable=False),
+    Column("result", Text),
+    Column("satisfied", Boolean),
+    Column("method", String(8)),  # 电话, 现场
+    Column("done_by", String(64)),
+    ts("done_at"),
+    Index("uq_callbacks_appeal_reason", "appeal_id", "reason", unique=True),
+)
+
+# 基层评价: a township (or any unit) rates the upper-level service on an appeal it escalated.
+grassroots_ratings = Table(
+    "grassroots_ratings", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("rater_unit_id", String(64), ForeignKey("org_units.id"), nullable=False),
+    Column("rated_unit_id", String(64), ForeignKey("org_units.id"), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("rated_by", String(64), nullable=False),
+    ts("rated_at", nullable=False),
+    Index("uq_grassroots_ratings_appeal_rater", "appeal_id", "rater_unit_id", unique=True),
+)
+
+# 第三方评价: scores (0–100) imported per unit and period from CSV; a re-import replaces.
+third_party_scores = Table(
+    "third_party_scores", metadata,
+    Column("unit_id", String(64), ForeignKey("org_units.id"), primary_key=True),
+    Column("period", String(16), primary_key=True),  # 2026Q4, 2026-11, 2026W48
+    Column("source", String(64), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    ts("imported_at", nullable=False),
+)
+
+# Small stored facts of the evaluation loop, e.g. the call-back sampling seed.
+evaluation_state = Table(
+    "evaluation_state", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

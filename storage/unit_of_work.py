@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
     SqlAppealRepository,
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundLog(self.conn)
         self.bind_codes = SqlBindCodes(self.conn)
         self.handling = SqlHandlingRepository(self.conn)
+        self.evaluation = SqlEvaluationRepository(self.conn)
         self.committed = False
         return self
 

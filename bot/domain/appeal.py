@@ -43,6 +43,10 @@ class Action(StrEnum):
     PROGRESS = "progress"
     EXTEND = "extend"
     URGE = "urge"
+    # Evaluation (issue 6): timeline-only records of call-backs, repeat links and grassroots ratings.
+    CALLBACK = "callback"
+    LINK_REPEAT = "link_repeat"
+    GRASSROOTS_RATE = "grassroots_rate"
 
 
 class Source(StrEnum):
@@ -108,6 +112,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     **{(s, Action.PROGRESS): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.EXTEND): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.URGE): s for s in OPEN_STATUSES},
+    # Evaluation records may come after closure too (a call-back on a closed or withdrawn appeal).
+    **{(s, a): s for s in Status for a in (Action.CALLBACK, Action.LINK_REPEAT, Action.GRASSROOTS_RATE)},
 }
 
 

@@ -19,6 +19,7 @@ from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.domain.identifiers import normalize_mobile, normalize_uscc
 from bot.services.policy import Policy
 from bot.services.ports import Enterprise, Identity, UnitOfWork
+from bot.services.repeats import flag_repeat
 from bot.services.runtime import Runtime
 
 NUMBER_PATTERN = re.compile(r"[A-Z]{1,6}\d{8}-\d{4}")
@@ -111,7 +112,9 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
         filer_external_id=identity.key.user_id if record_filer else None,
     )
     appeal.record_submission(actor=actor or actor_of(identity, contact), now=now, note=note)
-    return await uow.appeals.add(appeal)
+    appeal = await uow.appeals.add(appeal)
+    await flag_repeat(uow, rt, appeal)  # issue 6: same USCC + category soon after a closure
+    return appeal
 
 
 async def load_appeal_for(uow: UnitOfWork, identity: Identity, number: str) -> Appeal:

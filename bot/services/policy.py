@@ -50,6 +50,25 @@ class RoutingRule:
 
 
 @dataclass(frozen=True)
+class EvaluationPolicy:
+    """好差评 and the improvement loop (issue 6); days are working days unless named otherwise."""
+
+    tags_file: str = ""
+    verify_days: int = 2
+    rectify_days: int = 15
+    rating_window_days: int = 7  # calendar days
+    repeat_window_days: int = 30  # calendar days
+    callback_rate: float = 0.10
+    callback_bad_reviews: bool = True
+    callback_withdrawals: bool = True
+    callback_seed: str = ""
+    ranking_min_sample: int = 5
+    index_weights: tuple[tuple[str, float], ...] = (
+        ("satisfaction", 0.25), ("solved", 0.15), ("on_time", 0.15), ("repeat", 0.05),
+        ("rectification", 0.05), ("callback", 0.05), ("grassroots", 0.15), ("third_party", 0.15))
+
+
+@dataclass(frozen=True)
 class Policy:
     number_prefix: str = "QH"
     timezone: str = "Asia/Shanghai"
@@ -61,3 +80,4 @@ class Policy:
     time_limits: TimeLimits = field(default_factory=TimeLimits)
     routing: tuple[RoutingRule, ...] = ()
     auto_dispatch_categories: frozenset[str] = frozenset()
+    evaluation: EvaluationPolicy = field(default_factory=EvaluationPolicy)

@@ -199,6 +199,94 @@ class HandlingRepository(Protocol):
     async def add_external_ref(self, source: str, ref: str, appeal_id: int, now: datetime) -> None: ...
 
 
+@dataclass
+class Rating:
+    """One enterprise rating of one round; a 差评 carries its verification and rectification."""
+
+    appeal_id: int
+    round: int
+    level: int
+    tags: list[str]
+    tag_version: str
+    comment: str
+    solved: str
+    enterprise_id: int
+    unit_id: str | None
+    rated_at: datetime
+    bad: bool = False
+    verify_due_at: datetime | None = None
+    verdict: str | None = None  # valid, invalid
+    verdict_kind: str | None = None  # 误评, 恶意
+    verdict_note: str | None = None
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+    rectify_unit_id: str | None = None
+    rectify_due_at: datetime | None = None
+    rectify_holding_id: int | None = None
+    verify_reminded_at: datetime | None = None
+    rectify_reminded_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class Callback:
+    """A 回访 task: why it was chosen, with which seed, and what the call found."""
+
+    appeal_id: int
+    reason: str  # sample, bad_review, withdrawn
+    seed: str
+    created_at: datetime
+    result: str | None = None
+    satisfied: bool | None = None
+    method: str | None = None
+    done_by: str | None = None
+    done_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class GrassrootsRating:
+    appeal_id: int
+    rater_unit_id: str
+    rated_unit_id: str
+    level: int
+    comment: str
+    rated_by: str
+    rated_at: datetime
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ThirdPartyScore:
+    unit_id: str
+    period: str
+    source: str
+    score: float
+    note: str = ""
+
+
+class EvaluationRepository(Protocol):
+    """Ratings, call-backs, grassroots and third-party scores, repeat candidates, KPI snapshots."""
+
+    async def ratings(self, appeal_id: int) -> list[Rating]: ...
+    async def add_rating(self, rating: Rating) -> Rating: ...
+    async def save_rating(self, rating: Rating) -> None: ...
+    async def open_bad_reviews(self) -> list[tuple[str, Rating]]: ...
+    async def claim_rating_reminder(self, rating_id: int, column: str, now: datetime) -> bool: ...
+    async def callbacks(self, appeal_id: int) -> list[Callback]: ...
+    async def add_callback(self, callback: Callback) -> bool: ...
+    async def save_callback(self, callback: Callback) -> None: ...
+    async def open_callbacks(self, limit: int) -> list[tuple[str, Callback]]: ...
+    async def callback_candidates(self, since: datetime | None) -> list[tuple[int, str, str, datetime]]: ...
+    async def add_grassroots(self, rating: GrassrootsRating) -> bool: ...
+    async def put_third_party(self, scores: Sequence[ThirdPartyScore], now: datetime) -> int: ...
+    async def state(self, key: str) -> str | None: ...
+    async def put_state_once(self, key: str, value: str) -> str: ...
+    async def repeat_candidate(self, uscc: str, category: str, since: datetime, before_id: int,
+                               until: datetime | None = None) -> str | None: ...
+    async def snapshot(self) -> Any: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything a turn changes commits together or not at all."""
 
@@ -210,6 +298,7 @@ class UnitOfWork(Protocol):
     inbound: InboundLog
     bind_codes: BindCodeRepository
     handling: HandlingRepository
+    evaluation: EvaluationRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

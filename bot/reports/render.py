@@ -1,0 +1,141 @@
+"""The report as Markdown (for chat and files) and as one self-contained HTML page with charts."""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.reports.charts import all_charts
+from bot.reports.content import ReportContent, unit_rows
+from bot.services.kpi import Figures
+
+PURPOSE = ("依据《企业诉求闭环管理规范》“评价改进”要求和 GB/T 36733-2018《服务质量评价通则》，"
+           "以企业评价为主、基层评价和第三方评价为辅，评价本期涉企服务质量，形成企业服务指数，"
+           "找出薄弱环节，提出改进措施。")
+
+
+def _v(value: float | None, pct: bool = True) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}%" if pct else f"{value:.1f}"
+
+
+def _d(at: datetime | None, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d") if at else "—"
+
+
+def _period_text(c: ReportContent, tz: ZoneInfo) -> str:
+    p = c.kpi.period
+    last = _d(p.end - timedelta(days=1), tz)
+    return f"{p.label}（{_d(p.start, tz)} 至 {last}，数据截至 {_d(c.kpi.generated_at, tz)}）"
+
+
+def _unit_line(f: Figures) -> list[str]:
+    return [f.label, str(f.received), str(f.resolved), _v(f.on_time.pct), _v(f.solved.pct),
+            _v(f.satisfaction.pct),
+            _v(f.satisfaction_strict.pct), _v(f.unrated.pct), _v(f.repeat.pct), _v(f.rectification.pct),
+            _v(f.callback.pct), _v(f.index, pct=False)]
+
+
+UNIT_HEAD = ["单位", "受理", "办结", "按时办结率", "解决率", "满意率", "满意率(严格)", "未评价率", "重复投诉率",
+             "差评整改率", "回访满意率", "指数"]
+
+
+def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list[list[str]], str]]:
+    """(heading, rows or paragraphs, kind) in report order; kind is 'p' (paragraphs) or 'table'."""
+    t = c.kpi.total
+    ind = [["维度", "指标", "计算方法", "权重", "数值", "样本"]] + [
+        [i.dimension, i.name, i.formula, "—" if i.weight is None else f"{i.weight:.0%}",
+         _v(i.value, pct=i.name not in ("基层评价得分", "第三方评价得分")), i.sample] for i in c.indicators]
+    ind.append(["综合", "企业服务指数", "Σ 权重 × 指标值 ÷ Σ 有数据指标的权重", "100%", _v(t.index, pct=False), ""])
+    samples = [
+        f"受理诉求 {t.received} 件；办结 {t.resolved} 件；有效企业评价 {t.satisfaction.den} 件"
+        f"（等级分布：非常满意 {t.levels[5]}、满意 {t.levels[4]}、基本满意 {t.levels[3]}、不满意 {t.levels[2]}、"
+        f"非常不满意 {t.levels[1]}）。",
+        f"评价期满未评价 {t.unrated.num} 件，评价期内待评价 {t.pending_rating} 件；差评 {t.bad_reviews} 件，"
+        f"剔除无效差评 {t.excluded_invalid} 件；完成回访 {t.callback.den} 件；基层评价 {t.grassroots.n} 条；"
+        f"第三方评价 {t.third_party.n} 条。",
+    ]
+    if c.sources:
+        samples.append("受理来源：" + "，".join(f"{s} {n} 件" for s, n in c.sources) + "。")
+    red = [[str(i), f.label, _v(f.index, pct=False), _v(f.satisfaction.pct), _v(f.on_time.pct)]
+           for i, f in enumerate(c.red, start=1)]
+    black = [[str(i), f.label, _v(f.index, pct=False), _v(f.satisfaction.pct), _v(f.on_time.pct)]
+             for i, f in enumerate(c.black, start=1)]
+    head = ["名次", "单位", "指数", "满意率", "按时办结率"]
+    pos = [f"{r['number']}（{r['unit']}，{r['category']}）：非常满意，标签 {r['tags'] or '无'}；"
+           f"企业评价：“{r['comment']}”"
+           for r in c.positive_cases] or ["本期无符合条件的正面典型。"]
+    neg = [f"{r['number']}（{r['unit']}）：{r['tags'] or '无标签'}；核实意见：{r['verdict_note']}；"
+           f"整改期限 {_d(r['rectify_due_at'], tz)}，"
+           f"{'已按期整改' if r['on_time'] else '已整改' if r['rectified_at'] else '整改中或逾期'}"
+           for r in c.negative_cases] or ["本期无核实有效的差评。"]
+    cands = [["类别", "件数", "占比", "说明"]] + [[cat, str(n), f"{share}%", "；".join(ex) or "—"]
+                                             for cat, n, share, ex in c.candidates]
+    return [
+        ("一、评价目的", [PURPOSE], "p"),
+        ("二、评价期间", [_period_text(c, tz)], "p"),
+        ("三、数据来源与核验", c.checks, "p"),
+        ("四、指标体系与结果", ind, "table"),
+        ("五、样本量", samples, "p"),
+        ("六、分单位结果", [UNIT_HEAD] + [_unit_line(f) for f in unit_rows(c.kpi)] + [_unit_line(t)], "table"),
+        ("七、红榜", [head, *red] if red else ["样本量达标的单位不足，本期不排名。"], "table" if red else "p"),
+        ("八、黑榜", [head, *black] if black else ["样本量达标的单位不足 4 个，本期不设黑榜。"],
+         "table" if black else "p"),
+        ("九、正面典型案例", pos, "p"),
+        ("十、反面典型案例", neg, "p"),
+        ("十一、为企办实事候选（企业反映最多的问题）", cands, "table"),
+        ("十二、改革任务清单", c.reform_tasks or ["本期各类别指标均达标，无新增改革任务。"], "p"),
+        ("十三、结论与改进措施", c.conclusions or ["本期数据不足，暂不作结论。"], "p"),
+    ]
+
+
+def markdown(c: ReportContent, tz: ZoneInfo) -> str:
+    out = [f"# {c.title}", ""]
+    for heading, rows, kind in sections(c, tz):
+        out += [f"## {heading}", ""]
+        if kind == "table":
+            table = [[str(x).replace("|", "／") for x in r] for r in rows]  # type: ignore[union-attr]
+            out.append("| " + " | ".join(table[0]) + " |")
+            out.append("|" + "---|" * len(table[0]))
+            out += ["| " + " | ".join(r) + " |" for r in table[1:]]
+        else:
+            out += [f"- {p}" if len(rows) > 1 else str(p) for p in rows]
+        out.append("")
+    return "\n".join(out)
+
+
+CSS = """
+body { font-family: "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Microsoft YaHei", sans-serif;
+       margin: 24px auto; max-width: 1100px; color: #222; line-height: 1.6; }
+h1 { text-align: center; } h2 { border-left: 5px solid #c0392b; padding-left: 8px; margin-top: 28px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { border: 1px solid #bbb; padding: 4px 6px; text-align: left; } th { background: #f3f3f3; }
+table.total tr:last-child td { font-weight: bold; }
+.charts { display: flex; flex-wrap: wrap; gap: 12px; } .charts img { max-width: 100%; border: 1px solid #ddd; }
+"""
+
+
+def html_page(c: ReportContent, tz: ZoneInfo) -> str:
+    esc = html.escape
+    body = [f"<h1>{esc(c.title)}</h1>"]
+    charts = all_charts(c)
+    for heading, rows, kind in sections(c, tz):
+        body.append(f"<h2>{esc(heading)}</h2>")
+        if kind == "table":
+            head, *rest = rows
+            css = ' class="total"' if heading.startswith(("四", "六")) else ""
+            body.append(f"<table{css}><tr>" + "".join(f"<th>{esc(str(x))}</th>" for x in head) + "</tr>")
+            body += ["<tr>" + "".join(f"<td>{esc(str(x))}</td>" for x in r) + "</tr>" for r in rest]
+            body.append("</table>")
+        else:
+            body += [f"<p>{esc(str(p))}</p>" for p in rows]
+        if heading.startswith("四") and charts:
+            body.append('<h2>图表</h2><div class="charts">')
+            body += [f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+                     for name, png in charts]
+            body.append("</div>")
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{esc(c.title)}</title>'
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")

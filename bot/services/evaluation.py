@@ -1,0 +1,390 @@
+"""评价改进 use cases: rating, bad-review verification and rectification, call-backs, repeats, other evaluations."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from bot.domain.appeal import Action, Appeal, Status
+from bot.domain.errors import Forbidden, InvalidInput, NotFound
+from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
+from bot.messages import ConversationKey, OutboundMessage
+from bot.services.access import require_centre_dispatcher, require_role
+from bot.services.appeals import actor_of, load_appeal_for
+from bot.services.ports import Callback, GrassrootsRating, Holding, Identity, Rating, ThirdPartyScore, UnitOfWork
+from bot.services.runtime import Runtime
+
+SEED_KEY = "callback_seed"
+COMMENT_MAX = 300
+
+
+@lru_cache(maxsize=8)
+def _tags(path: str) -> TagSet:
+    return TagSet.load(path or None)
+
+
+def tagset(rt: Runtime) -> TagSet:
+    """The configured versioned tag file (cached)."""
+    return _tags(rt.policy.evaluation.tags_file)
+
+
+async def _load(uow: UnitOfWork, number: str) -> Appeal:
+    appeal = await uow.appeals.get(number.upper())
+    if appeal is None:
+        raise NotFound("appeal_not_found", number=number)
+    return appeal
+
+
+# ---- 好差评 ----
+
+async def rating_round(uow: UnitOfWork, identity: Identity, number: str) -> tuple[Appeal, int]:
+    """The appeal and the round the filing enterprise may rate now; refused for anyone else or twice."""
+    if identity.staff is not None:
+        raise Forbidden("rate_enterprise_only")
+    appeal = await load_appeal_for(uow, identity, number)
+    done = await uow.evaluation.ratings(appeal.id)
+    if appeal.status != Status.RESOLVED:
+        if done:
+            raise InvalidInput("already_rated", number=appeal.number)
+        appeal.require(Action.RATE_GOOD)
+    rnd = 1 + sum(1 for r in done if r.verdict == "valid")
+    if any(r.round == rnd for r in done):
+        raise InvalidInput("already_rated", number=appeal.number)
+    return appeal, rnd
+
+
+def parse_level(text: str) -> int | None:
+    t = text.strip().removesuffix("星").removesuffix("分")
+    if t.isdigit() and int(t) in LEVELS:
+        return int(t)
+    return next((k for k, v in LEVELS.items() if v == t), None)
+
+
+@dataclass
+class Rated:
+    appeal: Appeal
+    rating: Rating
+
+
+async def rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, level: int, tags: Sequence[str],
+               comment: str, solved: str, note: str | None = None) -> Rated:
+    """Store the enterprise's rating of this round and move the appeal: 基本满意 or better closes it,
+    差评 opens verification for the service centre. Raises before storing anything when invalid."""
+    appeal, rnd = await rating_round(uow, identity, number)
+    if level not in LEVELS:
+        raise InvalidInput("rating_level")
+    ts = tagset(rt)
+    unknown = [t for t in tags if t not in ts.tags(level)]
+    if unknown:
+        raise InvalidInput("rating_tag", tag=unknown[0])
+    if solved not in SOLVED:
+        raise InvalidInput("rating_solved")
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX:
+        raise InvalidInput("comment_long", max=COMMENT_MAX)
+    now = rt.now()
+    bad = is_bad(level)
+    rating = Rating(appeal.id, rnd, level, list(dict.fromkeys(tags)), ts.version, comment, solved,
+                    appeal.enterprise_id, appeal.lead_unit_id, now, bad)
+    if bad:
+        rating.verify_due_at = rt.calendar.add_workdays(now, rt.policy.evaluation.verify_days).at
+    action = Action.RATE_BAD if bad else Action.RATE_GOOD
+    appeal.apply(action, actor=actor_of(identity, appeal.contact), now=now, note=comment if note is None else note,
+                 round=rnd, level=level,
+                 level_label=LEVELS[level], tags=rating.tags, solved=solved, tag_version=ts.version)
+    await uow.appeals.save(appeal)
+    await uow.evaluation.add_rating(rating)
+    return Rated(appeal, rating)
+
+
+# ---- 差评核实与整改 ----
+
+@dataclass
+class Verified:
+    appeal: Appeal
+    rating: Rating
+
+
+async def _open_bad(uow: UnitOfWork, appeal: Appeal) -> Rating:
+    bad = [r for r in await uow.evaluation.ratings(appeal.id) if r.bad and r.verdict is None]
+    if appeal.status != Status.VERIFYING or not bad:
+        raise InvalidInput("not_verifying", number=appeal.number)
+    return bad[-1]
+
+
+async def verify(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, valid: bool, note: str,
+                 kind: str = "", timeline_note: str | None = None) -> Verified:
+    """核实 a 差评 (centre dispatchers). Valid: rectification by the rated unit with its own deadline;
+    invalid (误评/恶意): closed, recorded with the reason and excluded from the KPIs."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    rating = await _open_bad(uow, appeal)
+    note = note.strip()
+    if len(note) < 2:
+        raise InvalidInput("verify_note")
+    if not valid and kind and kind not in VERDICT_KINDS:
+        raise InvalidInput("verify_kind")
+    now = rt.now()
+    actor = actor_of(identity, staff.name)
+    rating.verified_by, rating.verified_at, rating.verdict_note = staff.id, now, note
+    if valid:
+        unit = rating.unit_id or appeal.lead_unit_id
+        if not unit:
+            raise InvalidInput("no_unit_to_rectify", number=appeal.number)
+        due = rt.calendar.add_workdays(now, rt.policy.evaluation.rectify_days)
+        appeal.apply(Action.VERIFY_VALID, actor=actor, now=now, note=timeline_note or note, unit=unit,
+                     round=rating.round, days=rt.policy.evaluation.rectify_days, due_at=due.at.isoformat())
+        appeal.lead_unit_id, appeal.due_at = unit, due.at
+        appeal.calendar_gap = appeal.calendar_gap or due.calendar_gap
+        spell = await uow.handling.add_holding(Holding(
+            appeal.id, unit, "lead", now, now, due.at, due.calendar_gap, accepted_at=now, accepted_by=staff.id))
+        rating.verdict, rating.rectify_unit_id, rating.rectify_due_at = "valid", unit, due.at
+        rating.rectify_holding_id = spell.id
+    else:
+        rating.verdict, rating.verdict_kind = "invalid", kind or "误评"
+        appeal.apply(Action.VERIFY_INVALID, actor=actor, now=now, note=timeline_note or note, round=rating.round,
+                     kind=rating.verdict_kind)
+    await uow.appeals.save(appeal)
+    await uow.evaluation.save_rating(rating)
+    return Verified(appeal, rating)
+
+
+async def bad_reviews(uow: UnitOfWork, identity: Identity) -> list[tuple[str, Rating]]:
+    """差评 awaiting verification or in rectification (centre dispatchers and leaders)."""
+    require_role(identity, "dispatcher", "leader", code="evaluation_staff_only")
+    return await uow.evaluation.open_bad_reviews()
+
+
+# ---- 回访 ----
+
+async def callback_seed(uow: UnitOfWork, rt: Runtime) -> str:
+    """The sampling seed: the configured one, else one generated once and stored."""
+    configured = rt.policy.evaluation.callback_seed
+    return await uow.evaluation.put_state_once(SEED_KEY, configured or secrets.token_hex(8))
+
+
+def sampled(seed: str, number: str, rate: float) -> bool:
+    """Reproducible 回访 sampling: the same seed and number always decide the same way."""
+    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+async def sample_callbacks(uow: UnitOfWork, rt: Runtime) -> int:
+    """Create 回访 tasks for sampled closures, every 差评 and every withdrawal; idempotent."""
+    e = rt.policy.evaluation
+    seed = await callback_seed(uow, rt)
+    created = 0
+    for appeal_id, number, kind, _ in await uow.evaluation.callback_candidates(None):
+        reason = None
+        if kind == "closed" and sampled(seed, number, e.callback_rate):
+            reason = "sample"
+        elif kind == "bad_review" and e.callback_bad_reviews:
+            reason = "bad_review"
+        elif kind == "withdrawn" and e.callback_withdrawals:
+            reason = "withdrawn"
+        if reason:
+            created += await uow.evaluation.add_callback(Callback(appeal_id, reason, seed, rt.now()))
+    return created
+
+
+async def callback_tasks(uow: UnitOfWork, rt: Runtime, identity: Identity, limit: int = 30
+                         ) -> list[tuple[str, Callback]]:
+    """回访 task list for the service centre (sampling brought up to date first)."""
+    await require_centre_dispatcher(uow, identity)
+    await sample_callbacks(uow, rt)
+    return await uow.evaluation.open_callbacks(limit)
+
+
+SATISFIED_WORDS = ("满意", "认可", "好评", "已解决")
+UNSATISFIED_WORDS = ("不满意", "未解决", "不认可", "差评", "没解决", "没有解决")
+
+
+def callback_satisfied(result: str) -> bool:
+    """The call-back's verdict from its wording: any dissatisfaction word wins over 满意."""
+    if any(w in result for w in UNSATISFIED_WORDS):
+        return False
+    return any(w in result for w in SATISFIED_WORDS)
+
+
+async def record_callback(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, result: str
+                          ) -> tuple[Appeal, Callback]:
+    """回访 编号 结果: records the phone / on-site result on the open task (or an ad-hoc one)."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    text = result.strip()
+    method = "电话"
+    for m in ("电话", "现场"):
+        if text.startswith(m):
+            method, text = m, text[len(m):].lstrip(" ：:，,")
+    if len(text) < 2:
+        raise InvalidInput("callback_result")
+    await sample_callbacks(uow, rt)
+    tasks = [c for c in await uow.evaluation.callbacks(appeal.id) if c.done_at is None]
+    now = rt.now()
+    if tasks:
+        task = tasks[0]
+    else:
+        task = Callback(appeal.id, "manual", await callback_seed(uow, rt), now)
+        if not await uow.evaluation.add_callback(task):
+            raise InvalidInput("callback_done", number=appeal.number)
+        task = next(c for c in await uow.evaluation.callbacks(appeal.id) if c.reason == "manual")
+    task.result, task.method, task.satisfied = text, method, callback_satisfied(text)
+    task.done_by, task.done_at = staff.id, now
+    await uow.evaluation.save_callback(task)
+    appeal.apply(Action.CALLBACK, actor=actor_of(identity, staff.name), now=now, note=text, method=method,
+                 satisfied=task.satisfied, reason=task.reason)
+    await uow.appeals.save(appeal)
+    return appeal, task
+
+
+# ---- 重复投诉 ----
+
+async def decide_repeat(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, confirm: bool,
+                        earlier: str | None = None) -> Appeal:
+    """The dispatcher confirms a repeat link (or links one by hand), or unlinks it."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    if earlier:
+        other = await _load(uow, earlier)
+        if other.number == appeal.number:
+            raise InvalidInput("repeat_self", number=appeal.number)
+        appeal.repeat_of = other.number
+    if not appeal.repeat_of:
+        raise InvalidInput("repeat_none", number=appeal.number)
+    state = "confirmed" if confirm else "unlinked"
+    appeal.flags = {**appeal.flags, "repeat": state}
+    appeal.apply(Action.LINK_REPEAT, actor=actor_of(identity, staff.name), now=rt.now(), note=appeal.repeat_of,
+                 repeat_of=appeal.repeat_of, state=state)
+    await uow.appeals.save(appeal)
+    return appeal
+
+
+# ---- 基层评价 and 第三方评价 ----
+
+async def grassroots_rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, level: int,
+                          comment: str) -> tuple[Appeal, GrassrootsRating]:
+    """A handler of the unit that escalated the appeal rates the upper-level service, once."""
+    staff = require_role(identity, "handler", code="handler_only")
+    appeal = await _load(uow, number)
+    escalations = [e for e in await uow.appeals.events(appeal.number)
+                   if e.action == Action.ESCALATE and e.data.get("unit") == staff.unit_id]
+    if not escalations:
+        raise Forbidden("not_escalated_by_unit", number=appeal.number)
+    if level not in LEVELS:
+        raise InvalidInput("rating_level")
+    rated_unit = str(escalations[-1].data.get("lead") or appeal.lead_unit_id or "")
+    now = rt.now()
+    rating = GrassrootsRating(appeal.id, staff.unit_id, rated_unit, level, comment.strip()[:COMMENT_MAX],
+                              staff.id, now)
+    if not await uow.evaluation.add_grassroots(rating):
+        raise InvalidInput("grassroots_done", number=appeal.number)
+    appeal.apply(Action.GRASSROOTS_RATE, actor=actor_of(identity, staff.name), now=now, note=rating.comment,
+                 level=level, unit=staff.unit_id, rated=rated_unit)
+    await uow.appeals.save(appeal)
+    return appeal, rating
+
+
+@dataclass
+class ThirdPartyImport:
+    stored: int
+    errors: list[tuple[int, str, dict]]  # (line, error code, params)
+
+
+async def import_third_party(uow: UnitOfWork, rt: Runtime, rows: Sequence[tuple[int, dict[str, str | None]]],
+                             parse_period: Callable[[str], str]) -> ThirdPartyImport:
+    """Third-party scores per unit and period (CSV columns 单位, 期间, 得分, 来源, 备注). Nothing is stored
+    when any row is wrong: the file is fixed and imported again (a re-import replaces)."""
+    units = await uow.directory.units()
+    by_name = {u.id: u.id for u in units} | {u.name: u.id for u in units}
+    for u in units:
+        for alias in u.aliases:
+            by_name.setdefault(alias, u.id)
+    scores, errors = [], []
+    for line, row in rows:
+        unit_text = (row.get("单位") or row.get("unit") or "").strip()
+        period_text = (row.get("期间") or row.get("period") or "").strip()
+        score_text = (row.get("得分") or row.get("score") or "").strip()
+        source = (row.get("来源") or row.get("source") or "第三方评估").strip()[:64]
+        unit = by_name.get(unit_text)
+        if unit is None:
+            errors.append((line, "tp_unit", {"unit": unit_text}))
+            continue
+        try:
+            period = parse_period(period_text)
+        except InvalidInput:
+            errors.append((line, "tp_period", {"period": period_text}))
+            continue
+        try:
+            score = float(score_text)
+        except ValueError:
+            score = -1.0
+        if not 0 <= score <= 100:
+            errors.append((line, "tp_score", {"score": score_text}))
+            continue
+        scores.append(ThirdPartyScore(unit, period, source, score, (row.get("备注") or "").strip()[:200]))
+    if errors:
+        return ThirdPartyImport(0, errors)
+    return ThirdPartyImport(await uow.evaluation.put_third_party(scores, rt.now()), [])
+
+
+# ---- clocks: sweeps for the scheduler (claim-once, like issue 5's) ----
+
+@dataclass(frozen=True)
+class OverdueNotice:
+    kind: str  # verify, rectify
+    number: str
+    due_at: datetime
+    unit_id: str | None
+
+
+async def _sweep(rt: Runtime, kind: str, render: Callable[[OverdueNotice, dict[str, str]], str]) -> list[str]:
+    now = rt.now()
+    sent: list[str] = []
+    async with rt.uow() as uow:
+        names = {u.id: u.name for u in await uow.directory.units()}
+        dispatchers = await uow.directory.keys_for_role("dispatcher")
+        messages: list[OutboundMessage] = []
+        for number, r in await uow.evaluation.open_bad_reviews():
+            if kind == "verify":
+                late = r.verdict is None and r.verify_due_at is not None and now > r.verify_due_at
+                column, due, unit = "verify_reminded_at", r.verify_due_at, r.unit_id
+            else:
+                late = r.verdict == "valid" and r.rectify_due_at is not None and now > r.rectify_due_at
+                column, due, unit = "rectify_reminded_at", r.rectify_due_at, r.rectify_unit_id
+            if not late or r.id is None or due is None:
+                continue
+            if not await uow.evaluation.claim_rating_reminder(r.id, column, now):
+                continue
+            text = render(OverdueNotice(kind, number, due, unit), names)
+            keys: list[ConversationKey] = list(dispatchers)
+            if kind == "rectify" and unit:
+                keys += await uow.handling.keys_for_unit(unit)
+            messages += [OutboundMessage(k, text, [], number) for k in keys]
+            sent.append(number)
+        await uow.outbox.add(messages, now)
+        await uow.commit()
+    return sent
+
+
+async def sweep_verification_overdue(rt: Runtime, render: Callable[[OverdueNotice, dict[str, str]], str]
+                                     ) -> list[str]:
+    """差评 not verified by their deadline: tell the centre's dispatchers, once per bad review."""
+    return await _sweep(rt, "verify", render)
+
+
+async def sweep_rectification_overdue(rt: Runtime, render: Callable[[OverdueNotice, dict[str, str]], str]
+                                      ) -> list[str]:
+    """Valid 差评 not rectified by their deadline: tell the unit and the dispatchers, once per bad review."""
+    return await _sweep(rt, "rectify", render)
+
+
+async def sweep_callback_sampling(rt: Runtime) -> int:
+    """Bring the 回访 task list up to date (idempotent; safe from several instances)."""
+    async with rt.uow() as uow:
+        created = await sample_callbacks(uow, rt)
+        await uow.commit()
+    return created

@@ -1,0 +1,330 @@
+"""评价改进 in chat: the rating dialogue, 核实, 差评, 回访, 重复, 上级评价, and the leaders' 统计 / 指数."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.appeal import Appeal, Status
+from bot.domain.rating import SOLVED
+from bot.messages import Choice
+from bot.services import evaluation as svc
+from bot.services import kpi
+from bot.services.appeals import own_open_appeals
+from bot.services.evaluation import OverdueNotice
+from handlers import texts
+from handlers.handling_common import (
+    due_text,
+    parse_number,
+    phone_for,
+    tell_dispatchers,
+    tell_enterprise,
+    tell_unit,
+    unit_names,
+    words,
+)
+from handlers.render import fmt_date, fmt_time
+from handlers.steps import Step
+from handlers.turn import Turn
+
+LEVEL_CHOICES = [Choice(texts.RATING_LEVEL_LABELS[n], str(n)) for n in (5, 4, 3, 2, 1)]
+
+
+def _pct(value: float | None) -> str:
+    return texts.NO_DATA if value is None else f"{value:.1f}%"
+
+
+def _n(r: kpi.Ratio) -> str:
+    return f"{r.num}/{r.den}"
+
+
+# ---- the rating dialogue (enterprise) ----
+
+async def rate(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    if number is None:
+        waiting = await _own_resolved(turn)
+        if len(waiting) != 1:
+            turn.say(texts.RATE_NONE if not waiting else texts.RATE_USAGE,
+                     [Choice(f"评价 {a.number}", f"评价 {a.number}") for a in waiting[:5]])
+            return
+        number = waiting[0].number
+    appeal, rnd = await svc.rating_round(turn.uow, turn.identity, number)
+    turn.reset()
+    turn.state.data = {"number": appeal.number, "round": rnd}
+    level = svc.parse_level(rest) if rest else None
+    if level is not None:
+        turn.draft["level"] = level
+        _ask_tags(turn)
+        return
+    names = await unit_names(turn)
+    turn.goto(Step.RATING_LEVEL)
+    turn.say(texts.RATE_ASK_LEVEL.format(number=appeal.number, unit=names.get(appeal.lead_unit_id or "", ""),
+                                         round=texts.RATE_ROUND2.format(round=rnd) if rnd > 1 else ""),
+             LEVEL_CHOICES, appeal_number=appeal.number)
+
+
+async def _own_resolved(turn: Turn) -> list[Appeal]:
+    return [a for a in await own_open_appeals(turn.uow, turn.identity) if a.status == Status.RESOLVED]
+
+
+def _ask_tags(turn: Turn) -> None:
+    level = int(turn.draft["level"])
+    tags = svc.tagset(turn.rt).tags(level)
+    turn.goto(Step.RATING_TAGS)
+    turn.say(texts.RATE_ASK_TAGS.format(level=texts.RATING_LEVEL_LABELS[level]),
+             [Choice(t, t) for t in tags] + [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+
+
+async def on_level(turn: Turn) -> None:
+    level = svc.parse_level(turn.text)
+    if level is None:
+        turn.say(texts.ERRORS["rating_level"], LEVEL_CHOICES)
+        return
+    turn.draft["level"] = level
+    _ask_tags(turn)
+
+
+async def on_tags(turn: Turn) -> None:
+    level = int(turn.draft["level"])
+    tags = svc.tagset(turn.rt).tags(level)
+    chosen: list[str] = []
+    if turn.text != texts.RATE_SKIP:
+        for word in words(turn.text):
+            if word.isdigit() and 1 <= int(word) <= len(tags):
+                chosen.append(tags[int(word) - 1])
+            elif word in tags:
+                chosen.append(word)
+            else:
+                turn.say(texts.RATE_TAGS_UNKNOWN.format(text=word[:20]),
+                         [Choice(t, t) for t in tags] + [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+                return
+    turn.draft["tags"] = list(dict.fromkeys(chosen))
+    turn.goto(Step.RATING_COMMENT)
+    turn.say(texts.RATE_ASK_COMMENT.format(max=svc.COMMENT_MAX), [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+
+
+async def on_comment(turn: Turn) -> None:
+    comment = "" if turn.text == texts.RATE_SKIP else turn.text.strip()
+    if len(comment) > svc.COMMENT_MAX:
+        turn.say(texts.ERRORS["comment_long"].format(max=svc.COMMENT_MAX), [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+        return
+    turn.draft["comment"] = comment
+    turn.goto(Step.RATING_SOLVED)
+    turn.say(texts.RATE_ASK_SOLVED, [Choice(s, s) for s in SOLVED])
+
+
+def _note(level: int, rnd: int, tags: list[str], solved: str, comment: str) -> str:
+    return texts.RATE_NOTE.format(level=texts.RATING_LEVEL_LABELS[level], round=rnd,
+                                  tags="、".join(tags) or texts.RATE_NO_TAGS, solved=solved,
+                                  comment=texts.RATE_NOTE_COMMENT.format(comment=comment) if comment else "")
+
+
+async def on_solved(turn: Turn) -> None:
+    if turn.text not in SOLVED:
+        turn.say(texts.ERRORS["rating_solved"], [Choice(s, s) for s in SOLVED])
+        return
+    d = turn.draft
+    level, tags, comment = int(d["level"]), list(d.get("tags", [])), str(d.get("comment", ""))
+    result = await svc.rate(turn.uow, turn.rt, turn.identity, d["number"], level, tags, comment, turn.text,
+                            note=_note(level, int(d.get("round", 1)), tags, turn.text, comment))
+    turn.reset()
+    a, r = result.appeal, result.rating
+    if not r.bad:
+        turn.say(texts.RATED_GOOD.format(number=a.number), appeal_number=a.number)
+        return
+    due = due_text(turn, r.verify_due_at)
+    turn.say(texts.RATED_BAD.format(level=texts.RATING_LEVEL_LABELS[level], due=due), appeal_number=a.number)
+    names = await unit_names(turn)
+    await tell_dispatchers(turn, texts.STAFF_BAD_REVIEW.format(
+        number=a.number, company=a.enterprise_name, level=texts.RATING_LEVEL_LABELS[level],
+        tags="、".join(tags) or texts.RATE_NO_TAGS, solved=turn.text,
+        comment=texts.RATE_NOTE_COMMENT.format(comment=comment) if comment else "",
+        unit=names.get(r.unit_id or "", "—"), due=due), a.number)
+
+
+# ---- 差评核实 and the list (dispatchers) ----
+
+async def verify(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    verdict, _, note = rest.partition(" ")
+    if number is None or verdict not in ("有效", "无效"):
+        turn.say(texts.VERIFY_USAGE)
+        return
+    valid = verdict == "有效"
+    kind = ""
+    head, _, tail = note.strip().partition(" ")
+    if not valid and head in ("误评", "恶意"):
+        kind, note = head, tail
+    names = await unit_names(turn)
+    appeal = await turn.uow.appeals.get(number)
+    unit_guess = names.get(appeal.lead_unit_id or "", "") if appeal else ""
+    due_guess = turn.rt.calendar.add_workdays(turn.now, turn.rt.policy.evaluation.rectify_days).at
+    timeline_note = (texts.VERIFY_NOTE_VALID.format(note=note.strip(), unit=unit_guess, due=due_text(turn, due_guess))
+                     if valid else texts.VERIFY_NOTE_INVALID.format(kind=kind or "误评", note=note.strip()))
+    result = await svc.verify(turn.uow, turn.rt, turn.identity, number, valid, note, kind, timeline_note)
+    a, r = result.appeal, result.rating
+    if valid:
+        unit = names.get(r.rectify_unit_id or "", "")
+        due = due_text(turn, r.rectify_due_at)
+        await tell_unit(turn, r.rectify_unit_id, texts.STAFF_RECTIFY_TASK.format(
+            number=a.number, company=a.enterprise_name, level=texts.RATING_LEVEL_LABELS[r.level],
+            tags="、".join(r.tags) or texts.RATE_NO_TAGS, note=r.verdict_note, due=due), a.number)
+        tell_enterprise(turn, a, texts.ENT_VERIFIED_VALID.format(number=a.number, unit=unit, due=due))
+        turn.say(texts.VERIFIED_VALID_OK.format(number=a.number, unit=unit, due=due,
+                                                days=turn.rt.policy.evaluation.rectify_days), appeal_number=a.number)
+    else:
+        tell_enterprise(turn, a, texts.ENT_VERIFIED_INVALID.format(number=a.number, note=r.verdict_note))
+        turn.say(texts.VERIFIED_INVALID_OK.format(number=a.number, kind=r.verdict_kind), appeal_number=a.number)
+
+
+async def bad_list(turn: Turn, arg: str) -> None:
+    items = await svc.bad_reviews(turn.uow, turn.identity)
+    if not items:
+        turn.say(texts.BAD_LIST_EMPTY)
+        return
+    names = await unit_names(turn)
+    lines = [texts.BAD_LIST_HEAD.format(n=len(items))]
+    for number, r in items:
+        level = texts.RATING_LEVEL_LABELS[r.level]
+        if r.verdict is None:
+            late = texts.LATE_MARK if r.verify_due_at and turn.now > r.verify_due_at else ""
+            lines.append(texts.BAD_LIST_VERIFY.format(number=number, level=level, due=due_text(turn, r.verify_due_at),
+                                                      late=late))
+        else:
+            late = texts.LATE_MARK if r.rectify_due_at and turn.now > r.rectify_due_at else ""
+            lines.append(texts.BAD_LIST_RECTIFY.format(number=number, level=level, late=late,
+                                                       unit=names.get(r.rectify_unit_id or "", ""),
+                                                       due=due_text(turn, r.rectify_due_at)))
+    turn.say("\n".join(lines))
+
+
+# ---- 回访 ----
+
+async def callback(turn: Turn, arg: str) -> None:
+    number, result = parse_number(arg)
+    if number is None:
+        tasks = await svc.callback_tasks(turn.uow, turn.rt, turn.identity)
+        if not tasks:
+            turn.say(texts.CALLBACK_EMPTY)
+            return
+        seed = await svc.callback_seed(turn.uow, turn.rt)
+        lines = [texts.CALLBACK_HEAD.format(n=len(tasks), seed=seed)]
+        for n, c in tasks:
+            a = await turn.uow.appeals.get(n)
+            assert a is not None
+            lines.append(texts.CALLBACK_LINE.format(number=n, reason=texts.CALLBACK_REASON.get(c.reason, c.reason),
+                                                    company=a.enterprise_name, contact=a.contact,
+                                                    phone=phone_for(a, True)))
+        lines.append(texts.CALLBACK_TAIL)
+        turn.say("\n".join(lines))
+        return
+    appeal, task = await svc.record_callback(turn.uow, turn.rt, turn.identity, number, result)
+    turn.say(texts.CALLBACK_OK.format(number=appeal.number, method=task.method, result=task.result,
+                                      verdict=texts.CALLBACK_VERDICT[bool(task.satisfied)]),
+             appeal_number=appeal.number)
+
+
+# ---- 重复投诉 ----
+
+async def repeat(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    verb, _, other = rest.partition(" ")
+    if number is None or verb not in ("确认", "取消"):
+        turn.say(texts.REPEAT_USAGE)
+        return
+    earlier, _ = parse_number(other)
+    appeal = await svc.decide_repeat(turn.uow, turn.rt, turn.identity, number, verb == "确认", earlier)
+    template = texts.REPEAT_CONFIRMED if verb == "确认" else texts.REPEAT_UNLINKED
+    turn.say(template.format(number=appeal.number, earlier=appeal.repeat_of), appeal_number=appeal.number)
+
+
+# ---- 基层评价 ----
+
+async def grassroots(turn: Turn, arg: str) -> None:
+    number, rest = parse_number(arg)
+    head, _, comment = rest.partition(" ")
+    level = svc.parse_level(head) if head else None
+    if number is None or level is None:
+        turn.say(texts.GRASSROOTS_USAGE)
+        return
+    appeal, rating = await svc.grassroots_rate(turn.uow, turn.rt, turn.identity, number, level, comment)
+    names = await unit_names(turn)
+    turn.say(texts.GRASSROOTS_OK.format(unit=names.get(rating.rated_unit_id, rating.rated_unit_id),
+                                        number=appeal.number, level=texts.RATING_LEVEL_LABELS[level]),
+             appeal_number=appeal.number)
+
+
+# ---- 统计 / 指数 (leaders, dispatchers) ----
+
+def stats_text(report: kpi.KpiReport, turn_tz: ZoneInfo, now: datetime) -> str:
+    t, p = report.total, report.period
+    end = p.end - timedelta(days=1)
+    lines = [texts.STATS_HEAD.format(label=p.label, start=fmt_date(p.start, turn_tz), end=fmt_date(end, turn_tz),
+                                     now=fmt_time(now, turn_tz)),
+             texts.STATS_BODY.format(
+                 received=t.received, resolved=t.resolved, on_time=_pct(t.on_time.pct), on_time_n=_n(t.on_time),
+                 solved=_pct(t.solved.pct), solved_n=_n(t.solved), partly=_pct(t.partly_solved.pct),
+                 satisfaction=_pct(t.satisfaction.pct), strict=_pct(t.satisfaction_strict.pct),
+                 rated_n=_n(t.satisfaction), unrated=_pct(t.unrated.pct), unrated_n=_n(t.unrated),
+                 pending=t.pending_rating, repeat=_pct(t.repeat.pct), repeat_n=_n(t.repeat), bad=t.bad_reviews,
+                 rectification=_pct(t.rectification.pct), rect_n=_n(t.rectification), excluded=t.excluded_invalid,
+                 callback=_pct(t.callback.pct), callback_n=_n(t.callback))]
+    return "\n".join(lines)
+
+
+async def stats(turn: Turn, arg: str) -> None:
+    report = await kpi.report_for(turn.uow, turn.rt, turn.identity, arg or "本月")
+    lines = [stats_text(report, turn.rt.tz, turn.now)]
+    ranked = kpi.ranking(report, 1)
+    if ranked:
+        lines.append(texts.STATS_UNITS_HEAD)
+        lines += [texts.STATS_UNIT_LINE.format(rank=i, unit=f.label, index=f.index, on_time=_pct(f.on_time.pct),
+                                               satisfaction=_pct(f.satisfaction.pct))
+                  for i, f in enumerate(ranked[:10], start=1)]
+    turn.say("\n".join(lines))
+
+
+async def index(turn: Turn, arg: str) -> None:
+    report = await kpi.report_for(turn.uow, turn.rt, turn.identity, arg or "本季度")
+    t = report.total
+    comps = t.components()
+    total_w = sum(w for _, w in report.weights) or 1
+    lines = [texts.INDEX_HEAD.format(label=report.period.label,
+                                     index=texts.NO_DATA if t.index is None else f"{t.index:.1f}")]
+    lines += [texts.INDEX_COMPONENT.format(name=texts.INDEX_NAMES[k], weight=f"{w / total_w:.0%}",
+                                           value=texts.NO_DATA if comps[k] is None else f"{comps[k]:.1f}")
+              for k, w in report.weights]
+    ranked = kpi.ranking(report, turn.rt.policy.evaluation.ranking_min_sample)
+    if ranked:
+        lines.append(texts.INDEX_RED.format(names="、".join(f"{f.label}（{f.index}）" for f in ranked[:3])))
+        lines.append(texts.INDEX_BLACK.format(names="、".join(f"{f.label}（{f.index}）" for f in ranked[-3:][::-1])))
+    lines.append(texts.INDEX_TAIL.format(label=report.period.label))
+    turn.say("\n".join(lines))
+
+
+# ---- notices of the scheduler sweeps ----
+
+def overdue_notice(n: OverdueNotice, names: dict[str, str]) -> str:
+    """Text of a verification / rectification overdue reminder (passed to the sweeps by the runner)."""
+    due = n.due_at.strftime("%Y-%m-%d")
+    if n.kind == "verify":
+        return texts.OVERDUE_VERIFY.format(number=n.number, due=due)
+    return texts.OVERDUE_RECTIFY.format(number=n.number, due=due, unit=names.get(n.unit_id or "", ""))
+
+
+def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
+    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
+    # Every role reaches the service, which says why it refuses: authorization lives there.
+    command("评价", "/rate", roles=everyone)(rate)
+    command("核实", "/verify", roles=everyone)(verify)
+    command("差评", "/badreviews", roles=everyone)(bad_list)
+    command("回访", "/callback", roles=everyone)(callback)
+    command("重复", "/repeat", roles=everyone)(repeat)
+    command("上级评价", "/rateup", roles=everyone)(grassroots)
+    command("统计", "/stats", roles=everyone)(stats)
+    command("指数", "/index", roles=everyone)(index)
+    step_handlers.update({Step.RATING_LEVEL: on_level, Step.RATING_TAGS: on_tags,
+                          Step.RATING_COMMENT: on_comment, Step.RATING_SOLVED: on_solved})
+    step_what.update({s: texts.RATE_WHAT for s in (Step.RATING_LEVEL, Step.RATING_TAGS, Step.RATING_COMMENT,
+                                                   Step.RATING_SOLVED)})

@@ -1,0 +1,82 @@
+"""Reports from a seeded pool: Markdown and HTML with charts, and an XLSX whose totals equal the report's."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.demo_pool import seed_pool
+from bot.reports.charts import cjk_font
+from bot.reports.content import build
+from bot.reports.render import html_page, markdown
+from bot.reports.workbook import write
+from bot.services.kpi import report_for
+from tests.conftest import SHANGHAI
+
+
+@pytest.fixture
+async def report(app, clock):  # type: ignore[no-untyped-def]
+    end = clock.now()
+    clock.at = end - timedelta(days=60)
+    stats = await seed_pool(app.runtime, clock, 50, end - timedelta(days=60), end, seed=7)
+    assert stats.appeals >= 45 and stats.rated > 20  # a few fall on the last day after "now"
+    async with app.runtime.uow() as uow:
+        kpi = await report_for(uow, app.runtime, None, "2026Q4")
+    return build(kpi, 1)
+
+
+async def test_markdown_has_every_gbt36733_section(report):
+    md = markdown(report, SHANGHAI)
+    for heading in ("评价目的", "评价期间", "数据来源与核验", "指标体系与结果", "样本量", "红榜", "黑榜",
+                    "正面典型案例", "反面典型案例", "为企办实事候选", "改革任务清单", "结论"):
+        assert heading in md
+    assert "| 企业评价 | 满意率 |" in md and "25%" in md and "企业服务指数" in md
+
+
+async def test_html_embeds_charts_with_a_cjk_font(report):
+    assert cjk_font() is not None, "install fonts-noto-cjk (make browser)"
+    page = html_page(report, SHANGHAI)
+    assert page.count("data:image/png;base64,") >= 3
+    assert '<html lang="zh-CN">' in page
+
+
+async def test_xlsx_totals_equal_the_report(report, tmp_path):
+    path = write(report, tmp_path / "r.xlsx", SHANGHAI)
+    wb = load_workbook(path)
+    t = report.kpi.total
+    units = list(wb["分单位"].iter_rows(values_only=True))
+    head, total = units[0], units[-1]
+    col = {name: i for i, name in enumerate(head)}
+    assert total[col["受理"]] == t.received and total[col["办结"]] == t.resolved
+    assert total[col["满意率"]] == t.satisfaction.pct and total[col["指数"]] == t.index
+    # The rows behind the figures add up to them.
+    on_time = list(wb["按时办结明细"].iter_rows(min_row=2, values_only=True))
+    assert len(on_time) == t.on_time.den and sum(r[-1] == "是" for r in on_time) == t.on_time.num
+    received = list(wb["受理明细"].iter_rows(min_row=2, values_only=True))
+    assert len(received) == t.received
+    rated = [r for r in wb["评价明细"].iter_rows(min_row=2, values_only=True) if r[-1] == "否"]
+    assert len(rated) == t.satisfaction.den and sum(r[5] >= 3 for r in rated) == t.satisfaction.num
+    excluded = [r for r in wb["评价明细"].iter_rows(min_row=2, values_only=True) if r[-1] == "是"]
+    assert len(excluded) == t.excluded_invalid
+    callbacks = list(wb["回访明细"].iter_rows(min_row=2, values_only=True))
+    assert len(callbacks) == t.callback.den
+    indicators = {r[1]: r[4] for r in wb["指标体系"].iter_rows(min_row=2, values_only=True)}
+    assert indicators["按时办结率"] == t.on_time.pct and indicators["企业服务指数"] == t.index
+    # Per-unit rows sum to the county total where the figure is additive.
+    body = units[1:-1]
+    assert sum(r[col["受理"]] for r in body) == t.received
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make browser)")
+async def test_html_renders_in_headless_chromium(report, tmp_path):
+    html_file = tmp_path / "report.html"
+    html_file.write_text(html_page(report, SHANGHAI), encoding="utf-8")
+    png = tmp_path / "report.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    f"--screenshot={png}", "--window-size=1200,3000", html_file.as_uri()],
+                   check=True, capture_output=True, timeout=60)
+    assert png.stat().st_size > 50_000

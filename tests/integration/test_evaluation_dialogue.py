@@ -1,0 +1,186 @@
+"""评价改进 conversations: rating with tags, the whole 差评 loop (valid and invalid), call-backs, repeats."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.domain.appeal import Action, Status
+from bot.services import evaluation
+from handlers.evaluation_cmds import overdue_notice
+from storage import tables as t
+from tests.conftest import Chat, bind_staff
+from tests.integration.test_filing_dialogue import count, file_first_appeal
+from tests.integration.test_handling_dialogue import appeal, inbox
+
+
+async def resolved_appeal(app, chat: Chat, clock):  # type: ignore[no-untyped-def]
+    dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
+    li = await bind_staff(app, "staff:li", "li-gdgs")
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电公司")
+    await li.say(f"签收 {number}")
+    clock.advance(days=1)
+    assert "已办结" in await li.say(f"办结 {number} 已解决 已完成增容，变压器已送电")
+    return number, dispatcher, li
+
+
+async def test_good_rating_with_tags_closes_and_stores_the_tag_version(app, chat, clock):
+    number, *_ = await resolved_appeal(app, chat, clock)
+    ask = await chat.say(f"评价 {number}")
+    assert "作出评价" in ask and chat.choice_labels[0] == "非常满意"
+    tags = await chat.say("1")  # the first option: 非常满意
+    assert "非常满意" in tags and "响应及时" in chat.choice_labels
+    assert "没有识别「火星」" in await chat.say("火星")
+    assert "意见或建议" in await chat.say("1 2")
+    assert "解决了吗" in await chat.say("供电所很负责")
+    assert "已闭环" in await chat.say("已解决")
+    a = await appeal(app, number)
+    assert a.status == Status.CLOSED
+    async with app.runtime.uow() as uow:
+        [r] = await uow.evaluation.ratings(a.id)
+    assert (r.level, r.tags, r.solved, r.comment, r.tag_version) == (5, ["响应及时", "办理高效"], "已解决",
+                                                                     "供电所很负责", "2026.1")
+    assert "本轮已评价过" in await chat.say(f"评价 {number} 5")
+
+
+async def test_only_the_filing_enterprise_rates_and_only_when_resolved(app, chat, clock):
+    dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
+    number = await file_first_appeal(chat)
+    assert "不能评价" in await chat.say(f"评价 {number} 5")
+    assert "不能代评" in await dispatcher.say(f"评价 {number} 5")
+    other = Chat(app, "ent-2")
+    assert "不是您单位提交的" in await other.say(f"评价 {number} 5")
+    assert await count(app, t.ratings) == 0
+
+
+async def test_bad_review_valid_branch_rectified_then_rated_again(app, chat, clock):
+    number, dispatcher, li = await resolved_appeal(app, chat, clock)
+    leader = await bind_staff(app, "staff:wang", "wang-leader")
+    await chat.say(f"评价 {number} 1")  # the issue-5 prompt's button value
+    assert chat.choice_labels[:2] == ["响应慢", "办理拖延"]
+    await chat.say("推诿扯皮 2")
+    await chat.say("说是送电了，实际电压一直不稳")
+    reply = await chat.say("未解决")
+    # Wed 2026-11-26 + 2 working days → Fri 2026-11-27... rated Thu 11-26, verify by Mon 11-30.
+    assert "非常不满意" in reply and "2026年11月30日 前核实" in reply
+    a = await appeal(app, number)
+    assert a.status == Status.VERIFYING
+    assert any("【差评待核实】" in m and "推诿扯皮、办理拖延" in m for m in await inbox(app, dispatcher))
+    assert "待核实" in await dispatcher.say("差评")
+
+    assert "只有县企业综合服务中心的调度员" in await li.say(f"核实 {number} 有效 自己核自己")
+    assert "请按格式发送" in await dispatcher.say(f"核实 {number} 也许")
+    ok = await dispatcher.say(f"核实 {number} 有效 已电话联系企业，电压不稳属实")
+    assert "已交国网示范县供电公司整改" in ok and "15 个工作日" in ok
+    a = await appeal(app, number)
+    assert a.status == Status.RECTIFYING
+    assert any("【差评整改】" in m for m in await inbox(app, li))
+    assert any("经核实属实" in m for m in await inbox(app, chat))
+    assert number in await li.say("待办")
+
+    clock.advance(days=3)
+    assert "已办结" in await li.say(f"办结 {number} 已解决 更换了线路调压器，电压已稳定")
+    assert (await appeal(app, number)).status == Status.RESOLVED
+    ask = await chat.say(f"评价 {number}")
+    assert "整改后第 2 轮评价" in ask
+    await chat.say("满意")
+    await chat.say("跳过")
+    await chat.say("跳过")
+    assert "已闭环" in await chat.say("已解决")
+    async with app.runtime.uow() as uow:
+        a = await uow.appeals.get(number)
+        ratings = await uow.evaluation.ratings(a.id)
+        events = await uow.appeals.events(number)
+    assert [(r.round, r.level, r.verdict) for r in ratings] == [(1, 1, "valid"), (2, 4, None)]
+    actions = [e.action for e in events]
+    assert actions.count(Action.RESOLVE) == 2 and Action.RATE_BAD in actions and Action.VERIFY_VALID in actions
+    # Both rounds visible in the timelines of staff and enterprise.
+    detail = await dispatcher.say(f"详情 {number}")
+    assert "非常不满意（第 1 轮）" in detail and "满意（第 2 轮）" in detail and "差评核实有效" in detail
+    mine = await chat.say(f"查询 {number}")
+    assert "非常不满意（第 1 轮）" in mine and "满意（第 2 轮）" in mine
+    # The leader's 统计 counts the rectification on time.
+    stats = await leader.say("统计 2026-11")
+    assert "差评 1 件，差评整改率 100.0%（1/1）" in stats
+
+
+async def test_bad_review_invalid_branch_is_excluded_from_kpis(app, chat, clock):
+    number, dispatcher, _ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number} 2")
+    await chat.say("跳过")
+    await chat.say("跳过")
+    await chat.say("部分解决")
+    reply = await dispatcher.say(f"核实 {number} 无效 恶意 企业承认为争取补贴故意差评")
+    assert "差评无效（恶意）" in reply
+    a = await appeal(app, number)
+    assert a.status == Status.CLOSED
+    told = await inbox(app, chat)
+    assert any("经核实：企业承认为争取补贴故意差评" in m and "不计入考核" in m for m in told)
+    async with app.runtime.uow() as uow:
+        [r] = await uow.evaluation.ratings(a.id)
+    assert (r.verdict, r.verdict_kind) == ("invalid", "恶意")
+    stats = await dispatcher.say("统计 2026-11")
+    assert "满意率 —（严格口径 —；0/0）" in stats and "无效差评已剔除 1 件" in stats
+    assert "诉求" in await dispatcher.say(f"核实 {number} 有效 再核一次")  # no open bad review any more
+
+
+async def test_overdue_sweeps_remind_once(app, chat, clock):
+    number, dispatcher, li = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number} 1")
+    await chat.say("跳过")
+    await chat.say("跳过")
+    await chat.say("未解决")
+    rt = app.runtime
+    assert await evaluation.sweep_verification_overdue(rt, overdue_notice) == []  # not late yet
+    clock.advance(days=6)
+    assert await evaluation.sweep_verification_overdue(rt, overdue_notice) == [number]
+    assert await evaluation.sweep_verification_overdue(rt, overdue_notice) == []  # claimed once
+    assert any("【差评核实超期】" in m for m in await inbox(app, dispatcher))
+    await dispatcher.say(f"核实 {number} 有效 属实")
+    clock.advance(days=30)
+    assert await evaluation.sweep_rectification_overdue(rt, overdue_notice) == [number]
+    assert await evaluation.sweep_rectification_overdue(rt, overdue_notice) == []
+    assert any("【差评整改超期】" in m for m in await inbox(app, li))
+
+
+async def test_callbacks_sampled_reproducibly_and_recorded(app, chat, clock):
+    number, dispatcher, _ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number} 2")
+    await chat.say("跳过")
+    await chat.say("跳过")
+    await chat.say("未解决")
+    tasks = await dispatcher.say("回访")
+    assert number in tasks and "差评回访" in tasks and "13800138000" in tasks
+    ok = await dispatcher.say(f"回访 {number} 现场 企业表示仍不满意，电压问题未解决")
+    assert "现场回访" in ok and "（不满意）" in ok
+    assert "没有待回访" in await dispatcher.say("回访")
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(select(t.callbacks.c.reason, t.callbacks.c.seed))).all()
+    assert [r.reason for r in rows] == ["bad_review"]
+    seed = rows[0].seed
+    # Reproducible: the same seed decides the same numbers, and about 10 % of them.
+    picks = [evaluation.sampled(seed, f"QH20261125-{i:04d}", 0.10) for i in range(1, 2001)]
+    assert picks == [evaluation.sampled(seed, f"QH20261125-{i:04d}", 0.10) for i in range(1, 2001)]
+    assert 150 < sum(picks) < 250
+
+
+async def test_repeat_complaint_flagged_then_unlinked(app, chat, clock):
+    number, dispatcher, _ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number} 5")
+    await chat.say("跳过")
+    await chat.say("跳过")
+    await chat.say("已解决")
+    clock.advance(days=10)
+    await chat.say("我要反映")
+    await chat.say("变压器又出问题了，供电所说要等下个月才能来修，影响生产")
+    await chat.say("1")
+    done = await chat.say("1")
+    second = done.split("编号 ")[1].split("。")[0]
+    a = await appeal(app, second)
+    assert a.repeat_of == number and a.flags["repeat"] == "flagged"
+    assert "请按格式发送" in await dispatcher.say(f"重复 {second}")
+    assert "取消诉求" in await dispatcher.say(f"重复 {second} 取消")
+    a = await appeal(app, second)
+    assert a.flags["repeat"] == "unlinked"
+    assert "确认诉求" in await dispatcher.say(f"重复 {second} 确认")
+    assert (await appeal(app, second)).flags["repeat"] == "confirmed"
