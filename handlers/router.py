@@ -62,6 +62,10 @@ from handlers import dispatcher_cmds, entry, handler_cmds, leader_cmds  # noqa: 
 for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry):
     _module.register(command, STEP_HANDLERS, STEP_WHAT)
 
+from handlers import notices  # noqa: E402  (issue 5: 日报)
+
+notices.register(command, STEP_HANDLERS, STEP_WHAT)
+
 CANCEL = {"取消", "/cancel", "退出"}
 BACK = {"返回", "/back", "上一步"}
 HELP = {"帮助", "/help", "/start", "?", "？", "菜单"}

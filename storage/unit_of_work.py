@@ -14,6 +14,7 @@ from storage.repositories import (
     SqlInboundLog,
     SqlOutbox,
 )
+from storage.sweep_repository import SqlSweepRepository
 
 
 class SqlUnitOfWork:
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundLog(self.conn)
         self.bind_codes = SqlBindCodes(self.conn)
         self.handling = SqlHandlingRepository(self.conn)
+        self.sweeps = SqlSweepRepository(self.conn)
         self.committed = False
         return self
 
