@@ -65,15 +65,17 @@ class SqlSweepRepository:
 
     async def unsigned_spells(self, kind: str, before: datetime, *, after_id: int = 0,
                               limit: int = 200) -> list[tuple[Appeal, Holding]]:
-        """Open holder spells not signed off whose sign-off deadline is before `before`, not yet reminded."""
+        """Open holder spells not signed off whose sign-off deadline is before `before`, not yet reminded,
+        earliest deadline first. Claimed spells drop out, so callers page by asking again (after_id is
+        ignored): ordering by id instead would make SQLite walk every spell ever stored by rowid."""
         h, a = t.appeal_holdings.c, t.appeals.c
         subject = cast(h.id, String(64))
         stmt = (
             select(t.appeals, *[col.label(f"h_{col.name}") for col in t.appeal_holdings.c])
             .join(t.appeal_holdings, h.appeal_id == a.id)
-            .where(h.ended_at.is_(None), h.accepted_at.is_(None), h.signoff_due_at < before, h.id > after_id,
+            .where(h.ended_at.is_(None), h.accepted_at.is_(None), h.signoff_due_at < before,
                    self._not_sent(kind, subject, "once", None))
-            .order_by(h.id).limit(limit)
+            .order_by(h.signoff_due_at).limit(limit)
         )
         if self._pg:
             stmt = stmt.with_for_update(skip_locked=True, of=t.appeal_holdings)

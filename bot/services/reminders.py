@@ -26,6 +26,23 @@ def enterprise_key(appeal: Appeal) -> ConversationKey | None:
     return None
 
 
+class Recipients:
+    """Chat identities of a unit's handlers or of a role, looked up once per sweep."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], list[ConversationKey]] = {}
+
+    async def unit(self, uow: UnitOfWork, unit_id: str | None) -> list[ConversationKey]:
+        if ("unit", unit_id or "") not in self._cache:
+            self._cache[("unit", unit_id or "")] = await uow.handling.keys_for_unit(unit_id) if unit_id else []
+        return self._cache[("unit", unit_id or "")]
+
+    async def role(self, uow: UnitOfWork, role: str) -> list[ConversationKey]:
+        if ("role", role) not in self._cache:
+            self._cache[("role", role)] = await uow.directory.keys_for_role(role)
+        return self._cache[("role", role)]
+
+
 async def _unit_names(uow: UnitOfWork) -> dict[str, str]:
     return {u.id: u.name for u in await uow.directory.units()}
 
@@ -53,6 +70,7 @@ async def dispatch_overdue(ctx: SweepContext) -> int:
     """待受理 longer than the dispatch limit (working days from entering the pool) → dispatchers, once
     per pool entry (a returned appeal starts a new one)."""
     now = ctx.now()
+    rcpt = Recipients()
     if ctx.held(now):
         return 0
     days = ctx.rt.policy.time_limits.dispatch
@@ -68,7 +86,7 @@ async def dispatch_overdue(ctx: SweepContext) -> int:
         deadline = ctx.rt.calendar.add_workdays(since, days).at
         if now <= deadline:
             return 0
-        keys = await uow.directory.keys_for_role("dispatcher")
+        keys = await rcpt.role(uow, "dispatcher")
         if not await uow.sweeps.claim("dispatch", a.number, slot_of(since), now, ref_at=since,
                                       appeal_id=a.id, recipients=len(keys)):
             return 0
@@ -84,6 +102,7 @@ async def signoff_overdue(ctx: SweepContext) -> int:
     """A holder spell not signed off (签收) by its sign-off deadline → that unit's handlers and the
     dispatchers, once per spell."""
     now = ctx.now()
+    rcpt = Recipients()
     if ctx.held(now):
         return 0
 
@@ -92,7 +111,7 @@ async def signoff_overdue(ctx: SweepContext) -> int:
 
     async def handle(uow: UnitOfWork, row: Any, names: dict[str, str]) -> int:
         a, spell = row
-        keys = await uow.handling.keys_for_unit(spell.unit_id) + await uow.directory.keys_for_role("dispatcher")
+        keys = await rcpt.unit(uow, spell.unit_id) + await rcpt.role(uow, "dispatcher")
         if not await uow.sweeps.claim("signoff", str(spell.id), "once", now, ref_at=spell.signoff_due_at,
                                       appeal_id=a.id, recipients=len(keys)):
             return 0
@@ -100,13 +119,14 @@ async def signoff_overdue(ctx: SweepContext) -> int:
                                role=spell.role, signoff=spell.signoff_due_at, due=spell.due_at)
         return await ctx.send(uow, keys, text, a.number)
 
-    return await in_batches(ctx, fetch, handle, lambda row: row[1].id or 0)
+    return await in_batches(ctx, fetch, handle, lambda row: 0)  # claimed spells drop out of the query
 
 
 @sweep("near_due")
 async def near_due(ctx: SweepContext) -> int:
     """Due within the configured working days → the lead unit's handlers, once per deadline."""
     now = ctx.now()
+    rcpt = Recipients()
     if ctx.held(now):
         return 0
     horizon = ctx.rt.calendar.add_workdays(now, ctx.schedule.near_due_workdays).at
@@ -117,7 +137,7 @@ async def near_due(ctx: SweepContext) -> int:
 
     async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
         assert a.due_at is not None
-        keys = await uow.handling.keys_for_unit(a.lead_unit_id or "")
+        keys = await rcpt.unit(uow, a.lead_unit_id)
         if not await uow.sweeps.claim("near_due", a.number, slot_of(a.due_at), now, ref_at=a.due_at,
                                       appeal_id=a.id, recipients=len(keys)):
             return 0
@@ -134,6 +154,7 @@ async def overdue_daily(ctx: SweepContext) -> int:
     """Past its deadline and still being handled → the lead unit's handlers and the dispatchers,
     once each working day."""
     now = ctx.now()
+    rcpt = Recipients()
     if ctx.held(now):
         return 0
     today = ctx.today(now)
@@ -144,8 +165,7 @@ async def overdue_daily(ctx: SweepContext) -> int:
 
     async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
         assert a.due_at is not None
-        keys = await uow.handling.keys_for_unit(a.lead_unit_id or "") + await uow.directory.keys_for_role(
-            "dispatcher")
+        keys = await rcpt.unit(uow, a.lead_unit_id) + await rcpt.role(uow, "dispatcher")
         if not await uow.sweeps.claim("overdue", a.number, today, now, ref_at=a.due_at, appeal_id=a.id,
                                       recipients=len(keys)):
             return 0
@@ -161,6 +181,7 @@ async def overdue_daily(ctx: SweepContext) -> int:
 async def overdue_leader(ctx: SweepContext) -> int:
     """Overdue by the configured working days → the leaders, once per deadline."""
     now = ctx.now()
+    rcpt = Recipients()
     if ctx.held(now):
         return 0
     limit_days = ctx.schedule.overdue_leader_workdays
@@ -175,7 +196,7 @@ async def overdue_leader(ctx: SweepContext) -> int:
         days = ctx.rt.calendar.workdays_between(a.due_at, now)
         if days < limit_days:
             return 0
-        keys = await uow.directory.keys_for_role("leader")
+        keys = await rcpt.role(uow, "leader")
         if not await uow.sweeps.claim("overdue_leader", a.number, slot_of(a.due_at), now, ref_at=a.due_at,
                                       appeal_id=a.id, recipients=len(keys)):
             return 0

@@ -10,7 +10,6 @@ import pytest
 
 from bot.services.scheduling import SWEEPS, load_sweeps
 from scheduler.jobs import run_pass
-from scheduler.runner import SweepRunner
 from tests.conftest import PG_URL, SHANGHAI, Chat, bind_staff, start_app
 from tests.fakes import FrozenClock
 from tests.integration.test_scheduler_week import START, sent_since, setup_week
@@ -24,7 +23,7 @@ async def test_two_instances_against_postgresql_send_each_reminder_once(settings
     first = await start_app(settings, clock)
     second = await start_app(settings, clock)  # its own engine and pool: another process, as far as the DB sees
     try:
-        _, b, _, last = await setup_week(first, clock)
+        _, _, _, last = await setup_week(first, clock)
         for moment in (datetime(2026, 10, 9, 8, 0, tzinfo=SHANGHAI), datetime(2026, 10, 12, 8, 40, tzinfo=SHANGHAI),
                        datetime(2026, 10, 13, 9, 0, tzinfo=SHANGHAI)):
             clock.at = moment
