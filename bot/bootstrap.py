@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from bot.services.directory import sync_org
 from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
+from bot.services.schedule_policy import SchedulePolicy
+from bot.services.scheduling import SweepContext
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
 from storage.engine import create_engine
 from storage.migrate import upgrade_async
@@ -35,6 +38,24 @@ def policy_from(settings: Settings) -> Policy:
         routing=tuple(RoutingRule(r.category, r.lead, r.area, r.level, tuple(r.co)) for r in settings.routing),
         auto_dispatch_categories=frozenset(settings.dispatch.auto_categories),
         evaluation=evaluation_policy(settings),
+        schedule=schedule_from(settings),
+    )
+
+
+def _hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def schedule_from(settings: Settings) -> SchedulePolicy:
+    s = settings.scheduler
+    return SchedulePolicy(
+        interval_seconds=s.interval_seconds, batch_size=s.batch_size, quiet_start=_hhmm(s.quiet_start),
+        quiet_end=_hhmm(s.quiet_end), hold_on_non_workdays=s.hold_on_non_workdays,
+        digest_time=_hhmm(s.digest_time), leader_digest=s.leader_digest, handler_digest=s.handler_digest,
+        dispatcher_digest=s.dispatcher_digest, near_due_workdays=s.near_due_workdays,
+        overdue_leader_workdays=s.overdue_leader_workdays, rating_reminder_days=s.rating_reminder_days,
+        rating_window_days=s.rating_window_days,
     )
 
 
@@ -53,6 +74,8 @@ class App:
     outbox: OutboxSender
     background: list[asyncio.Task] = field(default_factory=list)
     channels: list[Any] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
+    sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
+    scheduler: Any = None  # scheduler.runner.SweepRunner once started
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -76,7 +99,18 @@ class App:
         for channel in self.channels:
             await channel.start()
 
+    def start_scheduler(self) -> Any:
+        """Run the registered sweeps on APScheduler in this process (the [scheduler] enabled flag)."""
+        from scheduler.runner import SweepRunner
+        assert self.sweeps is not None
+        self.scheduler = SweepRunner(self.sweeps)
+        self.scheduler.start()
+        return self.scheduler
+
     async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+            self.scheduler = None
         for channel in self.channels:
             await channel.close()
         for task in self.background:
@@ -105,6 +139,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
     pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes)
     app = App(settings, engine, runtime, pipeline, outbox)
+    from handlers.notices import ChatNotices
+    app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick)
     from bot.channels.registry import build_channels
     app.channels = build_channels(app)
     for channel in app.channels:

@@ -373,6 +373,39 @@ def cmd_import_third_party(args: argparse.Namespace) -> None:
     print(f"已导入第三方评价 {result.stored} 条。")
 
 
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    """qihu scheduler: run the sweeps alone (web workers then set [scheduler] enabled = false)."""
+    settings = _settings(args)
+
+    async def main() -> None:
+        from bot.bootstrap import build_app
+        from scheduler.jobs import run_pass
+        app = build_app(settings, senders={})
+        try:
+            await app.prepare_database()
+            if args.once:
+                result = await run_pass(app.sweeps)
+                sent = sum(result.sent.values())
+                failed = f"，失败：{'、'.join(result.failed)}" if result.failed else "。"
+                print(f"已执行一轮定时任务：发出 {sent} 条消息{failed}")
+                if result.failed:
+                    raise SystemExit(1)
+                return
+            runner = app.start_scheduler()
+            print(f"定时任务已启动（每 {settings.scheduler.interval_seconds} 秒一轮，Ctrl-C 停止）。"
+                  "消息写入发件箱，由运行中的服务投递。", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            runner.shutdown()
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qihu", description="企呼：企业诉求闭环管理机器人")
     parser.add_argument("--config", help="配置文件（默认 $QIHU_CONFIG、./config.toml 或示例配置）")
@@ -398,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", default="html", help="md、html、xlsx，可用逗号组合（默认 html）")
     report.add_argument("--out", default=".", help="输出目录")
     report.set_defaults(fn=cmd_report)
+    sched = sub.add_parser("scheduler", help="单独运行定时任务（提醒、评价、日报），供多实例部署")
+    sched.add_argument("--once", action="store_true", help="只执行一轮后退出（可配合 cron）")
+    sched.set_defaults(fn=cmd_scheduler)
     staff = sub.add_parser("staff", help="人员管理")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     bind_code = staff_sub.add_parser("bind-code", help="为人员生成一次性绑定码（在聊天中发送「绑定 绑定码」）")

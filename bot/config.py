@@ -120,6 +120,28 @@ class DeliveryConfig(Section):
     base_backoff_seconds: float = Field(5.0, gt=0)
 
 
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class SchedulerConfig(Section):
+    """[scheduler]: reminders, rating clocks and digests (docs/scheduler.md)."""
+
+    enabled: bool = True  # run the sweeps inside `qihu run`; false when `qihu scheduler` runs them elsewhere
+    interval_seconds: int = Field(60, ge=5, le=3600)  # one pass of all sweeps this often
+    batch_size: int = Field(200, ge=1, le=5000)  # rows claimed per transaction
+    quiet_start: str = Field("20:00", pattern=_HHMM)  # reminders wait from here ...
+    quiet_end: str = Field("08:00", pattern=_HHMM)  # ... until here (local time); equal = no quiet hours
+    hold_on_non_workdays: bool = True  # staff reminders wait for the next working day
+    digest_time: str = Field("08:30", pattern=_HHMM)  # digests on working days from this time
+    leader_digest: bool = True
+    handler_digest: bool = True
+    dispatcher_digest: bool = True
+    near_due_workdays: int = Field(1, ge=0)  # near-due reminder this many working days before the deadline
+    overdue_leader_workdays: int = Field(2, ge=1)  # overdue this many working days → the leaders are told
+    rating_reminder_days: int = Field(1, ge=0)  # calendar days after resolution
+    rating_window_days: int = Field(7, ge=1)  # calendar days; then the appeal closes as 未评价
+
+
 UnitKind = Literal["department", "township", "city_task_force", "service_centre"]
 Role = Literal["handler", "dispatcher", "leader", "admin"]
 
@@ -209,6 +231,7 @@ class Settings(BaseSettings):
     org: OrgConfig = OrgConfig()
     dispatch: DispatchConfig = DispatchConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []

@@ -52,6 +52,8 @@ async def serve(app: App) -> web.AppRunner:
     await app.prepare_database()
     app.load_nlp_in_background()
     app.start_delivery()
+    if app.settings.scheduler.enabled:
+        app.start_scheduler()
     await app.start_channels()
     runner = web.AppRunner(make_web_app(app), access_log=None)
     await runner.setup()

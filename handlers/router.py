@@ -65,6 +65,9 @@ for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry):
 from handlers import evaluation_cmds  # noqa: E402  (issue 6: 评价, 核实, 回访, 重复, 上级评价, 统计, 指数)
 
 evaluation_cmds.register(command, STEP_HANDLERS, STEP_WHAT)
+from handlers import notices  # noqa: E402  (issue 5: 日报)
+
+notices.register(command, STEP_HANDLERS, STEP_WHAT)
 
 CANCEL = {"取消", "/cancel", "退出"}
 BACK = {"返回", "/back", "上一步"}

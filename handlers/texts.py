@@ -528,3 +528,67 @@ OVERDUE_VERIFY = (
     "请尽快联系企业核实：核实 {number} 有效|无效 说明。"
 )
 OVERDUE_RECTIFY = "【差评整改超期】{number} 应由{unit}于 {due} 前整改完成，至今未办结，请督促。"
+# ==== Scheduled work (issue 5): reminders, rating prompt, digests, 日报 ====
+# Placeholders: dates arrive already formatted ({due}, {signoff}, {since}, {until}); {days} is a count.
+SCHEDULED = {
+    "dispatch_overdue": (
+        "【待分派超时】{number} {company}（{category}）于 {since} 进入问题池，应于 {due} 前分派，至今未分派。\n"
+        "请发送「分派 {number} 主办单位」。"
+    ),
+    "signoff_overdue": (
+        "【未签收】{number} 已交办{unit}（{role}），签收期限 {signoff} 已过，至今未签收。办理期限 {due}。\n"
+        "承办人请发送「签收 {number}」（不属本单位职责的，发送「退回 {number} 理由」）。"
+    ),
+    "near_due": (
+        "【即将到期】{number} {company} 办理期限 {due}{gap}，{unit}请抓紧办理。\n"
+        "{next}"
+    ),
+    "overdue": (
+        "【已超期】{number} {company} 办理期限 {due}，已超期 {days} 个工作日（{unit}）。\n"
+        "{next}"
+    ),
+    "overdue_leader": (
+        "【超期告警】{number} {company}（{category}）由{unit}主办，期限 {due}，已超期 {days} 个工作日。\n"
+        "可发送「督办 {number} 意见」督办，「详情 {number}」查看办理记录。"
+    ),
+    "rating_prompt": (
+        "请为您的诉求 {number} 的办理情况评价（{outcome}）。\n"
+        "请选择下方评价，或发送「评价 {number}」开始评价；{until} 前有效，逾期记为未评价。"
+    ),
+    "rating_reminder": (
+        "您的诉求 {number} 已办结，尚未评价。请发送「评价 {number}」或选择下方评价，{until} 前有效。"
+    ),
+    "rating_expired": "您的诉求 {number} 评价期已结束，未收到评价，已闭环（记为未评价）。感谢您的反映。",
+}
+SCHEDULED_ROLE = {"lead": "主办", "co": "协办"}
+SCHEDULED_NEXT_ACCEPT = "尚未签收，请先发送「签收 {number}」。"
+SCHEDULED_NEXT_HANDLE = (
+    "办结请发送「办结 {number} [已解决|部分解决|未解决] 说明」，需延期请发送「延期 {number} 天数 理由」。"
+)
+SCHEDULED_NEXT_OVERDUE = "办结请发送「办结 {number} [已解决|部分解决|未解决] 说明」，进展请发送「进展 {number} 内容」。"
+RATING_LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
+WEEKDAYS = "一二三四五六日"
+
+DIGEST_LEADER_HEAD = "【每日简报】{day}（周{weekday}）"
+DIGEST_OVERDUE = "⚠ 超期 {n} 件（超 {threshold} 个工作日 {alerts} 件）"
+DIGEST_OVERDUE_LINE = "· {number} {unit} 超 {days} 个工作日"
+DIGEST_NEAR = "⏰ {horizon} 个工作日内到期 {n} 件"
+DIGEST_NEAR_LINE = "· {number} {unit} {due} 到期"
+DIGEST_BAD = "👎 差评核实/整改中 {n} 件"
+DIGEST_ESCALATED = "⬆ 提级市级专班 {n} 件"
+DIGEST_NO_EXCEPTIONS = "✅ 无超期、无即将到期、无差评。"
+DIGEST_VOLUME = "{since} 以来：新增 {new}　办结 {resolved}　闭环 {closed}（未评价 {not_rated}）"
+DIGEST_UNITS_HEAD = "各单位（在办/超期/办结）："
+DIGEST_UNIT_LINE = "{unit} {open}/{overdue}/{resolved}"
+DIGEST_MORE = "……另 {n} 件"
+DIGEST_TAIL = "发送「详情 编号」查看，「督办 编号 意见」督办。"
+DIGEST_TODO_HEAD = "【今日待办】{unit}（{n} 件）："
+DIGEST_TODO_LINE = "· {number} {role} {status} 期限 {due}{flag}"
+DIGEST_TODO_OVERDUE = " ⚠超期"
+DIGEST_TODO_UNSIGNED = " （未签收）"
+DIGEST_TODO_TAIL = "发送「待办」查看全部，「签收 编号」「详情 编号」办理。"
+DIGEST_POOL_HEAD = "【问题池】待分派 {n} 件，其中超过分派时限 {late} 件。"
+DIGEST_POOL_LINE = "· {number} {company}（{category}）{since} 提交"
+DIGEST_POOL_EXT = "待审批延期 {n} 件：{numbers}"
+DIGEST_POOL_TAIL = "发送「待分派」查看并分派。"
+ERRORS["digest_roles"] = "「日报」仅供领导和服务中心调度员使用。"

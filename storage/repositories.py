@@ -61,6 +61,7 @@ class SqlAppealRepository:
             "outcome": a.outcome, "resolution": a.resolution, "repeat_of": a.repeat_of,
             "flags": dict(a.flags), "filer_channel": a.filer_channel,
             "filer_external_id": a.filer_external_id, "updated_at": now,
+            "status_since": a.status_since or a.submitted_at,
         }
 
     async def add(self, appeal: Appeal) -> Appeal:
@@ -108,6 +109,7 @@ class SqlAppealRepository:
             co_unit_ids=list(r.co_unit_ids), handler_staff_id=r.handler_staff_id, outcome=r.outcome,
             resolution=r.resolution, repeat_of=r.repeat_of, flags=dict(r.flags),
             filer_channel=r.filer_channel, filer_external_id=r.filer_external_id, version=r.version,
+            status_since=r.status_since,
         )
 
     async def get(self, number: str) -> Appeal | None:

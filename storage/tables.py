@@ -139,6 +139,7 @@ appeals = Table(
     Column("filer_external_id", String(128)),
     Column("version", Integer, nullable=False, default=0),
     ts("updated_at", nullable=False),
+    ts("status_since"),  # migration 0005: when the appeal entered its current status
     Index("ix_appeals_enterprise_status", "enterprise_id", "status"),
     Index("ix_appeals_status_lead", "status", "lead_unit_id"),
     Index("ix_appeals_submitted_status", "submitted_at", "status", "lead_unit_id"),
@@ -332,4 +333,31 @@ evaluation_state = Table(
     "evaluation_state", metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# ---- scheduled work (issue 5, migration 0005) ----
+
+# Sweeps find due work through these: a status prefix, then the clock column (never due_at alone,
+# performance.md: almost every stored row is past due, so due_at alone is slower than no index).
+Index("ix_appeals_status_due", appeals.c.status, appeals.c.due_at)
+Index("ix_appeals_status_since", appeals.c.status, appeals.c.status_since)
+# Open, not yet signed-off holder spells: a small partial index, ordered by the sign-off deadline.
+Index("ix_appeal_holdings_unsigned", appeal_holdings.c.signoff_due_at,
+      sqlite_where=appeal_holdings.c.ended_at.is_(None) & appeal_holdings.c.accepted_at.is_(None),
+      postgresql_where=appeal_holdings.c.ended_at.is_(None) & appeal_holdings.c.accepted_at.is_(None))
+# Digests count a period's events by action.
+Index("ix_appeal_events_at_action", appeal_events.c.at, appeal_events.c.action, appeal_events.c.to_status)
+
+# The "sent" ledger: one row per reminder / digest occurrence. Its primary key is the claim: of two
+# schedulers racing for one occurrence exactly one INSERT succeeds, in the transaction that also
+# writes the outbox rows, so a rolled-back sweep sends nothing and a committed one never repeats.
+scheduled_sends = Table(
+    "scheduled_sends", metadata,
+    Column("kind", String(32), primary_key=True),  # e.g. overdue, signoff, digest_leader
+    Column("subject", String(64), primary_key=True),  # appeal number, holding id, unit id, role
+    Column("slot", String(40), primary_key=True),  # which occurrence: a local date, a deadline, "once"
+    ts("ref_at"),  # the clock this occurrence belongs to (due_at, status_since), for anti-joins
+    Column("appeal_id", Id, nullable=True),
+    Column("recipients", Integer, nullable=False, default=0),
+    ts("sent_at", nullable=False),
 )

@@ -15,6 +15,7 @@ from storage.repositories import (
     SqlInboundLog,
     SqlOutbox,
 )
+from storage.sweep_repository import SqlSweepRepository
 
 
 class SqlUnitOfWork:
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.bind_codes = SqlBindCodes(self.conn)
         self.handling = SqlHandlingRepository(self.conn)
         self.evaluation = SqlEvaluationRepository(self.conn)
+        self.sweeps = SqlSweepRepository(self.conn)
         self.committed = False
         return self
 

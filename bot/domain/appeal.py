@@ -176,6 +176,7 @@ class Appeal:
     flags: dict = field(default_factory=dict)
     filer_channel: str | None = None
     filer_external_id: str | None = None
+    status_since: datetime | None = None  # when it entered its current status (scheduled clocks run from it)
     id: int | None = None
     version: int = 0
     pending_events: list[AppealEvent] = field(default_factory=list, repr=False)
@@ -204,6 +205,8 @@ class Appeal:
         self.require(action)
         target = TRANSITIONS[(self.status, action)]
         event = AppealEvent(action, now, actor, self.status, target, note, dict(data))
+        if target != self.status:
+            self.status_since = now
         self.status = target
         self.pending_events.append(event)
         return target
@@ -211,3 +214,4 @@ class Appeal:
     def record_submission(self, *, actor: Actor, now: datetime, note: str = "") -> None:
         """The first event of every appeal: it enters the pool as 待受理."""
         self.pending_events.append(AppealEvent(Action.SUBMIT, now, actor, None, Status.SUBMITTED, note))
+        self.status_since = now

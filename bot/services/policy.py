@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.domain.appeal import AppealType, Difficulty, Level
+from bot.services.schedule_policy import SchedulePolicy
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,4 @@ class Policy:
     routing: tuple[RoutingRule, ...] = ()
     auto_dispatch_categories: frozenset[str] = frozenset()
     evaluation: EvaluationPolicy = field(default_factory=EvaluationPolicy)
+    schedule: SchedulePolicy = field(default_factory=SchedulePolicy)  # issue 5: [scheduler]

@@ -184,3 +184,21 @@ async def test_repeat_complaint_flagged_then_unlinked(app, chat, clock):
     assert a.flags["repeat"] == "unlinked"
     assert "确认诉求" in await dispatcher.say(f"重复 {second} 确认")
     assert (await appeal(app, second)).flags["repeat"] == "confirmed"
+
+
+async def test_scheduler_runs_the_bad_review_clocks_once(app, chat, clock):
+    """The 差评 clocks are registered sweeps: a scheduler pass sends each overdue notice once."""
+    from bot.services.scheduling import run_sweeps
+
+    number, dispatcher, _ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number} 1")
+    for answer in ("跳过", "跳过", "未解决"):
+        await chat.say(answer)
+    names = ["bad_review_verify", "bad_review_rectify", "callback_sampling"]
+    await run_sweeps(app.sweeps, names)
+    assert not any("【差评核实超期】" in m for m in await inbox(app, dispatcher))
+    clock.advance(days=6)  # past the 2-working-day verification deadline, on a working-day morning
+    await run_sweeps(app.sweeps, names)
+    await run_sweeps(app.sweeps, names)
+    late = [m for m in await inbox(app, dispatcher) if "【差评核实超期】" in m]
+    assert len(late) == 1 and number in late[0]

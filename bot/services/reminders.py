@@ -1,0 +1,289 @@
+"""Reminder sweeps: dispatch, sign-off, near-due, overdue (daily, then the leader), rating prompt/reminder/expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain.appeal import Action, Actor, Appeal, Status
+from bot.messages import ConversationKey
+from bot.services.ports import UnitOfWork
+from bot.services.scheduling import SweepContext, sweep
+
+HANDLING = (Status.DISPATCHED.value, Status.IN_PROGRESS.value)
+NOT_RATED = "未评价"  # the stored rating of an appeal whose rating window ended (GB/T 39734 未评价)
+
+
+def slot_of(at: datetime) -> str:
+    """A clock value as a ledger slot: ISO UTC, so a moved deadline is a new occurrence."""
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def enterprise_key(appeal: Appeal) -> ConversationKey | None:
+    if appeal.filer_channel and appeal.filer_external_id:
+        return ConversationKey(appeal.filer_channel, appeal.filer_external_id)
+    return None
+
+
+class Recipients:
+    """Chat identities of a unit's handlers or of a role, looked up once per sweep."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], list[ConversationKey]] = {}
+
+    async def unit(self, uow: UnitOfWork, unit_id: str | None) -> list[ConversationKey]:
+        if ("unit", unit_id or "") not in self._cache:
+            self._cache[("unit", unit_id or "")] = await uow.handling.keys_for_unit(unit_id) if unit_id else []
+        return self._cache[("unit", unit_id or "")]
+
+    async def role(self, uow: UnitOfWork, role: str) -> list[ConversationKey]:
+        if ("role", role) not in self._cache:
+            self._cache[("role", role)] = await uow.directory.keys_for_role(role)
+        return self._cache[("role", role)]
+
+
+async def _unit_names(uow: UnitOfWork) -> dict[str, str]:
+    return {u.id: u.name for u in await uow.directory.units()}
+
+
+async def in_batches(ctx: SweepContext, fetch: Callable[[UnitOfWork, int], Awaitable[list[Any]]],
+                     handle: Callable[[UnitOfWork, Any, dict[str, str]], Awaitable[int]],
+                     key: Callable[[Any], int]) -> int:
+    """Fetch due rows batch by batch (keyset on `key`), one transaction per batch: the claims and
+    the outbox rows of a batch commit together, so a crash mid-sweep leaves the rest for next time."""
+    sent, after_id = 0, 0
+    while True:
+        async with ctx.rt.uow() as uow:
+            rows = await fetch(uow, after_id)
+            names = await _unit_names(uow) if rows else {}
+            for row in rows:
+                sent += await handle(uow, row, names)
+            await uow.commit()
+        if len(rows) < ctx.schedule.batch_size:
+            return sent
+        after_id = key(rows[-1])
+
+
+@sweep("dispatch_overdue")
+async def dispatch_overdue(ctx: SweepContext) -> int:
+    """待受理 longer than the dispatch limit (working days from entering the pool) → dispatchers, once
+    per pool entry (a returned appeal starts a new one)."""
+    now = ctx.now()
+    rcpt = Recipients()
+    if ctx.held(now):
+        return 0
+    days = ctx.rt.policy.time_limits.dispatch
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        # n working days are at least n calendar days: a cheap bound, then the exact check below.
+        return await uow.sweeps.appeals_due("dispatch", [Status.SUBMITTED.value], "status_since",
+                                            before=now - timedelta(days=days), after_id=after_id,
+                                            limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        since = a.status_since or a.submitted_at
+        deadline = ctx.rt.calendar.add_workdays(since, days).at
+        if now <= deadline:
+            return 0
+        keys = await rcpt.role(uow, "dispatcher")
+        if not await uow.sweeps.claim("dispatch", a.number, slot_of(since), now, ref_at=since,
+                                      appeal_id=a.id, recipients=len(keys)):
+            return 0
+        text = ctx.render.text("dispatch_overdue", number=a.number, company=a.enterprise_name,
+                               category=a.category, since=since, due=deadline)
+        return await ctx.send(uow, keys, text, a.number)
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+@sweep("signoff_overdue")
+async def signoff_overdue(ctx: SweepContext) -> int:
+    """A holder spell not signed off (签收) by its sign-off deadline → that unit's handlers and the
+    dispatchers, once per spell."""
+    now = ctx.now()
+    rcpt = Recipients()
+    if ctx.held(now):
+        return 0
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Any]:
+        return await uow.sweeps.unsigned_spells("signoff", now, after_id=after_id, limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, row: Any, names: dict[str, str]) -> int:
+        a, spell = row
+        keys = await rcpt.unit(uow, spell.unit_id) + await rcpt.role(uow, "dispatcher")
+        if not await uow.sweeps.claim("signoff", str(spell.id), "once", now, ref_at=spell.signoff_due_at,
+                                      appeal_id=a.id, recipients=len(keys)):
+            return 0
+        text = ctx.render.text("signoff_overdue", number=a.number, unit=names.get(spell.unit_id, spell.unit_id),
+                               role=spell.role, signoff=spell.signoff_due_at, due=spell.due_at)
+        return await ctx.send(uow, keys, text, a.number)
+
+    return await in_batches(ctx, fetch, handle, lambda row: 0)  # claimed spells drop out of the query
+
+
+@sweep("near_due")
+async def near_due(ctx: SweepContext) -> int:
+    """Due within the configured working days → the lead unit's handlers, once per deadline."""
+    now = ctx.now()
+    rcpt = Recipients()
+    if ctx.held(now):
+        return 0
+    horizon = ctx.rt.calendar.add_workdays(now, ctx.schedule.near_due_workdays).at
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        return await uow.sweeps.appeals_due("near_due", HANDLING, "due_at", before=horizon + timedelta(seconds=1),
+                                            after=now, after_id=after_id, limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        assert a.due_at is not None
+        keys = await rcpt.unit(uow, a.lead_unit_id)
+        if not await uow.sweeps.claim("near_due", a.number, slot_of(a.due_at), now, ref_at=a.due_at,
+                                      appeal_id=a.id, recipients=len(keys)):
+            return 0
+        text = ctx.render.text("near_due", number=a.number, company=a.enterprise_name, due=a.due_at,
+                               unit=names.get(a.lead_unit_id or "", ""), accepted=a.status == Status.IN_PROGRESS,
+                               gap=a.calendar_gap)
+        return await ctx.send(uow, keys, text, a.number)
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+@sweep("overdue_daily")
+async def overdue_daily(ctx: SweepContext) -> int:
+    """Past its deadline and still being handled → the lead unit's handlers and the dispatchers,
+    once each working day."""
+    now = ctx.now()
+    rcpt = Recipients()
+    if ctx.held(now):
+        return 0
+    today = ctx.today(now)
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        return await uow.sweeps.appeals_due("overdue", HANDLING, "due_at", before=now, slot=today,
+                                            after_id=after_id, limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        assert a.due_at is not None
+        keys = await rcpt.unit(uow, a.lead_unit_id) + await rcpt.role(uow, "dispatcher")
+        if not await uow.sweeps.claim("overdue", a.number, today, now, ref_at=a.due_at, appeal_id=a.id,
+                                      recipients=len(keys)):
+            return 0
+        days = max(1, ctx.rt.calendar.workdays_between(a.due_at, now))
+        text = ctx.render.text("overdue", number=a.number, company=a.enterprise_name, due=a.due_at, days=days,
+                               unit=names.get(a.lead_unit_id or "", ""), accepted=a.status == Status.IN_PROGRESS)
+        return await ctx.send(uow, keys, text, a.number)
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+@sweep("overdue_leader")
+async def overdue_leader(ctx: SweepContext) -> int:
+    """Overdue by the configured working days → the leaders, once per deadline."""
+    now = ctx.now()
+    rcpt = Recipients()
+    if ctx.held(now):
+        return 0
+    limit_days = ctx.schedule.overdue_leader_workdays
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        return await uow.sweeps.appeals_due("overdue_leader", HANDLING, "due_at",
+                                            before=now - timedelta(days=limit_days), after_id=after_id,
+                                            limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        assert a.due_at is not None
+        days = ctx.rt.calendar.workdays_between(a.due_at, now)
+        if days < limit_days:
+            return 0
+        keys = await rcpt.role(uow, "leader")
+        if not await uow.sweeps.claim("overdue_leader", a.number, slot_of(a.due_at), now, ref_at=a.due_at,
+                                      appeal_id=a.id, recipients=len(keys)):
+            return 0
+        text = ctx.render.text("overdue_leader", number=a.number, company=a.enterprise_name, due=a.due_at,
+                               days=days, unit=names.get(a.lead_unit_id or "", ""), category=a.category)
+        return await ctx.send(uow, keys, text, a.number)
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+@sweep("rating_prompt")
+async def rating_prompt(ctx: SweepContext) -> int:
+    """At resolution (the first pass after it): ask the enterprise to rate, with the five levels as
+    choices. Not held by quiet hours: it follows the resolution message the enterprise just got."""
+    now = ctx.now()
+    window = ctx.schedule.rating_window_days
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        return await uow.sweeps.appeals_due("rating_prompt", [Status.RESOLVED.value], "status_since",
+                                            before=now + timedelta(seconds=1), after_id=after_id,
+                                            limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        since = a.status_since or now
+        key = enterprise_key(a)
+        keys = [key] if key else []
+        if not await uow.sweeps.claim("rating_prompt", a.number, slot_of(since), now, ref_at=since,
+                                      appeal_id=a.id, recipients=len(keys)):
+            return 0
+        text = ctx.render.text("rating_prompt", number=a.number, outcome=a.outcome or "",
+                               until=since + timedelta(days=window))
+        return await ctx.send(uow, keys, text, a.number, ctx.render.rating_choices(a.number))
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+@sweep("rating_reminder")
+async def rating_reminder(ctx: SweepContext) -> int:
+    """Still not rated a day after resolution → remind the enterprise once (quiet hours hold it)."""
+    now = ctx.now()
+    if ctx.held(now, staff=False):
+        return 0
+    s = ctx.schedule
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        return await uow.sweeps.appeals_due(
+            "rating_reminder", [Status.RESOLVED.value], "status_since",
+            before=now - timedelta(days=s.rating_reminder_days), after=now - timedelta(days=s.rating_window_days),
+            after_id=after_id, limit=s.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        since = a.status_since or now
+        key = enterprise_key(a)
+        keys = [key] if key else []
+        if not await uow.sweeps.claim("rating_reminder", a.number, slot_of(since), now, ref_at=since,
+                                      appeal_id=a.id, recipients=len(keys)):
+            return 0
+        text = ctx.render.text("rating_reminder", number=a.number, until=since + timedelta(days=s.rating_window_days))
+        return await ctx.send(uow, keys, text, a.number, ctx.render.rating_choices(a.number))
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+@sweep("rating_expiry")
+async def rating_expiry(ctx: SweepContext) -> int:
+    """The rating window ended without a rating → 已闭环 with the rating recorded as 未评价.
+
+    The claim is the transition itself: the appeal row is locked (PostgreSQL) or the database is
+    (SQLite), and a second scheduler no longer finds it 已办结."""
+    now = ctx.now()
+    window = timedelta(days=ctx.schedule.rating_window_days)
+
+    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
+        return await uow.sweeps.appeals_due("rating_expired", [Status.RESOLVED.value], "status_since",
+                                            before=now - window + timedelta(seconds=1), after_id=after_id,
+                                            limit=ctx.schedule.batch_size)
+
+    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
+        since = a.status_since or now
+        a.apply(Action.RATING_EXPIRED, actor=Actor.system(), now=now, note=NOT_RATED, rating=NOT_RATED,
+                resolved_at=since.isoformat())
+        a.flags = {**a.flags, "rating": NOT_RATED}
+        await uow.appeals.save(a)
+        key = enterprise_key(a)
+        keys = [key] if key else []
+        await uow.sweeps.claim("rating_expired", a.number, slot_of(since), now, ref_at=since, appeal_id=a.id,
+                               recipients=len(keys))
+        return await ctx.send(uow, keys, ctx.render.text("rating_expired", number=a.number), a.number)
+
+    return await in_batches(ctx, fetch, handle, lambda a: a.id)

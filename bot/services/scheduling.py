@@ -1,0 +1,156 @@
+"""Scheduled work: the sweep registry, its context (policy, renderer, quiet hours) and one run of it all.
+
+A sweep is a plain async function `fn(ctx: SweepContext) -> int` (messages sent) that finds due
+work in stored state and claims each occurrence atomically (`uow.sweeps.claim`, or a conditional
+state transition) in the same transaction as the outbox rows it writes. So any number of
+scheduler instances, restarts and missed runs send each occurrence exactly once.
+
+Adding a sweep (issue 6: bad-review verification and rectification clocks, say)::
+
+    from bot.services.scheduling import SweepContext, sweep
+
+    @sweep("bad_review_verify")              # runs in every scheduler pass, in registration order
+    async def verify_clock(ctx: SweepContext) -> int:
+        now = ctx.now()
+        if ctx.held(now):                     # quiet hours / non-working day: try again later
+            return 0
+        ...uow.sweeps.appeals_due("bad_review_verify", ["verifying"], "status_since", before=...)...
+        ...await uow.sweeps.claim(kind, number, slot, now, ...); await ctx.send(uow, keys, text, number)
+
+and list the module in SWEEP_MODULES (or import it before the runner starts). Texts come from
+`ctx.render.text(kind, **params)`, whose zh-CN templates live in handlers/texts.py (SCHEDULED).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.messages import Choice, ConversationKey, OutboundMessage
+from bot.services.ports import UnitOfWork
+from bot.services.runtime import Runtime
+from bot.services.schedule_policy import SchedulePolicy
+
+log = logging.getLogger(__name__)
+
+# Modules whose import registers sweeps; load_sweeps() imports them. Append yours here.
+SWEEP_MODULES: list[str] = ["bot.services.reminders", "bot.services.digests", "bot.services.evaluation_clocks"]
+
+
+class NoticeRenderer(Protocol):
+    """Turns what a sweep found into the words a person reads (implemented in handlers)."""
+
+    def text(self, kind: str, **params: Any) -> str: ...
+    def rating_choices(self, number: str) -> list[Choice]: ...
+    def digest(self, kind: str, data: Any) -> str: ...
+    def bad_review_overdue(self, notice: Any, unit_names: dict[str, str]) -> str: ...
+
+
+@dataclass
+class SweepContext:
+    rt: Runtime
+    render: NoticeRenderer
+    mailboxes: frozenset[str] = frozenset()  # channels whose outbox rows are delivered by being stored
+    on_sent: Callable[[], None] = lambda: None  # wake the outbox sender
+
+    @property
+    def schedule(self) -> SchedulePolicy:
+        return self.rt.policy.schedule
+
+    def now(self) -> datetime:
+        return self.rt.now()
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(self.rt.tz)
+
+    def is_quiet(self, now: datetime) -> bool:
+        start, end = self.schedule.quiet_start, self.schedule.quiet_end
+        t = self.local(now).time()
+        if start == end:
+            return False
+        if start > end:  # over midnight, e.g. 20:00–08:00
+            return t >= start or t < end
+        return start <= t < end
+
+    def held(self, now: datetime, *, staff: bool = True) -> bool:
+        """True when reminders must wait: quiet hours, and for staff also non-working days."""
+        if self.is_quiet(now):
+            return True
+        return staff and self.schedule.hold_on_non_workdays and not self.rt.calendar.is_workday(
+            self.local(now).date())
+
+    def today(self, now: datetime) -> str:
+        return self.local(now).date().isoformat()
+
+    def digest_moment(self, day: date) -> datetime:
+        return datetime.combine(day, self.schedule.digest_time, tzinfo=self.rt.tz)
+
+    def previous_workday(self, day: date) -> date:
+        day -= timedelta(days=1)
+        for _ in range(60):
+            if self.rt.calendar.is_workday(day):
+                return day
+            day -= timedelta(days=1)
+        return day
+
+    async def send(self, uow: UnitOfWork, recipients: Sequence[ConversationKey], text: str,
+                   number: str | None = None, choices: list[Choice] | None = None) -> int:
+        """Store one message per distinct recipient in the caller's transaction; returns how many."""
+        unique = list(dict.fromkeys(recipients))
+        messages = [OutboundMessage(k, text, list(choices or []), number) for k in unique]
+        await uow.outbox.add(messages, self.now(), self.mailboxes)
+        return len(messages)
+
+
+SweepFn = Callable[[SweepContext], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    run: SweepFn
+    every_seconds: int | None = None  # None: every scheduler pass ([scheduler] interval_seconds)
+
+
+SWEEPS: dict[str, Sweep] = {}
+
+
+def sweep(name: str, *, every_seconds: int | None = None) -> Callable[[SweepFn], SweepFn]:
+    """Register a sweep under a unique name; registering the same name again replaces it."""
+    def register(fn: SweepFn) -> SweepFn:
+        SWEEPS[name] = Sweep(name, fn, every_seconds)
+        return fn
+    return register
+
+
+def load_sweeps() -> dict[str, Sweep]:
+    for module in SWEEP_MODULES:
+        importlib.import_module(module)
+    return SWEEPS
+
+
+@dataclass
+class PassResult:
+    sent: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+
+async def run_sweeps(ctx: SweepContext, names: Sequence[str] | None = None) -> PassResult:
+    """One pass: every registered sweep (or the named ones) in order. A failing sweep is logged and
+    the others still run; what it had not committed is rolled back and found again next pass."""
+    result = PassResult()
+    for name, item in list(load_sweeps().items()):
+        if names is not None and name not in names:
+            continue
+        try:
+            result.sent[name] = await item.run(ctx)
+        except Exception:
+            log.exception("sweep %s failed; it runs again next pass", name)
+            result.failed.append(name)
+    if any(result.sent.values()):
+        ctx.on_sent()
+    return result
