@@ -172,3 +172,6 @@ WITHDRAWN_FOR_STAFF = "【撤回】诉求 {number} 已被企业撤回。原因�
 SUPPLEMENT_FOR_STAFF = "【补充】诉求 {number} 企业补充：{text}"
 COMMAND_NOT_FOR_ROLE = "「{command}」不是{role}可用的命令。发送「帮助」查看您可以使用的命令。"
 ROLE_LABEL = {"enterprise": "企业用户", **ROLE}
+
+# ---- similar appeals (issue 7) ----
+SIMILAR_APPEAL_QUESTION = "这条消息与诉求 {number}（{category}）内容相近，是否为对 {number} 的补充？"

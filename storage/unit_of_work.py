@@ -11,6 +11,7 @@ from storage.repositories import (
     SqlEnterpriseRepository,
     SqlInboundLog,
     SqlOutbox,
+    SqlTagCorrections,
 )
 
 
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(self.conn)
         self.outbox = SqlOutbox(self.conn)
         self.inbound = SqlInboundLog(self.conn)
+        self.tags = SqlTagCorrections(self.conn)
         self.committed = False
         return self
 
