@@ -77,7 +77,8 @@ def main() -> None:
         offered = s["tp"] + s["fp"]
         rows.append({"threshold": t, "precision": round(s["tp"] / offered, 4) if offered else 1.0,
                      "recall": round(s["tp"] / n, 4), "new_problem_offered_rate": round(s["new_offered"] / n, 4)})
-    result = {"queries": n, "open_per_enterprise": args.open, "top1_precision": round(top1 / n, 4), "by_threshold": rows}
+    result = {"queries": n, "open_per_enterprise": args.open, "top1_precision": round(top1 / n, 4),
+              "by_threshold": rows}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return

@@ -6,7 +6,8 @@ import math
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
+from operator import add
 from pathlib import Path
 
 from nlp.tokenizer import Tokenizer
@@ -162,43 +163,47 @@ def _hint_section(section: dict, fallback: str) -> tuple[dict[str, dict[str, flo
 class SubstringMatcher:
     """Finds every listed word occurring anywhere in a text, nested ones included (出口退税 ⊃ 退税).
 
-    One pass over the text with a table of every word and every prefix of a word: at each position
-    the scan stops as soon as the characters read are no prefix, so the cost is about one dict
-    lookup per character (performance.md: substring meaning, at token-set speed).
+    Single characters and two-character words are found by set intersection with the text's
+    characters and character pairs (built at C speed); only where a pair starts a longer word does
+    a Python loop extend it, stopping as soon as the characters read are no prefix of a word.
+    So substring meaning costs about as much as matching a set of tokens (performance.md).
     """
 
     WORD, PREFIX = 1, 2
 
     def __init__(self, words: Iterable[str]) -> None:
         self.words = frozenset(w for w in words if w)
+        self._one = frozenset(w for w in self.words if len(w) == 1)
+        self._two = frozenset(w for w in self.words if len(w) == 2)
+        longer = [w for w in self.words if len(w) >= 3]
+        self._starts = frozenset(w[:2] for w in longer)
         table: dict[str, int] = {}
-        for w in self.words:
-            for n in range(1, len(w)):
+        for w in longer:
+            for n in range(3, len(w)):
                 table[w[:n]] = table.get(w[:n], 0) | self.PREFIX
             table[w] = table.get(w, 0) | self.WORD
-        self.table = table
+        self._table = table
         self.max_len = max((len(w) for w in self.words), default=0)
 
     def find(self, text: str, limit: int | None = None) -> set[str]:
         """Words present in text[:limit]."""
-        get = self.table.get
-        end = len(text) if limit is None else min(limit, len(text))
-        found: set[str] = set()
-        add = found.add
-        for i in range(end):
-            flag = get(text[i])
-            if flag is None:
-                continue
-            if flag & 1:
-                add(text[i])
-            j = i + 2
-            while flag & 2 and j <= end:
-                piece = text[i:j]
-                flag = get(piece)
+        if limit is not None:
+            text = text[:limit]
+        pairs = list(map(add, text, text[1:]))
+        found = set(self._one.intersection(text))
+        found.update(self._two.intersection(pairs))
+        get = self._table.get
+        end = len(text)
+        for i in compress(range(len(pairs)), map(self._starts.__contains__, pairs)):
+            j = i + 3
+            while j <= end:
+                flag = get(text[i:j])
                 if flag is None:
                     break
                 if flag & 1:
-                    add(piece)
+                    found.add(text[i:j])
+                if not flag & 2:
+                    break
                 j += 1
         return found
 
@@ -212,7 +217,8 @@ class RuleTagger:
         self.categories = list(rules.categories)
         self._matcher = SubstringMatcher(rules.vocabulary() | set(rules.idf))
         self._idf2 = {w: x * x for w, x in rules.idf.items()}
-        self._signed: dict[int, dict[str, tuple[dict[str, float], frozenset[str]]]] = {}
+        self._compiled: dict[int, _Compiled] = {}
+        self._positive: dict[str, frozenset[str]] = {}
 
     def _present(self, text: str) -> tuple[set[str], set[str]]:
         """(words present, words present in the head) under the file's match mode."""
@@ -228,23 +234,27 @@ class RuleTagger:
                 negatives: dict[str, dict[str, float]], *, with_priors: bool) -> list[Suggestion]:
         rules = self.rules
         boost = rules.scoring.head_boost
-        signed = self._signed.get(id(tables))
-        if signed is None:
-            signed = self._signed[id(tables)] = _signed_tables(tables, negatives if with_priors else {})
+        compiled = self._compiled.get(id(tables))
+        if compiled is None:
+            compiled = self._compiled[id(tables)] = _Compiled.of(tables, negatives if with_priors else {})
+        zero = compiled.zero
+        get = compiled.vectors.get
+        # one row of per-label weights per word found; columns summed at C speed
+        sums = list(map(sum, zip(*map(get, found, repeat(zero, len(found))), strict=False))) or list(zero)
+        if head:
+            for k, extra in enumerate(map(sum, zip(*map(get, head, repeat(zero, len(head))), strict=False))):
+                sums[k] += boost * extra
         norm = 1.0
         if with_priors and rules.scoring.normalize and self._idf2:
-            get = self._idf2.get
-            total = sum(map(get, found, _zeros(len(found))))
+            idf2 = self._idf2.get
+            total = sum(map(idf2, found, repeat(0.0, len(found))))
             if head:
-                total += ((1 + boost) ** 2 - 1) * sum(map(get, head, _zeros(len(head))))
+                total += ((1 + boost) ** 2 - 1) * sum(map(idf2, head, repeat(0.0, len(head))))
             norm = math.sqrt(total) or 1.0
         out: list[tuple[float, int, str]] = []
-        for order, (label, (table, positive)) in enumerate(signed.items()):
-            get = table.get
-            raw = sum(map(get, found, _zeros(len(found))))
-            if head:
-                raw += boost * sum(map(get, head, _zeros(len(head))))
-            fired = not positive.isdisjoint(found)
+        for order, label in enumerate(compiled.labels):
+            raw = sums[order]
+            fired = not compiled.positive[order].isdisjoint(found)
             if with_priors:
                 for t in rules.together.get(label, ()):
                     if all(w in found for w in t.words):
@@ -262,7 +272,10 @@ class RuleTagger:
         boost = self.rules.scoring.head_boost
         table = self.rules.categories.get(label) or self.rules.types.get(label) or \
             self.rules.levels.get(label) or self.rules.difficulties.get(label) or {}
-        hits = [(w, table[w] * (1 + boost if w in head else 1)) for w in found if table.get(w, 0) > 0]
+        positive = self._positive.get(label)
+        if positive is None:
+            positive = self._positive[label] = frozenset(w for w, x in table.items() if x > 0)
+        hits = [(w, table[w] * (1 + boost if w in head else 1)) for w in positive.intersection(found)]
         hits += [("+".join(t.words), t.weight) for t in self.rules.together.get(label, ())
                  if t.weight > 0 and all(w in found for w in t.words)]
         hits.sort(key=lambda h: (-h[1], h[0]))
@@ -303,17 +316,22 @@ class RuleTagger:
         return self._hint(text, self.rules.difficulties, self.rules.default_difficulty)
 
 
-def _signed_tables(tables: dict[str, dict[str, float]], negatives: dict[str, dict[str, float]]
-                   ) -> dict[str, tuple[dict[str, float], frozenset[str]]]:
-    """Per label one word → weight table with negative words subtracted, and its positive words."""
-    out = {}
-    for label, table in tables.items():
-        signed = dict(table)
-        for word, weight in negatives.get(label, {}).items():
-            signed[word] = signed.get(word, 0.0) - weight
-        out[label] = (signed, frozenset(w for w, x in table.items() if x > 0))
-    return out
+@dataclass(frozen=True)
+class _Compiled:
+    """A label → word → weight table turned around: word → one weight per label (negatives subtracted)."""
 
+    labels: tuple[str, ...]
+    vectors: dict[str, tuple[float, ...]]
+    positive: tuple[frozenset[str], ...]
+    zero: tuple[float, ...]
 
-def _zeros(n: int) -> Iterable[float]:
-    return repeat(0.0, n)
+    @classmethod
+    def of(cls, tables: dict[str, dict[str, float]], negatives: dict[str, dict[str, float]]) -> _Compiled:
+        labels = tuple(tables)
+        words = {w for t in tables.values() for w in t} | {w for label in labels for w in negatives.get(label, {})}
+        vectors = {
+            w: tuple(tables[label].get(w, 0.0) - negatives.get(label, {}).get(w, 0.0) for label in labels)
+            for w in words
+        }
+        positive = tuple(frozenset(w for w, x in tables[label].items() if x > 0) for label in labels)
+        return cls(labels, vectors, positive, (0.0,) * len(labels))
