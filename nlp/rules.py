@@ -213,7 +213,9 @@ class RuleTagger:
 
     def __init__(self, rules: KeywordRules, tokenizer: Tokenizer | None = None) -> None:
         self.rules = rules
-        self.tokenizer = tokenizer or Tokenizer(rules.vocabulary())
+        # substring rules never tokenize at tagging time: only the file's dictionary goes to jieba
+        user_words = rules.vocabulary() if rules.scoring.match == "token" else set(rules.user_words)
+        self.tokenizer = tokenizer or Tokenizer(user_words)
         self.categories = list(rules.categories)
         self._matcher = SubstringMatcher(rules.vocabulary() | set(rules.idf))
         self._idf2 = {w: x * x for w, x in rules.idf.items()}
