@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
-from nlp.rules import KeywordRules, RuleTagger, SubstringMatcher
+from nlp.rules import KeywordRules, RuleTagger, Scoring, SubstringMatcher
 from nlp.tokenizer import Tokenizer
 
 _NOT_A_WORD = re.compile(r"^[\W\d_a-zA-Z]+$")
@@ -159,7 +159,6 @@ def learn_rules(corpus: Corpus, indices: Sequence[int] | None = None, options: L
                 neg[vocab[j]] = round(-w, 3)
         cats[label] = pos
         negs[label] = dict(sorted(neg.items(), key=lambda kv: -kv[1]))
-    from nlp.rules import Scoring
     learned = KeywordRules(
         version="learned-" + datetime.now(UTC).strftime("%Y%m%d%H%M"), categories=cats, negatives=negs,
         priors={label: round(float(priors[c]) * scale, 4) for c, label in enumerate(labels)},

@@ -219,8 +219,11 @@ class RuleTagger:
         self.categories = list(rules.categories)
         self._matcher = SubstringMatcher(rules.vocabulary() | set(rules.idf))
         self._idf2 = {w: x * x for w, x in rules.idf.items()}
-        self._compiled: dict[int, _Compiled] = {}
-        self._positive: dict[str, frozenset[str]] = {}
+        self._positive: dict[tuple[int, str], frozenset[str]] = {}
+        # compiled now, not at the first suggestion (which runs on the event loop)
+        self._compiled: dict[int, _Compiled] = {id(rules.categories): _Compiled.of(rules.categories, rules.negatives)}
+        for hints in (rules.types, rules.levels, rules.difficulties):
+            self._compiled[id(hints)] = _Compiled.of(hints, {})
 
     def _present(self, text: str) -> tuple[set[str], set[str]]:
         """(words present, words present in the head) under the file's match mode."""
@@ -274,9 +277,10 @@ class RuleTagger:
         boost = self.rules.scoring.head_boost
         table = self.rules.categories.get(label) or self.rules.types.get(label) or \
             self.rules.levels.get(label) or self.rules.difficulties.get(label) or {}
-        positive = self._positive.get(label)
+        key = (id(table), label)
+        positive = self._positive.get(key)
         if positive is None:
-            positive = self._positive[label] = frozenset(w for w, x in table.items() if x > 0)
+            positive = self._positive[key] = frozenset(w for w, x in table.items() if x > 0)
         hits = [(w, table[w] * (1 + boost if w in head else 1)) for w in positive.intersection(found)]
         hits += [("+".join(t.words), t.weight) for t in self.rules.together.get(label, ())
                  if t.weight > 0 and all(w in found for w in t.words)]
