@@ -109,3 +109,14 @@ def test_cli_learn_then_eval_json(history_csv: Path, tmp_path: Path, capsys: pyt
 def test_cli_names_a_missing_column(history_csv: Path, tmp_path: Path):
     with pytest.raises(SystemExit, match="column 'text'"):
         main(["tags", "learn", "--data", str(history_csv), "--out", str(tmp_path / "x.toml")])
+
+
+def test_the_server_imports_neither_numpy_nor_the_learner():
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.server, bot.bootstrap, handlers.router; "
+            "print(sorted(m for m in ('numpy', 'nlp.learn', 'jieba.analyse', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
