@@ -130,3 +130,9 @@ def test_substring_matcher_finds_nested_and_overlapping_words():
     assert m.find("申请出口退税") == {"出口", "出口退税", "退税", "税", "口退"}
     assert m.find("申请出口退税", limit=4) == {"出口"}
     assert m.find("") == set()
+
+
+def test_substring_rules_tag_without_loading_jieba():
+    fresh = RuleTagger(KeywordRules.load())  # the seed rules
+    assert fresh.suggest("变压器增容报装两个月没有答复")[0].label == "水电气能源"
+    assert not fresh.tokenizer.ready  # no 1.2 s dictionary load in a turn
