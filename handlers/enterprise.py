@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.domain.appeal import Action, Appeal
 from bot.messages import Choice
 from bot.services import appeals as svc
+from bot.services import tagging
 from handlers import filing, texts
 from handlers.render import fmt_date, timeline
 from handlers.steps import Step
@@ -93,18 +96,32 @@ async def pick_supplement(turn: Turn) -> None:
 
 
 async def free_text(turn: Turn) -> None:
-    """Text that reads like a problem: a new appeal, unless it may belong to an open one (then ask)."""
+    """Text that reads like a problem: a new appeal, unless it may belong to an open one (then ask).
+
+    The open appeals most like the text are offered first; when one is clearly the same matter the
+    question names it ("是否为对 编号 的补充？").
+    """
     candidates = await _supplementable(turn)
     if not candidates:
         await filing.start_filing(turn, turn.text)
         return
+    tagger = turn.rt.tagger
+    if tagger.rules.scoring.match == "token" and not tagger.tokenizer.ready:
+        await asyncio.to_thread(tagger.tokenizer.load)  # never load the dictionary on the event loop
+    similar = tagging.similar_own_appeals(turn.text, candidates, tagger)
+    similar_numbers = {a.number for a, _ in similar}
+    ordered = [a for a, _ in similar] + [a for a in candidates if a.number not in similar_numbers]
     turn.reset()
     turn.state.data = {"pending_text": turn.text}
     turn.goto(Step.NEW_OR_SUPPLEMENT)
-    turn.say(texts.NEW_OR_SUPPLEMENT, [
+    question = texts.NEW_OR_SUPPLEMENT
+    if similar:
+        best = similar[0][0]
+        question += "\n" + texts.SIMILAR_APPEAL_QUESTION.format(number=best.number, category=best.category)
+    turn.say(question, [
         Choice(texts.NEW_APPEAL_CHOICE, texts.NEW_APPEAL_CHOICE),
         *[Choice(texts.SUPPLEMENT_TO.format(number=a.number, category=a.category), a.number)
-          for a in candidates[:5]],
+          for a in ordered[:5]],
     ])
 
 

@@ -46,8 +46,8 @@ def _attachment(a) -> dict:  # type: ignore[no-untyped-def]
 async def _set_text(turn: Turn, raw: str) -> None:
     text = svc.validate_text(turn.rt.policy, raw)
     tagger = turn.rt.tagger
-    if not tagger.tokenizer.ready:  # never load the dictionary on the event loop
-        await asyncio.to_thread(tagger.tokenizer.load)
+    if tagger.rules.scoring.match == "token" and not tagger.tokenizer.ready:
+        await asyncio.to_thread(tagger.tokenizer.load)  # never load the dictionary on the event loop
     suggestions = tagger.suggest(text)
     kind = tagger.classify_type(text)
     turn.draft.update(

@@ -592,3 +592,7 @@ DIGEST_POOL_LINE = "· {number} {company}（{category}）{since} 提交"
 DIGEST_POOL_EXT = "待审批延期 {n} 件：{numbers}"
 DIGEST_POOL_TAIL = "发送「待分派」查看并分派。"
 ERRORS["digest_roles"] = "「日报」仅供领导和服务中心调度员使用。"
+
+
+# ---- similar appeals (issue 7) ----
+SIMILAR_APPEAL_QUESTION = "这条消息与诉求 {number}（{category}）内容相近，是否为对 {number} 的补充？"

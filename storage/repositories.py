@@ -22,7 +22,15 @@ from bot.domain.appeal import (
     Status,
 )
 from bot.messages import ConversationKey, OutboundMessage
-from bot.services.ports import ConversationState, Enterprise, Identity, OrgUnit, OutboxRow, Staff
+from bot.services.ports import (
+    ConversationState,
+    Enterprise,
+    Identity,
+    OrgUnit,
+    OutboxRow,
+    Staff,
+    TagCorrection,
+)
 from storage import tables as t
 
 
@@ -374,3 +382,38 @@ class SqlInboundLog:
         stmt = _upsert(self.conn, t.inbound_messages).values(
             channel=channel, message_id=message_id[:191], received_at=now).on_conflict_do_nothing()
         return (await self.conn.execute(stmt)).rowcount == 1
+
+
+class SqlTagCorrections:
+    """Dispatchers' tag changes, and the pool's confirmed tags, as learning data."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, correction: TagCorrection) -> int:
+        stmt = insert(t.tag_corrections).returning(t.tag_corrections.c.id)
+        return (await self.conn.execute(stmt, {
+            "appeal_number": correction.appeal_number, "text": correction.text,
+            "old_category": correction.old_category, "new_category": correction.new_category,
+            "by_staff_id": correction.by_staff_id, "at": correction.at,
+        })).scalar_one()
+
+    async def list(self, limit: int = 10_000) -> list[TagCorrection]:
+        rows = (await self.conn.execute(
+            select(t.tag_corrections).order_by(t.tag_corrections.c.id).limit(limit))).all()
+        return [TagCorrection(r.appeal_number, r.text, r.old_category, r.new_category, r.by_staff_id, r.at)
+                for r in rows]
+
+    async def confirmed_tags(self, limit: int = 100_000) -> list[tuple[str, str, str]]:
+        """(number, text, category) of appeals a dispatcher has handled: past 待受理, not rejected/withdrawn."""
+        unconfirmed = [Status.SUBMITTED.value, Status.REJECTED.value, Status.WITHDRAWN.value]
+        stmt = (select(t.appeals.c.number, t.appeals.c.text, t.appeals.c.category)
+                .where(t.appeals.c.status.not_in(unconfirmed)).order_by(t.appeals.c.id).limit(limit))
+        return [(r.number, r.text, r.category) for r in (await self.conn.execute(stmt)).all()]
+
+    async def open_appeals(self, limit: int = 2000) -> list[Appeal]:
+        """Appeals still being worked on (待受理 to 整改中), newest first: input to similar-problem grouping."""
+        states = [s.value for s in (Status.SUBMITTED, Status.DISPATCHED, Status.IN_PROGRESS,
+                                    Status.VERIFYING, Status.RECTIFYING)]
+        stmt = select(t.appeals).where(t.appeals.c.status.in_(states)).order_by(t.appeals.c.id.desc()).limit(limit)
+        return [SqlAppealRepository._appeal(r) for r in (await self.conn.execute(stmt)).all()]

@@ -361,3 +361,17 @@ scheduled_sends = Table(
     Column("recipients", Integer, nullable=False, default=0),
     ts("sent_at", nullable=False),
 )
+
+# A dispatcher's change of a suggested or filed tag, with the text it was about: learning data
+# for `qihu tags learn --from-pool` (migration 0007).
+tag_corrections = Table(
+    "tag_corrections", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_number", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("old_category", String(32)),
+    Column("new_category", String(32), nullable=False),
+    Column("by_staff_id", String(64)),
+    ts("at", nullable=False),
+    Index("ix_tag_corrections_appeal", "appeal_number", "id"),
+)

@@ -14,6 +14,7 @@ from storage.repositories import (
     SqlEnterpriseRepository,
     SqlInboundLog,
     SqlOutbox,
+    SqlTagCorrections,
 )
 from storage.sweep_repository import SqlSweepRepository
 
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self.handling = SqlHandlingRepository(self.conn)
         self.evaluation = SqlEvaluationRepository(self.conn)
         self.sweeps = SqlSweepRepository(self.conn)
+        self.tags = SqlTagCorrections(self.conn)
         self.committed = False
         return self
 

@@ -306,6 +306,25 @@ class SweepRepository(Protocol):
     async def count_status(self, statuses: Sequence[str]) -> int: ...
 
 
+@dataclass(frozen=True)
+class TagCorrection:
+    """A dispatcher replaced `old_category` by `new_category` on an appeal; the text is kept for learning."""
+
+    appeal_number: str
+    text: str
+    old_category: str | None
+    new_category: str
+    by_staff_id: str | None
+    at: datetime
+
+
+class TagCorrectionRepository(Protocol):
+    async def add(self, correction: TagCorrection) -> int: ...
+    async def list(self, limit: int = 10_000) -> list[TagCorrection]: ...
+    async def confirmed_tags(self, limit: int = 100_000) -> list[tuple[str, str, str]]: ...
+    async def open_appeals(self, limit: int = 2000) -> list[Appeal]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything a turn changes commits together or not at all."""
 
@@ -319,6 +338,7 @@ class UnitOfWork(Protocol):
     handling: HandlingRepository
     evaluation: EvaluationRepository
     sweeps: SweepRepository
+    tags: TagCorrectionRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -85,3 +85,11 @@ def test_our_packages_resolve_inside_this_repo(package):
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.origin is not None
     assert Path(spec.origin).resolve().is_relative_to(ROOT)
+
+
+def test_migrations_have_a_single_head():
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config
+    heads = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://")).get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: add a merge revision"

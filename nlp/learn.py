@@ -1,0 +1,376 @@
+"""Learning weighted keyword rules from labelled texts, and measuring rules on labelled texts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+
+from nlp.rules import KeywordRules, RuleTagger, Scoring, SubstringMatcher
+from nlp.tokenizer import Tokenizer
+
+_NOT_A_WORD = re.compile(r"^[\W\d_a-zA-Z]+$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class LearnOptions:
+    """Knobs of the learner; the defaults are the ones measured in docs/tags.md."""
+
+    min_df: int = 2  # a candidate word must occur in this many training texts
+    max_word_chars: int = 8  # longest candidate (a jieba token or two adjacent tokens joined)
+    single_chars: bool = True  # single Chinese characters are candidates too
+    head_chars: int = 30  # the subject line: words there count (1 + head_boost) times
+    head_boost: float = 2.0
+    per_category: int = 2000  # words kept per category after a first fit; the model is refitted on them
+    c: float = 1.0  # SVM cost
+    nb_alpha: float = 1.0  # smoothing of the naive-Bayes log-count ratios
+    epochs: int = 15
+    min_weight: float = 0.01  # written weights below this (after scaling) are dropped
+    seed: int = 0
+
+
+@dataclass
+class Example:
+    text: str
+    label: str
+
+
+def read_csv(path: str | Path, text_column: str = "text", label_column: str = "label") -> list[Example]:
+    """Rows with a non-empty text and label; raises KeyError naming a missing column."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames or []
+        for col in (text_column, label_column):
+            if col not in columns:
+                raise KeyError(f"column {col!r} not in {path} (columns: {', '.join(columns)})")
+        out = []
+        for row in reader:
+            text, label = (row[text_column] or "").strip(), (row[label_column] or "").strip()
+            if text and label:
+                out.append(Example(text, label))
+    return out
+
+
+def candidate_words(tokens: Sequence[str], options: LearnOptions) -> set[str]:
+    """jieba tokens of 2+ characters and joined neighbouring tokens (phrases), no digits/latin/punctuation."""
+    words = {t for t in tokens if len(t) >= 2 and not _NOT_A_WORD.match(t)}
+    for a, b in pairwise(tokens):
+        joined = a + b
+        if len(joined) <= options.max_word_chars and not _NOT_A_WORD.match(a) and not _NOT_A_WORD.match(b):
+            words.add(joined)
+    return words
+
+
+@dataclass
+class Corpus:
+    """Texts tokenized once; `candidates[i]` are the words text i proposes to the vocabulary."""
+
+    examples: list[Example]
+    candidates: list[set[str]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, examples: list[Example], tokenizer: Tokenizer, options: LearnOptions) -> Corpus:
+        cands = []
+        for ex in examples:
+            words = candidate_words(tokenizer.tokens(ex.text), options)
+            if options.single_chars:
+                words.update(_CJK.findall(ex.text))
+            cands.append(words)
+        return cls(examples, cands)
+
+
+def learn_rules(corpus: Corpus, indices: Sequence[int] | None = None, options: LearnOptions | None = None,
+                base: KeywordRules | None = None, source: str = "") -> KeywordRules:
+    """Fit per-category keyword weights (NB-scaled linear SVM, one category against the rest).
+
+    Score of category c for a text = prior_c + Σ weight_c(word)·(1 + head_boost if in the head) / norm,
+    over the vocabulary words present as substrings: exactly what RuleTagger computes from the file.
+    """
+    import numpy as np  # learning only: the server never imports this module
+
+    opts = options or LearnOptions()
+    idx = list(range(len(corpus.examples))) if indices is None else list(indices)
+    if not idx:
+        raise ValueError("no labelled texts to learn from")
+    labels = sorted({corpus.examples[i].label for i in idx})
+    df = Counter(w for i in idx for w in corpus.candidates[i])
+    vocab = sorted(w for w, n in df.items() if n >= opts.min_df)
+    matcher = SubstringMatcher(vocab)
+    present = [matcher.find(corpus.examples[i].text) for i in idx]
+    heads = [matcher.find(corpus.examples[i].text, opts.head_chars) if opts.head_boost else set() for i in idx]
+    # document frequency of what the tagger will actually see (substrings), not of the tokens
+    sdf = Counter(w for p in present for w in p)
+    y = np.array([labels.index(corpus.examples[i].label) for i in idx])
+
+    def fit(words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        index = {w: j for j, w in enumerate(words)}
+        idf = np.log((1 + len(idx)) / (1 + np.array([sdf[w] for w in words], dtype=float))) + 1.0
+        rows = []
+        for p, h in zip(present, heads, strict=True):
+            js = sorted(index[w] for w in p if w in index)
+            ja = np.array(js, dtype=np.int64)
+            tf = np.array([1.0 + (opts.head_boost if words[j] in h else 0.0) for j in js])
+            v = tf * idf[ja] if js else np.zeros(0)
+            n = math.sqrt(float((v * v).sum())) or 1.0
+            rows.append((ja, v / n))
+        counts = np.zeros((len(labels), len(words)))
+        for (ja, _), label in zip(rows, y, strict=True):
+            counts[label, ja] += 1
+        weights = np.zeros((len(labels), len(words)))
+        priors = np.zeros(len(labels))
+        for c in range(len(labels)):
+            p = counts[c] + opts.nb_alpha
+            q = counts.sum(0) - counts[c] + opts.nb_alpha
+            r = np.log((p / p.sum()) / (q / q.sum()))
+            t = np.where(y == c, 1.0, -1.0)
+            w = _dual_cd_svm(rows, t, r, len(words), opts.c, opts.epochs, opts.seed + c)
+            weights[c] = w[:-1] * r * idf
+            priors[c] = w[-1]
+        return weights, priors, idf, counts
+
+    weights, priors, idf, _ = fit(vocab)
+    if opts.per_category and len(vocab) > opts.per_category:
+        keep: set[int] = set()
+        for c in range(len(labels)):
+            keep.update(np.argsort(-np.abs(weights[c]))[: opts.per_category].tolist())
+        vocab = [vocab[j] for j in sorted(keep)]
+        weights, priors, idf, _ = fit(vocab)
+    # scale so the strongest words weigh about 10: easy to read and to set hand-written weights beside
+    scale = 10.0 / (float(np.abs(weights).max()) or 1.0)
+    cats: dict[str, dict[str, float]] = {}
+    negs: dict[str, dict[str, float]] = {}
+    for c, label in enumerate(labels):
+        pos, neg = {}, {}
+        for j in np.argsort(-weights[c]):
+            w = float(weights[c, j]) * scale
+            if w >= opts.min_weight:
+                pos[vocab[j]] = round(w, 3)
+            elif w <= -opts.min_weight:
+                neg[vocab[j]] = round(-w, 3)
+        cats[label] = pos
+        negs[label] = dict(sorted(neg.items(), key=lambda kv: -kv[1]))
+    learned = KeywordRules(
+        version="learned-" + datetime.now(UTC).strftime("%Y%m%d%H%M"), categories=cats, negatives=negs,
+        priors={label: round(float(priors[c]) * scale, 4) for c, label in enumerate(labels)},
+        idf={w: round(float(idf[j]), 3) for j, w in enumerate(vocab)},
+        scoring=Scoring(match="substring", head_chars=opts.head_chars, head_boost=opts.head_boost, normalize=True),
+        meta={"source": source, "texts": len(idx), "labels": len(labels), "vocabulary": len(vocab),
+              "method": "NB-scaled linear SVM over substring keywords (docs/tags.md)"},
+    )
+    if base is not None:
+        learned = learned.merge(base)
+        learned.version = learned.version.split("+")[0]
+    return learned
+
+
+def _dual_cd_svm(rows: list, t, r, n_features: int, cost: float, epochs: int, seed: int):  # type: ignore[no-untyped-def]
+    """L2-regularised squared-hinge SVM by dual coordinate descent (liblinear's method), bias as a feature."""
+    import numpy as np
+
+    w = np.zeros(n_features + 1)
+    alpha = np.zeros(len(rows))
+    diag = 1.0 / (2.0 * cost)
+    xs = [(np.append(ja, n_features), np.append(v * r[ja], 1.0)) for ja, v in rows]
+    q = np.array([float((v * v).sum()) for _, v in xs]) + diag
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(len(xs)):
+            ja, v = xs[i]
+            g = t[i] * float(v @ w[ja]) - 1.0 + diag * alpha[i]
+            a = max(alpha[i] - g / q[i], 0.0)
+            d = (a - alpha[i]) * t[i]
+            alpha[i] = a
+            if d:
+                w[ja] += d * v
+    return w
+
+
+def _key(word: str) -> str:
+    return json.dumps(word, ensure_ascii=False)
+
+
+def _num(x: float) -> str:
+    return repr(round(float(x), 4))
+
+
+def dump_rules(rules: KeywordRules, header: str = "") -> str:
+    """TOML text of a rule set: strongest words first in every category, one word per line."""
+    out: list[str] = []
+    if header:
+        out += [f"# {line}" if line else "#" for line in header.splitlines()]
+    out.append(f"version = {_key(rules.version)}")
+    if rules.meta:
+        out += ["", "[learning]"] + [f"{k} = {_key(v) if isinstance(v, str) else v}" for k, v in rules.meta.items()]
+    sc = rules.scoring
+    out += ["", "[scoring]", f"match = {_key(sc.match)}", f"head_chars = {sc.head_chars}",
+            f"head_boost = {_num(sc.head_boost)}", f"normalize = {'true' if sc.normalize else 'false'}"]
+    if rules.user_words:
+        out += ["", "[dictionary]", "words = [" + ", ".join(_key(w) for w in rules.user_words) + "]"]
+    for section, tables, default in (("types", rules.types, rules.default_type),
+                                     ("levels", rules.levels, rules.default_level),
+                                     ("difficulty", rules.difficulties, rules.default_difficulty)):
+        if not tables:
+            continue
+        out += ["", f"[{section}]", f"default = {_key(default)}"]
+        for name, table in tables.items():
+            out += [f"[{section}.{_key(name)}.keywords]"] + [f"{_key(w)} = {_num(x)}" for w, x in table.items()]
+    for label, table in rules.categories.items():
+        out += ["", f"[categories.{_key(label)}]"]
+        if label in rules.priors:
+            out.append(f"prior = {_num(rules.priors[label])}")
+        for t in rules.together.get(label, []):
+            out.append(f"together = [{{ words = [{', '.join(_key(w) for w in t.words)}], weight = {_num(t.weight)} }}]")
+        out.append(f"[categories.{_key(label)}.keywords]")
+        out += [f"{_key(w)} = {_num(x)}" for w, x in sorted(table.items(), key=lambda kv: -kv[1])]
+        if rules.negatives.get(label):
+            out.append(f"[categories.{_key(label)}.negative]")
+            out += [f"{_key(w)} = {_num(x)}" for w, x in sorted(rules.negatives[label].items(), key=lambda kv: -kv[1])]
+    if rules.idf:
+        out += ["", "# How rare each word is (inverse document frequency); used only for normalize = true.", "[idf]"]
+        out += [f"{_key(w)} = {_num(x)}" for w, x in sorted(rules.idf.items())]
+    return "\n".join(out) + "\n"
+
+
+# ---- evaluation -------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What `qihu tags eval` prints: overall and per-class quality, confusion counts and throughput."""
+
+    n: int
+    accuracy: float
+    macro_f1: float
+    top3_accuracy: float
+    per_class: dict[str, dict[str, float]]
+    confusion: dict[str, dict[str, int]]
+    texts_per_second: float
+    chars_per_second: float
+    folds: int = 0
+
+    def as_json(self) -> dict:
+        return {"n": self.n, "accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4),
+                "top3_accuracy": round(self.top3_accuracy, 4), "folds": self.folds,
+                "per_class": self.per_class, "confusion": self.confusion,
+                "texts_per_second": round(self.texts_per_second, 1),
+                "chars_per_second": round(self.chars_per_second)}
+
+    def as_text(self) -> str:
+        lines = [f"texts: {self.n}" + (f"  ({self.folds}-fold cross-validation)" if self.folds else ""),
+                 f"accuracy: {self.accuracy:.4f}   macro-F1: {self.macro_f1:.4f}   top-3: {self.top3_accuracy:.4f}",
+                 f"throughput: {self.texts_per_second:,.0f} texts/s, {self.chars_per_second:,.0f} chars/s (one core)",
+                 "", f"{'category':<16}{'precision':>10}{'recall':>8}{'F1':>8}{'n':>6}"]
+        for label, m in self.per_class.items():
+            lines.append(f"{label:<16}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{int(m['support']):>6}")
+        labels = list(self.confusion)
+        lines += ["", "confusion (rows: true label, columns: predicted, in the order of the rows)"]
+        for i, label in enumerate(labels):
+            lines.append(f"{i + 1:>2} {label:<14}" + "".join(f"{self.confusion[label].get(p, 0):>6}" for p in labels))
+        return "\n".join(lines)
+
+
+def score(golds: Sequence[str], rankings: Sequence[Sequence[str]], labels: Sequence[str] | None = None,
+          seconds: float = 0.0, chars: int = 0, folds: int = 0) -> Report:
+    """Metrics from gold labels and ranked predictions (best first)."""
+    names = list(labels) if labels is not None else sorted(set(golds))
+    for r in rankings:
+        for p in r[:1]:
+            if p not in names:
+                names.append(p)
+    n = len(golds)
+    top1 = [r[0] if r else "" for r in rankings]
+    correct = sum(g == p for g, p in zip(golds, top1, strict=True))
+    top3 = sum(g in r[:3] for g, r in zip(golds, rankings, strict=True))
+    confusion = {g: dict.fromkeys(names, 0) for g in names}
+    for g, p in zip(golds, top1, strict=True):
+        if p:
+            confusion.setdefault(g, dict.fromkeys(names, 0))[p] += 1
+    per_class = {}
+    f1s = []
+    for label in names:
+        tp = confusion.get(label, {}).get(label, 0)
+        predicted = sum(row.get(label, 0) for row in confusion.values())
+        support = sum(1 for g in golds if g == label)
+        if support == 0 and predicted == 0:
+            continue
+        p = tp / predicted if predicted else 0.0
+        r = tp / support if support else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        per_class[label] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": support}
+        if support:
+            f1s.append(f)
+    return Report(n, correct / n if n else 0.0, sum(f1s) / len(f1s) if f1s else 0.0, top3 / n if n else 0.0,
+                  per_class, {g: row for g, row in confusion.items() if g in per_class},
+                  n / seconds if seconds else 0.0, chars / seconds if seconds else 0.0, folds)
+
+
+def timed_rankings(tagger: RuleTagger, texts: Sequence[str]) -> tuple[list[list[str]], float]:
+    """Rank every text (after loading the tokenizer if the rules need it) and time only the ranking."""
+    if tagger.rules.scoring.match == "token":
+        tagger.tokenizer.load()
+    start = time.perf_counter()
+    out = [tagger.rank(t) for t in texts]
+    return out, time.perf_counter() - start
+
+
+def evaluate(rules: KeywordRules, examples: Sequence[Example], tokenizer: Tokenizer | None = None) -> Report:
+    tagger = RuleTagger(rules, tokenizer)
+    rankings, seconds = timed_rankings(tagger, [e.text for e in examples])
+    golds = [e.label for e in examples]
+    return score(golds, rankings, sorted(set(golds) | set(rules.categories)), seconds,
+                 sum(len(e.text) for e in examples))
+
+
+def stratified_folds(labels: Sequence[str], k: int, seed: int = 0) -> list[list[int]]:
+    """k folds with each label spread evenly; deterministic for a seed."""
+    by: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by[label].append(i)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    rnd = random.Random(seed)
+    offset = 0
+    for _, members in sorted(by.items()):
+        rnd.shuffle(members)
+        for j, i in enumerate(members):
+            folds[(j + offset) % k].append(i)
+        offset += len(members)
+    return folds
+
+
+def cross_validate(examples: list[Example], k: int, options: LearnOptions | None = None,
+                   tokenizer: Tokenizer | None = None, base: KeywordRules | None = None,
+                   progress: Callable[[str], None] | None = None) -> Report:
+    """Learn on k-1 folds, rank the held-out fold with the written-and-reread rules, pool all folds."""
+    opts = options or LearnOptions()
+    tok = tokenizer or Tokenizer(base.vocabulary() if base else ())
+    corpus = Corpus.build(examples, tok, opts)
+    labels = [e.label for e in examples]
+    golds: list[str] = []
+    rankings: list[list[str]] = []
+    seconds = 0.0
+    chars = 0
+    for f, test in enumerate(stratified_folds(labels, k, opts.seed)):
+        held = set(test)
+        train = [i for i in range(len(examples)) if i not in held]
+        learned = learn_rules(corpus, train, opts, base=base)
+        rules = KeywordRules.parse(dump_rules(learned))  # measure the file, not the in-memory model
+        tagger = RuleTagger(rules, tok)
+        ranked, spent = timed_rankings(tagger, [examples[i].text for i in test])
+        rankings += ranked
+        golds += [labels[i] for i in test]
+        seconds += spent
+        chars += sum(len(examples[i].text) for i in test)
+        if progress:
+            progress(f"fold {f + 1}/{k}: {sum(g == r[0] for g, r in zip(golds[-len(test):], ranked, strict=True))}"
+                     f"/{len(test)} right")
+    return score(golds, rankings, sorted(set(labels)), seconds, chars, folds=k)

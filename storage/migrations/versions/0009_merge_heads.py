@@ -1,0 +1,18 @@
+"""Join the branches of issues 5, 6 and 7 into one head
+
+Revision ID: 0009
+Revises: 0005, 0006, 0007
+"""
+
+revision = "0009"
+down_revision = ("0005", "0006", "0007")
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,46 @@
+"""Quality on real government appeals (../shared/data, evaluation only): skipped when absent."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import pytest
+
+from benchmarks.similar_bench import near_duplicate
+from nlp.learn import LearnOptions, cross_validate, read_csv
+from nlp.similarity import rank_similar
+from tests.conftest import ROOT
+
+DATA = ROOT.parent / "shared" / "data" / "tipdm2020c-train.csv"
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"labelled data absent: {DATA} (see ../shared/data/README)")
+
+
+def test_learned_rules_reach_the_goal_in_5_fold_cross_validation():
+    report = cross_validate(read_csv(DATA), 5, LearnOptions())
+    assert report.n == 2461 and len(report.per_class) == 7
+    assert report.accuracy >= 0.90, report.as_text()
+    assert report.top3_accuracy >= 0.98, report.as_text()
+    assert report.macro_f1 >= 0.88, report.as_text()
+    assert min(m["recall"] for m in report.per_class.values()) >= 0.8, report.as_text()
+
+
+def test_similar_appeal_detection_is_precise_on_near_duplicates():
+    examples = read_csv(DATA)
+    by_label = defaultdict(list)
+    for i, e in enumerate(examples):
+        by_label[e.label].append(i)
+    rnd = random.Random(11)
+    offered = right = wrong_new = 0
+    picks = rnd.sample(range(len(examples)), 200)
+    for i in picks:
+        others = rnd.sample([j for j in by_label[examples[i].label] if j != i], 4)
+        pool = [(str(j), examples[j].text) for j in [i, *others]]
+        hits = rank_similar(near_duplicate(examples[i].text, rnd), pool, threshold=0.3)
+        offered += len(hits)
+        right += sum(h.key == str(i) for h in hits)
+        fresh = rnd.choice([j for j in by_label[examples[i].label] if j not in others and j != i])
+        wrong_new += bool(rank_similar(near_duplicate(examples[fresh].text, rnd), pool[1:], threshold=0.3))
+    assert right / offered >= 0.95  # precision of what is offered as "the same matter"
+    assert right / len(picks) >= 0.95  # recall
+    assert wrong_new / len(picks) <= 0.05
