@@ -42,6 +42,8 @@ async def pool(turn: Turn, arg: str) -> None:
                 number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
                 type=a.type.value, submitted=fmt_date(a.submitted_at, tz), text_short=short(a.text, 40),
                 suggestion=suggestion))
+            words = a.tag_evidence.get(a.category) or []
+            lines.append(texts.POOL_EVIDENCE.format(words="、".join(words[:5])) if words else texts.POOL_NO_EVIDENCE)
         lines.append(texts.POOL_TAIL)
     else:
         lines.append(texts.POOL_EMPTY)
@@ -50,8 +52,28 @@ async def pool(turn: Turn, arg: str) -> None:
         lines.append(texts.EXT_HEAD.format(n=len(extensions)))
         lines += [texts.EXT_LINE.format(number=n, unit=names.get(r.unit_id, r.unit_id), days=r.days,
                                         reason=r.reason, due=fmt_date(r.old_due_at, tz)) for n, r in extensions]
+    groups = await svc.same_problem_groups(turn.uow, turn.identity, {e.appeal.number for e in entries})
+    if groups:
+        lines.append("")
+        lines.append(texts.POOL_GROUPS_HEAD)
+        lines += [texts.POOL_GROUP_LINE.format(n=len(g), numbers="、".join(g)) for g in groups]
     choices = [Choice(f"分派 {e.appeal.number}", f"分派 {e.appeal.number}") for e in entries[:5] if e.suggestion]
     turn.say("\n".join(lines), choices)
+
+
+async def retag(turn: Turn, arg: str) -> None:
+    """改类 编号 类别: correct the category; the correction feeds `qihu tags learn --from-pool`."""
+    number, _, category = arg.strip().partition(" ")
+    if not number or not category.strip():
+        turn.say(texts.RETAG_USAGE)
+        return
+    done = await svc.retag(turn.uow, turn.rt, turn.identity, number, category)
+    names = await unit_names(turn)
+    rule = done.suggestion
+    suggestion = (names.get(rule.lead, rule.lead) + co_text([names.get(c, c) for c in rule.co])
+                  if rule else texts.POOL_NO_SUGGESTION)
+    turn.say(texts.RETAGGED.format(number=done.appeal.number, old=done.old, new=done.appeal.category,
+                                   suggestion=suggestion), appeal_number=done.appeal.number)
 
 
 def parse_dispatch(rest: str) -> tuple[str, list[str], int | None, Difficulty | None] | None:
@@ -187,6 +209,7 @@ def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ig
     # Every role reaches the service, which says why it refuses: authorization lives there.
     command("待分派", "/pool", roles=everyone)(pool)
     command("分派", "/dispatch", roles=everyone)(dispatch)
+    command("改类", "/retag", roles=everyone)(retag)
     command("转办", "/transfer", roles=everyone)(transfer)
     command("批准延期", "/approve", roles=everyone)(approve_extension)
     command("驳回延期", "/refuse", roles=everyone)(refuse_extension)

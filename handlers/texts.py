@@ -35,6 +35,7 @@ ACTION = {
     Action.PROGRESS: "办理进展",
     Action.EXTEND: "延期",
     Action.URGE: "督办",
+    Action.RETAG: "更正类别",
 }
 
 SOURCE = {
@@ -596,3 +597,16 @@ ERRORS["digest_roles"] = "「日报」仅供领导和服务中心调度员使用
 
 # ---- similar appeals (issue 7) ----
 SIMILAR_APPEAL_QUESTION = "这条消息与诉求 {number}（{category}）内容相近，是否为对 {number} 的补充？"
+
+
+# ==== 类别更正与同类问题（调度员） ====
+POOL_EVIDENCE = "　　类别依据：{words}（如有误发送「改类 编号 类别」）"
+POOL_NO_EVIDENCE = "　　类别由企业选择（无关键词依据）"
+POOL_GROUPS_HEAD = "同类问题（多家企业反映，可考虑合并或统一交办）："
+POOL_GROUP_LINE = "· {n} 件：{numbers}"
+RETAG_USAGE = "请按格式发送：改类 编号 类别，例如：改类 QH20261125-0007 用地厂房。"
+RETAGGED = "诉求 {number} 的类别已由「{old}」更正为「{new}」（已记入学习数据）。新的建议主办单位：{suggestion}。"
+ERRORS.update({
+    "category_unknown": "没有「{category}」这个类别。可选：{choices}。",
+    "category_same": "诉求 {number} 的类别已经是「{category}」。",
+})

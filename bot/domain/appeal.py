@@ -43,6 +43,7 @@ class Action(StrEnum):
     PROGRESS = "progress"
     EXTEND = "extend"
     URGE = "urge"
+    RETAG = "retag"
     # Evaluation (issue 6): timeline-only records of call-backs, repeat links and grassroots ratings.
     CALLBACK = "callback"
     LINK_REPEAT = "link_repeat"
@@ -112,6 +113,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     **{(s, Action.PROGRESS): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.EXTEND): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.URGE): s for s in OPEN_STATUSES},
+    **{(s, Action.RETAG): s for s in OPEN_STATUSES},
     # Evaluation records may come after closure too (a call-back on a closed or withdrawn appeal).
     **{(s, a): s for s in Status for a in (Action.CALLBACK, Action.LINK_REPEAT, Action.GRASSROOTS_RATE)},
 }

@@ -13,6 +13,7 @@ from bot.services.appeals import actor_of
 from bot.services.policy import Policy, RoutingRule
 from bot.services.ports import ExtensionRequest, Holding, Identity, OrgUnit, UnitOfWork
 from bot.services.runtime import Runtime
+from bot.services.tagging import common_problems, record_tag_correction
 from bot.services.units import match_unit
 
 LEVEL_OF_KIND = {"township": Level.TOWNSHIP, "department": Level.COUNTY, "city_task_force": Level.CITY}
@@ -273,3 +274,35 @@ async def urge(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, op
 def require_not_enterprise(identity: Identity) -> None:
     if identity.staff is None:
         raise Forbidden("staff_only")
+
+
+@dataclass
+class Retagged:
+    appeal: Appeal
+    old: str
+    suggestion: RoutingRule | None
+
+
+async def retag(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, category: str) -> Retagged:
+    """A dispatcher corrects an appeal's category; the correction is kept with the text as learning
+    data (`qihu tags learn --from-pool`) and the routing suggestion is worked out again."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    wanted = category.strip()
+    if wanted not in rt.tagger.categories:
+        raise InvalidInput("category_unknown", category=wanted[:20], choices="、".join(rt.tagger.categories))
+    old = appeal.category
+    if wanted == old:
+        raise InvalidInput("category_same", number=appeal.number, category=old)
+    appeal.apply(Action.RETAG, actor=actor_of(identity), now=rt.now(), note=f"{old} → {wanted}",
+                 old=old, new=wanted)
+    appeal.categories = [wanted, *[c for c in appeal.categories if c not in (wanted, old)]]
+    await uow.appeals.save(appeal)
+    await record_tag_correction(uow, appeal.number, old, wanted, staff.id, now=rt.now())
+    return Retagged(appeal, old, suggest_route(rt.policy, appeal))
+
+
+async def same_problem_groups(uow: UnitOfWork, identity: Identity, numbers: set[str]) -> list[tuple[str, ...]]:
+    """Groups of open appeals from several enterprises on one problem that touch the given appeals."""
+    await require_centre_dispatcher(uow, identity)
+    return [g.numbers for g in await common_problems(uow) if numbers & set(g.numbers)]
