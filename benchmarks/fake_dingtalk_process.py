@@ -21,6 +21,7 @@ async def main() -> None:
             "delivered": len(fake.state.delivered), "biz_ids": len(fake.state.biz_ids),
             "rejected": len(fake.state.rejected), "recipients": len({d.to for d in fake.state.delivered}),
             "by_recipient": collections.Counter(d.to for d in fake.state.delivered),
+            "biz_id_list": sorted(fake.state.biz_ids),
             "max_same_message": max(per_message.values(), default=0)})
 
     fake.app.router.add_get("/_stats", stats)

@@ -7,9 +7,10 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,6 +32,53 @@ class InlineSqliteConnection(aiosqlite.Connection):
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
+
+
+class DirectConnection:
+    """The async-connection surface the repositories use (execute, commit, …) over a *sync* SQLAlchemy
+    connection on the same sqlite3 connection: with statements running inline anyway, this skips the
+    greenlet switch and aiosqlite's wrappers that every awaited call otherwise costs (≈ 20 a turn).
+    Only valid while the async connection it came from is checked out: that checkout is the lock."""
+
+    def __init__(self, sync: Connection) -> None:
+        self.sync = sync
+        self.dialect = sync.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self.sync.execute(statement, parameters)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
+        return self.sync.exec_driver_sql(statement, parameters)
+
+    async def begin(self) -> None:
+        self.sync.begin()
+
+    async def commit(self) -> None:
+        self.sync.commit()
+
+    async def rollback(self) -> None:
+        self.sync.rollback()
+
+    def in_transaction(self) -> bool:
+        return self.sync.in_transaction()
+
+    async def close(self) -> None:
+        self.sync.close()
+
+
+async def direct_connection(conn: AsyncConnection) -> DirectConnection | None:
+    """A DirectConnection over `conn`'s sqlite3 connection, or None when it is not an inline one."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if not isinstance(driver, InlineSqliteConnection):
+        return None
+    raw = driver._conn
+    engine = getattr(driver, "sync_engine", None)
+    if engine is None:
+        # StaticPool hands out exactly this one sqlite3 connection, already set up by the async engine.
+        engine = create_sync_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool, pool_reset_on_return=None)
+        event.listen(engine, "begin", lambda c: c.exec_driver_sql("BEGIN IMMEDIATE"))
+        driver.sync_engine = engine  # type: ignore[attr-defined]
+    return DirectConnection(engine.connect())
 
 
 def _inline_creator(path: str, timeout: float):  # type: ignore[no-untyped-def]

@@ -523,7 +523,10 @@ class DingTalkChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         # DingTalk re-sends a message it thinks was not taken (~60 s); answer fast, finish in the background.
-        await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
+        done, _ = await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
+        if not done:  # a crash before the commit would now lose it: DingTalk does not resend a 200
+            log.warning("dingtalk message %s answered before its turn was stored (ack_seconds=%s)",
+                        msg.message_id, self.cfg.ack_seconds)
         return web.json_response({})
 
     def inbound(self, parsed: ParsedMessage, now: Any) -> InboundMessage:
