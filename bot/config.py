@@ -28,6 +28,8 @@ class ServerConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     max_body_bytes: int = Field(65536, ge=1024)
+    sender_per_minute: int = Field(30, ge=0)  # messages a minute from one sender; 0 = no limit
+    sender_burst: int = Field(10, ge=1)  # that many may come at once before the limit applies
 
 
 class DatabaseConfig(Section):

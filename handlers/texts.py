@@ -406,3 +406,6 @@ ENTRY_SUMMARY = (
 ENTRY_DONE = "✅ 已录入诉求 {number}（来源：{source}），已进入问题池待分派。{auto}"
 ENTRY_AUTO = "\n已按规则自动交由{lead}办理。"
 ENTRY_SOURCE_UNKNOWN = "请从列表中选择来源渠道。"
+
+# ---- Limits on hostile or runaway senders (issue 8) ----
+RATE_LIMITED = "您发送消息太频繁了，请等 {seconds} 秒后再发。"

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import DingTalkConfig
 from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
@@ -518,6 +519,9 @@ class DingTalkChannel:
             parsed = parse_callback(payload)
         except PayloadError:
             return web.json_response({"error": "缺少 msgId 或发送人。"}, status=400)
+        limited = limiter_for(self.app).refusal(self.name, parsed.user_id)
+        if limited is not None:
+            return limited
         msg = self.inbound(parsed, now)
         task = asyncio.create_task(self._handle(msg, parsed))
         self._tasks.add(task)

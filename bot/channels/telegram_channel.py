@@ -16,6 +16,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import TelegramConfig
 from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
@@ -171,6 +172,10 @@ class TelegramChannel:
             update = Update.de_json(data, self.bot)
         except (KeyError, TypeError, ValueError):
             return web.json_response({"error": "Telegram 更新格式错误。"}, status=400)
+        if update.effective_user is not None:
+            limited = limiter_for(self.app).refusal(CHANNEL, str(update.effective_user.id))
+            if limited is not None:
+                return limited
         await self.process(update)
         return web.json_response({})
 
