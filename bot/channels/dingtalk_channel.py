@@ -511,7 +511,7 @@ class DingTalkChannel:
             return web.json_response({"error": refused[1]}, status=refused[0])
         try:
             payload = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
             return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
         if not isinstance(payload, dict):
             return web.json_response({"error": "请求体应为 JSON 对象。"}, status=400)

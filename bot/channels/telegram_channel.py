@@ -163,7 +163,7 @@ class TelegramChannel:
             return web.json_response({"error": "Telegram 密钥不正确。"}, status=403)
         try:
             data = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
             return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.json_response({"error": "不是 Telegram 更新。"}, status=400)
