@@ -170,7 +170,7 @@ class TelegramChannel:
         await self.ensure_bot()
         try:
             update = Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError):
+        except Exception:  # PTB's parsers trust the Bot API's types: any wrong one may raise anything
             return web.json_response({"error": "Telegram 更新格式错误。"}, status=400)
         if update.effective_user is not None:
             limited = limiter_for(self.app).refusal(CHANNEL, str(update.effective_user.id))
