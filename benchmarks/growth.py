@@ -7,9 +7,8 @@ Usage: python -m benchmarks.growth [--sizes 10000,100000,1000000] [--repeat 5]
 
 Measured, each as a whole turn through the pipeline (lock, load, route, outbox, commit) unless noted:
 - 查询 by an enterprise with 20 appeals of its own;
-- 待分派 by the dispatcher (the pool of submitted appeals: 2 % of all);
-- 待办 by a handler of the unit holding the most open appeals (20 % of all are being handled,
-  spread over 5 units);
+- 待分派 by the dispatcher (200 submitted appeals in the pool at every size);
+- 待办 by a handler of one of the 5 units holding the 800 appeals being handled (160 each);
 - filing: submit_appeal + commit (the last step of the filing dialogue: number, appeal, first event).
 Hooks for later issues: the sweep (issue 5, benchmarks/sweep.py) and the digest / report queries
 (issue 6) belong in `measure()` below once they exist; the seeded data already has their shape.
@@ -41,7 +40,8 @@ from benchmarks.common import (
     wait_ready,
 )
 
-UNITS = ["gdgs", "jxj", "kfq", "rsj", "zrzyj"]
+UNITS = ["gdgs", "jxj", "kfq", "rsj", "swj"]
+OPEN = 1000  # open appeals at every size (see seed())
 FILER = "growth-enterprise"
 
 
@@ -67,9 +67,12 @@ async def seed(app: Any, start: int, count: int, template_id: int) -> float:
     """Copy the template appeal `count` times in one INSERT … SELECT; returns seconds taken."""
     dialect = app.engine.dialect.name
     idx = f"(s.i + {start})"
-    status = (f"CASE WHEN {idx} % 50 = 0 THEN 'submitted' WHEN {idx} % 5 = 1 THEN 'in_progress' "
-              f"ELSE 'closed' END")
-    lead = "CASE " + " ".join(f"WHEN {idx} % 5 = {k} THEN '{u}'" for k, u in enumerate(UNITS)) + " END"
+    # A county's open appeals stay in the hundreds while closed ones pile up over the years: the newest
+    # OPEN rows of each step are open (a fifth 待受理, the rest 办理中 over 5 units), everything else closed.
+    first_open = start + count - OPEN
+    status = (f"CASE WHEN {idx} <= {first_open} THEN 'closed' WHEN {idx} % 5 = 0 THEN 'submitted' "
+              f"ELSE 'in_progress' END")
+    lead = "CASE " + " ".join(f"WHEN ({idx} / 5) % 5 = {k} THEN '{u}'" for k, u in enumerate(UNITS)) + " END"
     cols = [c.name for c in __import__("storage.tables", fromlist=["appeals"]).appeals.c if c.name != "id"]
     exprs = {c: f"a.{c}" for c in cols}
     exprs |= {
@@ -85,6 +88,10 @@ async def seed(app: Any, start: int, count: int, template_id: int) -> float:
                 f"{'0' if dialect == 'sqlite' else 'false'} FROM appeals WHERE id > :last AND status = 'in_progress'")
     t0 = time.perf_counter()
     async with app.engine.begin() as conn:
+        # The previous step's open appeals are closed by now.
+        await conn.execute(text("UPDATE appeals SET status = 'closed' WHERE number LIKE 'G%' AND status <> 'closed'"))
+        await conn.execute(text("UPDATE appeal_holdings SET ended_at = started_at, end_reason = 'resolved' "
+                                "WHERE ended_at IS NULL"))
         last = (await conn.execute(text("SELECT coalesce(max(id), 0) FROM appeals"))).scalar_one()
         await conn.execute(text(sql))
         await conn.execute(text(holdings), {"last": last})
