@@ -197,7 +197,14 @@ class BatchedUnitOfWork(SqlUnitOfWork):
         finally:
             self._left = True
             self.conn = None
+            batch = self._batch
+            saw_others = batch is not None and batch.members > 0
             await self.group.leave(False)
+        if saw_others and exc[0] is None:
+            # What this unit of work read may include other members' uncommitted rows (a reply on
+            # the web chat page, a dedupe claim): it is not done until they are stored.
+            assert batch is not None
+            await batch.done
 
     async def commit(self) -> None:
         assert self._open and self._batch is not None and not self._left
