@@ -96,17 +96,23 @@ class OutboxSender:
                 if mine:
                     runs.append(mine)
             results = await asyncio.gather(*(self._drain(q) for q in runs))
-            await self._record([r for rs in results for r in rs], [r.id for q, rs in zip(runs, results, strict=True)
-                                                                    for r in q[len(rs):]])
-            return sum(1 for rs in results for _, error in rs if error is None)
+            tried = [r for rs in results for r in rs]
+            untried = claimed - {row.id for row, _ in tried}  # behind a failure, a pause or another sender
+            await self._record(tried, sorted(untried))
+            return sum(1 for _, error in tried if error is None)
 
     async def _drain(self, queue: list[OutboxRow]) -> list[tuple[OutboxRow, DeliveryError | None]]:
         """Send one recipient's rows in order, stopping at the first failure."""
         done: list[tuple[OutboxRow, DeliveryError | None]] = []
         for row in queue:
+            now = self.clock.now()
+            if self._paused.get(row.channel, now) > now:
+                break  # another recipient's send found the whole channel throttled
             error = await self._send(row)
             done.append((row, error))
             if error is not None:
+                if error.channel_wide and error.retry_after:
+                    self._paused[row.channel] = self.clock.now() + timedelta(seconds=error.retry_after)
                 break
         return done
 
