@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +123,14 @@ class App:
 def build_app(settings: Settings, *, clock: Clock | None = None,
               senders: dict[str, ChannelSender] | None = None, tagger: RuleTagger | None = None) -> App:
     """Wire the application; tests pass a FrozenClock and fake senders here."""
-    engine = create_engine(settings.database.url, echo=settings.database.echo,
-                           pool_size=settings.database.pool_size)
+    db = settings.database
+    engine = create_engine(db.url, echo=db.echo, pool_size=db.pool_size, sqlite_inline=db.sqlite_inline)
     policy = policy_from(settings)
     calendar = WorkCalendar.from_file(settings.calendar.extra_days_file or None, policy.timezone)
     rules_path = Path(settings.nlp.rules_file) if settings.nlp.rules_file else DEFAULT_RULES
     tagger = tagger or RuleTagger(KeywordRules.load(rules_path))
-    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow_factory(engine))
+    uow = uow_factory(engine, group_commit_max=db.group_commit_max)
+    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow)
     from bot.channels.webchat_channel import CHANNEL as WEB
     # The web chat page reads its messages from the outbox: storing them is delivering them,
     # unless a test passes a sender for "web" to watch delivery itself.
@@ -137,6 +138,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     mailboxes = frozenset() if WEB in senders else frozenset({WEB})
     retry = RetryPolicy(settings.delivery.max_attempts, settings.delivery.base_backoff_seconds)
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
+    outbox.LEASE = timedelta(seconds=settings.delivery.lease_seconds)
     pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes)
     app = App(settings, engine, runtime, pipeline, outbox)
     from handlers.notices import ChatNotices

@@ -28,12 +28,16 @@ class ServerConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     max_body_bytes: int = Field(65536, ge=1024)
+    sender_per_minute: int = Field(30, ge=0)  # messages a minute from one sender; 0 = no limit
+    sender_burst: int = Field(10, ge=1)  # that many may come at once before the limit applies
 
 
 class DatabaseConfig(Section):
     url: str = "sqlite+aiosqlite:///./qihu.db"
     echo: bool = False
     pool_size: int = Field(10, ge=1, le=200)
+    sqlite_inline: bool = True  # SQLite statements run on the event loop's thread (no worker-thread hops)
+    group_commit_max: int = Field(32, ge=1, le=1000)  # SQLite: turns sharing one transaction; 1 = one each
 
 
 class AppealsConfig(Section):
@@ -118,6 +122,7 @@ class DeliveryConfig(Section):
     poll_seconds: float = Field(2.0, gt=0)
     max_attempts: int = Field(8, ge=1)
     base_backoff_seconds: float = Field(5.0, gt=0)
+    lease_seconds: float = Field(120.0, gt=0)  # a claimed row is retried after this long if its sender vanished
 
 
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -183,7 +188,7 @@ class DingTalkConfig(Section):
     api_base: str = ""  # empty: the dialect's public endpoint
     # sessionWebhook URLs come inside the callback; only these prefixes are ever POSTed to.
     session_webhook_prefixes: list[str] = ["https://oapi.dingtalk.com/", "https://api.dingtalk.com/"]
-    ack_seconds: float = Field(2.0, ge=0, le=30)  # answer the callback after at most this long
+    ack_seconds: float = Field(10.0, ge=0, le=30)  # answer the callback after at most this long
     flow_control_seconds: float = Field(60.0, gt=0)  # wait when DingTalk names a user in flowControlledStaffIdList
     http_timeout_seconds: float = Field(10.0, gt=0)
 

@@ -610,3 +610,5 @@ ERRORS.update({
     "category_unknown": "没有「{category}」这个类别。可选：{choices}。",
     "category_same": "诉求 {number} 的类别已经是「{category}」。",
 })
+# ---- Limits on hostile or runaway senders (issue 8) ----
+RATE_LIMITED = "您发送消息太频繁了，请等 {seconds} 秒后再发。"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +40,51 @@ class ConcurrentUpdate(RuntimeError):
 
 def _upsert(conn: AsyncConnection, table: t.Table):  # type: ignore[no-untyped-def]
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+_PREBUILT: dict[tuple[str, str], Any] = {}
+
+
+def _prebuilt(conn: AsyncConnection, name: str, build: Any) -> Any:
+    """Statements of every turn, built once per dialect: building and cache-keying a statement costs
+    more than SQLite takes to run it (docs/benchmarks.md)."""
+    key = (conn.dialect.name, name)
+    stmt = _PREBUILT.get(key)
+    if stmt is None:
+        stmt = _PREBUILT[key] = build(postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+    return stmt
+
+
+def _identity_stmt(_upsert_fn: Any) -> Any:
+    c = t.identities.c
+    return select(t.identities).where(c.channel == bindparam("channel"), c.external_id == bindparam("external_id"))
+
+
+def _conversation_select(_upsert_fn: Any) -> Any:
+    c = t.conversations.c
+    return select(t.conversations).where(c.channel == bindparam("channel"), c.user_id == bindparam("user_id"))
+
+
+def _conversation_select_for_update(upsert_fn: Any) -> Any:
+    return _conversation_select(upsert_fn).with_for_update()
+
+
+def _conversation_touch(upsert_fn: Any) -> Any:
+    return upsert_fn(t.conversations).on_conflict_do_nothing()
+
+
+def _conversation_save(upsert_fn: Any) -> Any:
+    stmt = upsert_fn(t.conversations)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.conversations.c.channel, t.conversations.c.user_id],
+        set_={k: getattr(stmt.excluded, k) for k in ("step", "data", "version", "updated_at")})
+
+
+def _inbound_claim(upsert_fn: Any) -> Any:
+    return upsert_fn(t.inbound_messages).on_conflict_do_nothing()
+
+
+_OUTBOX_INSERT = insert(t.outbox).returning(t.outbox.c.id)
 
 
 class SqlAppealRepository:
@@ -193,8 +238,8 @@ class SqlDirectoryRepository:
         return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
 
     async def identity(self, key: ConversationKey) -> Identity:
-        r = (await self.conn.execute(select(t.identities).where(
-            t.identities.c.channel == key.channel, t.identities.c.external_id == key.user_id))).first()
+        r = (await self.conn.execute(_prebuilt(self.conn, "identity", _identity_stmt),
+                                     {"channel": key.channel, "external_id": key.user_id})).first()
         if r is None:
             return Identity(key)
         staff_member = await self.staff(r.staff_id) if r.staff_id else None
@@ -250,17 +295,15 @@ class SqlConversationRepository:
         On SQLite the transaction already holds the database write lock (BEGIN IMMEDIATE);
         on PostgreSQL the row is created if missing and locked FOR UPDATE.
         """
-        c = t.conversations.c
-        stmt = select(t.conversations).where(c.channel == key.channel, c.user_id == key.user_id)
+        params = {"channel": key.channel, "user_id": key.user_id}
         if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(
-                postgresql.insert(t.conversations)
-                .values(channel=key.channel, user_id=key.user_id, step="idle", data={}, version=0,
-                        updated_at=datetime.now(UTC))
-                .on_conflict_do_nothing()
-            )
-            stmt = stmt.with_for_update()
-        row = (await self.conn.execute(stmt)).first()
+            await self.conn.execute(_prebuilt(self.conn, "conversation_touch", _conversation_touch),
+                                    params | {"step": "idle", "data": {}, "version": 0,
+                                             "updated_at": datetime.now(UTC)})
+            stmt = _prebuilt(self.conn, "conversation_select_for_update", _conversation_select_for_update)
+        else:
+            stmt = _prebuilt(self.conn, "conversation_select", _conversation_select)
+        row = (await self.conn.execute(stmt, params)).first()
         if row is None or row.version == 0:
             return ConversationState()
         data = dict(row.data)
@@ -272,10 +315,9 @@ class SqlConversationRepository:
     async def save(self, key: ConversationKey, state: ConversationState) -> None:
         payload = {"draft": state.data, "history": state.history, "choices": state.choices}
         now = state.updated_at or datetime.now(UTC)
-        values = {"step": state.step, "data": payload, "version": state.version + 1, "updated_at": now}
-        stmt = _upsert(self.conn, t.conversations).values(channel=key.channel, user_id=key.user_id, **values)
-        await self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=[t.conversations.c.channel, t.conversations.c.user_id], set_=values))
+        await self.conn.execute(_prebuilt(self.conn, "conversation_save", _conversation_save), {
+            "channel": key.channel, "user_id": key.user_id, "step": state.step, "data": payload,
+            "version": state.version + 1, "updated_at": now})
         state.version += 1
 
 
@@ -297,12 +339,8 @@ class SqlOutbox:
                 "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
                 "appeal_number": m.appeal_number, "status": "sent" if stored else "pending",
                 "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": now if stored else None})
-        ids = []
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
-        stmt = insert(t.outbox).returning(t.outbox.c.id)
-        for row in rows:
-            ids.append((await self.conn.execute(stmt, row)).scalar_one())
-        return ids
+        return [(await self.conn.execute(_OUTBOX_INSERT, row)).scalar_one() for row in rows]
 
     @staticmethod
     def _row(r: Any) -> OutboxRow:
@@ -322,6 +360,24 @@ class SqlOutbox:
             update(t.outbox).where(c.id == outbox_id, c.status == "pending", c.next_attempt_at <= now)
             .values(next_attempt_at=lease_until))
         return result.rowcount == 1
+
+    async def claim_many(self, ids: Sequence[int], now: datetime, lease_until: datetime) -> list[int]:
+        """claim() for many rows in one statement; returns the ids taken."""
+        c = t.outbox.c
+        result = await self.conn.execute(
+            update(t.outbox).where(c.id.in_(list(ids)), c.status == "pending", c.next_attempt_at <= now)
+            .values(next_attempt_at=lease_until).returning(c.id))
+        return [r[0] for r in result.all()]
+
+    async def mark_sent_many(self, ids: Sequence[int], now: datetime) -> None:
+        await self.conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(ids)))
+                                .values(status="sent", sent_at=now, attempts=t.outbox.c.attempts + 1))
+
+    async def release_many(self, ids: Sequence[int], now: datetime) -> None:
+        """Give claimed rows back, due now (they were not tried in this pass)."""
+        c = t.outbox.c
+        await self.conn.execute(update(t.outbox).where(c.id.in_(list(ids)), c.status == "pending")
+                                .values(next_attempt_at=now))
 
     async def mark_sent(self, outbox_id: int, now: datetime) -> None:
         await self.conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id)
@@ -379,9 +435,9 @@ class SqlInboundLog:
 
     async def claim(self, channel: str, message_id: str, now: datetime) -> bool:
         """True exactly once per (channel, message id); the claim commits with the turn's effects."""
-        stmt = _upsert(self.conn, t.inbound_messages).values(
-            channel=channel, message_id=message_id[:191], received_at=now).on_conflict_do_nothing()
-        return (await self.conn.execute(stmt)).rowcount == 1
+        stmt = _prebuilt(self.conn, "inbound_claim", _inbound_claim)
+        params = {"channel": channel, "message_id": message_id[:191], "received_at": now}
+        return (await self.conn.execute(stmt, params)).rowcount == 1
 
 
 class SqlTagCorrections:

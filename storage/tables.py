@@ -143,6 +143,7 @@ appeals = Table(
     Index("ix_appeals_enterprise_status", "enterprise_id", "status"),
     Index("ix_appeals_status_lead", "status", "lead_unit_id"),
     Index("ix_appeals_submitted_status", "submitted_at", "status", "lead_unit_id"),
+    Index("ix_appeals_status_submitted", "status", "submitted_at", "id"),  # 待分派 (migration 0008)
 )
 
 appeal_events = Table(

@@ -1,9 +1,13 @@
-"""SqlUnitOfWork: one connection, one transaction, all repositories bound to it."""
+"""SqlUnitOfWork: one connection, one transaction; on SQLite, turns share a group-committed transaction."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.engine import DirectConnection, direct_connection, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
@@ -18,6 +22,9 @@ from storage.repositories import (
 )
 from storage.sweep_repository import SqlSweepRepository
 
+log = logging.getLogger(__name__)
+SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT uow", "RELEASE SAVEPOINT uow", "ROLLBACK TO SAVEPOINT uow"
+
 
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; leaving without commit() rolls everything back."""
@@ -26,25 +33,29 @@ class SqlUnitOfWork:
         self.engine = engine
         self.conn: AsyncConnection | None = None
 
-    async def __aenter__(self) -> SqlUnitOfWork:
-        self.conn = await self.engine.connect()
-        try:
-            await self.conn.begin()
-        except BaseException:
-            await self.conn.close()
-            raise
-        self.appeals = SqlAppealRepository(self.conn)
-        self.enterprises = SqlEnterpriseRepository(self.conn)
-        self.directory = SqlDirectoryRepository(self.conn)
-        self.conversations = SqlConversationRepository(self.conn)
-        self.outbox = SqlOutbox(self.conn)
-        self.inbound = SqlInboundLog(self.conn)
-        self.bind_codes = SqlBindCodes(self.conn)
-        self.handling = SqlHandlingRepository(self.conn)
-        self.evaluation = SqlEvaluationRepository(self.conn)
-        self.sweeps = SqlSweepRepository(self.conn)
-        self.tags = SqlTagCorrections(self.conn)
+    def _bind(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.appeals = SqlAppealRepository(conn)
+        self.enterprises = SqlEnterpriseRepository(conn)
+        self.directory = SqlDirectoryRepository(conn)
+        self.conversations = SqlConversationRepository(conn)
+        self.outbox = SqlOutbox(conn)
+        self.inbound = SqlInboundLog(conn)
+        self.bind_codes = SqlBindCodes(conn)
+        self.handling = SqlHandlingRepository(conn)
+        self.evaluation = SqlEvaluationRepository(conn)
+        self.sweeps = SqlSweepRepository(conn)
+        self.tags = SqlTagCorrections(conn)
         self.committed = False
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        conn = await self.engine.connect()
+        try:
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._bind(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -66,5 +77,162 @@ class SqlUnitOfWork:
         await self.conn.rollback()
 
 
-def uow_factory(engine: AsyncEngine):  # type: ignore[no-untyped-def]
+class _Batch:
+    def __init__(self, conn: AsyncConnection | DirectConnection, checkout: AsyncConnection) -> None:
+        loop = asyncio.get_running_loop()
+        self.conn = conn
+        self.checkout = checkout  # holding the pool's one connection keeps every other user out
+        self.members = 0
+        self.opened = loop.time()
+        self.done: asyncio.Future[None] = loop.create_future()
+
+
+class GroupCommit:
+    """SQLite has one writer: units of work take turns on one connection, and those that arrive while
+    others run share its transaction, each inside a SAVEPOINT (so one failing turn rolls back alone).
+    The transaction commits when nobody is waiting, or after `max_turns` members or `max_age` seconds;
+    a member's commit() returns only after that COMMIT, so nothing is acknowledged before it is stored.
+    """
+
+    def __init__(self, engine: AsyncEngine, max_turns: int = 32, max_age: float = 0.05,
+                 acquire_timeout: float = 120.0) -> None:
+        self.engine = engine
+        self.max_turns = max_turns
+        self.max_age = max_age
+        self.acquire_timeout = acquire_timeout
+        self._slot = asyncio.Lock()
+        self._waiting = 0
+        self._batch: _Batch | None = None
+        self.commits = 0  # transactions committed, for benchmarks
+        self.members = 0  # units of work they carried
+
+    async def enter(self) -> _Batch:
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(self.acquire_timeout):  # a nested unit of work would wait forever
+                await self._slot.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            if self._batch is None:
+                checkout = await self.engine.connect()
+                try:
+                    conn = await direct_connection(checkout) or checkout
+                    await conn.begin()
+                except BaseException:
+                    await checkout.close()
+                    raise
+                self._batch = _Batch(conn, checkout)
+            return self._batch
+        except BaseException:
+            self._slot.release()
+            raise
+
+    async def leave(self, joined: bool) -> None:
+        """Give the connection to the next unit of work, committing first when the batch is complete."""
+        batch = self._batch
+        try:
+            assert batch is not None
+            if joined:
+                batch.members += 1
+            full = batch.members >= self.max_turns or asyncio.get_running_loop().time() - batch.opened > self.max_age
+            if self._waiting == 0 or full:
+                self._batch = None
+                await self._commit(batch)
+        finally:
+            self._slot.release()
+
+    async def _commit(self, batch: _Batch) -> None:
+        try:
+            if batch.members:
+                await batch.conn.commit()
+                self.commits += 1
+                self.members += batch.members
+            else:
+                await batch.conn.rollback()
+            batch.done.set_result(None)
+        except Exception as exc:
+            log.exception("group commit of %s units of work failed", batch.members)
+            if batch.members:
+                batch.done.set_exception(exc)
+            else:
+                batch.done.set_result(None)
+        finally:
+            try:
+                if batch.conn is not batch.checkout:
+                    await batch.conn.close()
+                await batch.checkout.close()
+            except Exception:
+                log.exception("closing the group-commit connection failed")
+
+
+class BatchedUnitOfWork(SqlUnitOfWork):
+    """A unit of work inside a GroupCommit batch: SAVEPOINT on entry, RELEASE + wait for COMMIT on commit()."""
+
+    def __init__(self, group: GroupCommit) -> None:
+        super().__init__(group.engine)
+        self.group = group
+        self._open = False  # inside our savepoint
+        self._batch: _Batch | None = None
+        self._left = False
+
+    async def __aenter__(self) -> BatchedUnitOfWork:
+        batch = await self.group.enter()
+        try:
+            # Plain SQL: SQLAlchemy's begin_nested() costs more than the statement itself.
+            await batch.conn.exec_driver_sql(SAVEPOINT)
+        except BaseException:
+            await self.group.leave(False)
+            raise
+        self._open = True
+        self._batch = batch
+        self._left = False
+        self._bind(batch.conn)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._left:
+            return
+        try:
+            if self._open and self._batch is not None:
+                self._open = False
+                await self._batch.conn.exec_driver_sql(ROLLBACK_TO)
+                await self._batch.conn.exec_driver_sql(RELEASE)
+        except Exception:
+            log.exception("rollback to savepoint failed")
+        finally:
+            self._left = True
+            self.conn = None
+            batch = self._batch
+            saw_others = batch is not None and batch.members > 0
+            await self.group.leave(False)
+        if saw_others and exc[0] is None:
+            # What this unit of work read may include other members' uncommitted rows (a reply on
+            # the web chat page, a dedupe claim): it is not done until they are stored.
+            assert batch is not None
+            await batch.done
+
+    async def commit(self) -> None:
+        assert self._open and self._batch is not None and not self._left
+        await self._batch.conn.exec_driver_sql(RELEASE)
+        self._open = False
+        self._left = True
+        self.conn = None  # the connection now belongs to the next unit of work
+        await self.group.leave(True)
+        await self._batch.done
+        self.committed = True
+
+    async def rollback(self) -> None:
+        assert self._open and self._batch is not None and not self._left
+        await self._batch.conn.exec_driver_sql(ROLLBACK_TO)
+
+
+def uow_factory(engine: AsyncEngine, *, group_commit_max: int = 32):  # type: ignore[no-untyped-def]
+    """SQLite with group_commit_max > 1: units of work share group-committed transactions;
+    otherwise (PostgreSQL, whose writers run concurrently) one transaction each."""
+    if is_sqlite(engine.url.render_as_string()) and group_commit_max > 1:
+        group = GroupCommit(engine, max_turns=group_commit_max)
+        factory = lambda: BatchedUnitOfWork(group)  # noqa: E731
+        factory.group = group  # type: ignore[attr-defined]
+        return factory
     return lambda: SqlUnitOfWork(engine)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import DingTalkConfig
 from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
@@ -510,7 +511,7 @@ class DingTalkChannel:
             return web.json_response({"error": refused[1]}, status=refused[0])
         try:
             payload = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
             return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
         if not isinstance(payload, dict):
             return web.json_response({"error": "请求体应为 JSON 对象。"}, status=400)
@@ -518,12 +519,18 @@ class DingTalkChannel:
             parsed = parse_callback(payload)
         except PayloadError:
             return web.json_response({"error": "缺少 msgId 或发送人。"}, status=400)
+        limited = limiter_for(self.app).refusal(self.name, parsed.user_id)
+        if limited is not None:
+            return limited
         msg = self.inbound(parsed, now)
         task = asyncio.create_task(self._handle(msg, parsed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         # DingTalk re-sends a message it thinks was not taken (~60 s); answer fast, finish in the background.
-        await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
+        done, _ = await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
+        if not done:  # a crash before the commit would now lose it: DingTalk does not resend a 200
+            log.warning("dingtalk message %s answered before its turn was stored (ack_seconds=%s)",
+                        msg.message_id, self.cfg.ack_seconds)
         return web.json_response({})
 
     def inbound(self, parsed: ParsedMessage, now: Any) -> InboundMessage:

@@ -16,6 +16,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import TelegramConfig
 from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
@@ -162,15 +163,19 @@ class TelegramChannel:
             return web.json_response({"error": "Telegram 密钥不正确。"}, status=403)
         try:
             data = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
             return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.json_response({"error": "不是 Telegram 更新。"}, status=400)
         await self.ensure_bot()
         try:
             update = Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError):
+        except Exception:  # PTB's parsers trust the Bot API's types: any wrong one may raise anything
             return web.json_response({"error": "Telegram 更新格式错误。"}, status=400)
+        if update.effective_user is not None:
+            limited = limiter_for(self.app).refusal(CHANNEL, str(update.effective_user.id))
+            if limited is not None:
+                return limited
         await self.process(update)
         return web.json_response({})
 

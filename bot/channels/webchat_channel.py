@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.ratelimit import limiter_for
 from bot.messages import ConversationKey, InboundMessage
 
 CHANNEL = "web"
@@ -122,6 +123,9 @@ class WebChat:
         client_id = payload.get("client_msg_id") or uuid.uuid4().hex
         if not isinstance(client_id, str) or len(client_id) > 64:
             return _bad(400, "client_msg_id 应为不超过 64 位的字符串。")
+        limited = limiter_for(self.app).refusal(CHANNEL, user)
+        if limited is not None:
+            return limited
         if self.demo_allowed(request):
             await self._bind_demo_staff(user)
         msg = InboundMessage(ConversationKey(CHANNEL, user), text, f"{user}:{client_id}",

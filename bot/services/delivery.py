@@ -65,49 +65,79 @@ class OutboxSender:
         self._wake.set()
 
     async def run_once(self, limit: int = 500) -> int:
-        """One pass over pending rows; returns how many were delivered."""
+        """One pass over pending rows; returns how many were delivered.
+
+        Claims and results are written in one transaction each per pass, not two per message: under
+        load the sender would otherwise take the (SQLite: only) write connection twice per reply."""
         async with self._pass_lock:
+            now = self.clock.now()
             async with self.uow() as uow:
                 rows = await uow.outbox.pending(list(self.senders), limit)
-            queues: dict[tuple[str, str], list[OutboxRow]] = {}
-            now = self.clock.now()
-            for row in rows:
-                if self._paused.get(row.channel, now) > now:
-                    continue
-                queues.setdefault((row.channel, row.recipient), []).append(row)
-            results = await asyncio.gather(*(self._drain(q) for q in queues.values()))
-            return sum(results)
+                queues: dict[tuple[str, str], list[OutboxRow]] = {}
+                blocked: set[tuple[str, str]] = set()
+                for row in rows:
+                    key = (row.channel, row.recipient)
+                    if key in blocked:
+                        continue
+                    if row.next_attempt_at > now or self._paused.get(row.channel, now) > now:
+                        blocked.add(key)  # keep the recipient's order: later rows wait for this one
+                        continue
+                    queues.setdefault(key, []).append(row)
+                wanted = [r.id for q in queues.values() for r in q]
+                claimed = set(await uow.outbox.claim_many(wanted, now, now + self.LEASE)) if wanted else set()
+                await uow.commit()
+            runs = []
+            for queue in queues.values():
+                mine = []
+                for row in queue:
+                    if row.id not in claimed:
+                        break  # another sender has it: keep the order, leave the rest for later
+                    mine.append(row)
+                if mine:
+                    runs.append(mine)
+            results = await asyncio.gather(*(self._drain(q) for q in runs))
+            tried = [r for rs in results for r in rs]
+            untried = claimed - {row.id for row, _ in tried}  # behind a failure, a pause or another sender
+            await self._record(tried, sorted(untried))
+            return sum(1 for _, error in tried if error is None)
 
-    async def _drain(self, queue: list[OutboxRow]) -> int:
-        sent = 0
+    async def _drain(self, queue: list[OutboxRow]) -> list[tuple[OutboxRow, DeliveryError | None]]:
+        """Send one recipient's rows in order, stopping at the first failure."""
+        done: list[tuple[OutboxRow, DeliveryError | None]] = []
         for row in queue:
-            if not await self._send(row):
-                break  # keep the recipient's order: later rows wait for this one
-            sent += 1
-        return sent
+            now = self.clock.now()
+            if self._paused.get(row.channel, now) > now:
+                break  # another recipient's send found the whole channel throttled
+            error = await self._send(row)
+            done.append((row, error))
+            if error is not None:
+                if error.channel_wide and error.retry_after:
+                    self._paused[row.channel] = self.clock.now() + timedelta(seconds=error.retry_after)
+                break
+        return done
 
-    async def _send(self, row: OutboxRow) -> bool:
-        now = self.clock.now()
-        if row.next_attempt_at > now or self._paused.get(row.channel, now) > now:
-            return False
-        async with self.uow() as uow:
-            claimed = await uow.outbox.claim(row.id, now, now + self.LEASE)
-            await uow.commit()
-        if not claimed:
-            return False
-        error: DeliveryError | None = None
+    async def _send(self, row: OutboxRow) -> DeliveryError | None:
         try:
             await self.senders[row.channel].send(row.recipient, row.body, outbox_id=row.id)
         except DeliveryError as exc:
-            error = exc
+            return exc
         except Exception as exc:  # a bug or network trouble in a sender must not stop the loop
             log.exception("sender %s failed on outbox %s", row.channel, row.id)
-            error = DeliveryError(repr(exc))
+            return DeliveryError(repr(exc))
+        return None
+
+    async def _record(self, results: list[tuple[OutboxRow, DeliveryError | None]], unsent: list[int]) -> None:
+        """Store a pass's outcome; rows not tried (behind a failure) are released at once, not at lease end."""
+        done = self.clock.now()
         async with self.uow() as uow:
-            done = self.clock.now()
-            if error is None:
-                await uow.outbox.mark_sent(row.id, done)
-            else:
+            sent = [row.id for row, error in results if error is None]
+            if sent:
+                await uow.outbox.mark_sent_many(sent, done)
+            if unsent:
+                await uow.outbox.release_many(unsent, done)
+            for row, error in results:
+                if error is None:
+                    continue
                 attempts = row.attempts + 1
                 dead = error.permanent or attempts >= self.retry.max_attempts
                 delay = self.retry.delay(attempts, self.rng, error.retry_after)
@@ -118,7 +148,6 @@ class OutboxSender:
                 log.warning("outbox %s to %s:%s failed (attempt %s%s): %s", row.id, row.channel,
                             row.recipient, attempts, ", dead" if dead else "", error)
             await uow.commit()
-        return error is None
 
     async def run_forever(self, poll_seconds: float) -> None:
         while True:

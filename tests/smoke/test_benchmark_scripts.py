@@ -1,0 +1,41 @@
+"""Each benchmark and fault script, run for seconds on SQLite: it finishes, prints its JSON, and its checks pass."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.smoke
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(module: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = "\n" + proc.stdout
+    return json.loads(out[out.rindex("\n{\n") + 1:])  # the final report, after any progress lines
+
+
+def test_load_benchmark_runs() -> None:
+    report = run("benchmarks.load_dingtalk", "--seconds", "1", "--concurrency", "8", "--users", "20")
+    assert report["sqlite"]["requests"] > 0
+    assert report["sqlite"]["non_2xx"] == 0
+    assert report["sqlite"]["delivered"] >= report["sqlite"]["requests"]
+
+
+def test_crash_script_finds_nothing_lost() -> None:
+    report = run("benchmarks.crash", "--users", "16", "--concurrency", "8", "--kill-after", "1",
+                 "--lease-seconds", "2")
+    assert report["ok"], report["checks"]
+    assert report["acknowledged"] == report["sent"] == report["stored"]
+
+
+def test_growth_benchmark_runs() -> None:
+    report = run("benchmarks.growth", "--sizes", "500,1000", "--repeat", "1", "--memory-dialogues", "20")
+    assert set(report["sqlite"]["1000"]) >= {"查询", "待分派", "待办", "filing (submit + commit)"}
+    assert report["memory"]["dialogues_in_progress"] == 20
