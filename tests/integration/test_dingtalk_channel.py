@@ -283,3 +283,38 @@ async def test_zzd_choices_render_as_markdown_with_links(settings, clock, fake_d
         assert "2. [⭐1]" in text
     finally:
         await env.close()
+
+
+async def test_full_loop_over_dingtalk_enterprise_told_at_each_step(ding):
+    """Issue 4's loop with everyone in DingTalk: file, dispatch, accept, progress, close."""
+    from tests.conftest import bind_staff
+
+    enterprise = DingUser(ding, "ent001", "张伟")
+    dispatcher = DingUser(ding, "disp01", "陈晓")
+    handler = DingUser(ding, "hand01", "李工")
+    await bind_staff(ding.app, "disp01", "chen-dispatch", channel="dingtalk")
+    await bind_staff(ding.app, "hand01", "li-gdgs", channel="dingtalk")
+
+    await file_up_to_summary(enterprise)
+    assert "诉求已登记，编号 QH20261125-0001" in await enterprise.tap("确认提交")
+    number = "QH20261125-0001"
+    assert "【新诉求】" in await dispatcher.replies()
+
+    pool = await dispatcher.say("待分派")
+    assert number in pool and "建议：国网示范县供电公司" in pool
+    assert "交由国网示范县供电公司主办" in await dispatcher.say(f"分派 {number}")
+    assert "已交由国网示范县供电公司办理" in await enterprise.replies()
+
+    todo = await handler.say("待办")
+    assert number in todo
+    assert "已签收诉求" in await handler.say(f"签收 {number}")
+    assert "已由国网示范县供电公司签收" in await enterprise.replies()
+    await handler.say(f"进展 {number} 已安排勘查，下周一现场核实负荷")
+    assert "有新进展" in await enterprise.replies()
+    assert "已办结（已解决）" in await handler.say(f"办结 {number} 已解决 变压器增容已完成送电")
+    told = await enterprise.replies()
+    assert "已办结（已解决）" in told and "变压器增容已完成送电" in told
+
+    async with ding.app.runtime.uow() as uow:
+        appeal = await uow.appeals.get(number)
+    assert appeal.status == Status.RESOLVED and appeal.lead_unit_id == "gdgs"
