@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain.appeal import Action, Status
@@ -202,3 +203,49 @@ async def test_scheduler_runs_the_bad_review_clocks_once(app, chat, clock):
     await run_sweeps(app.sweeps, names)
     late = [m for m in await inbox(app, dispatcher) if "【差评核实超期】" in m]
     assert len(late) == 1 and number in late[0]
+
+
+async def test_township_rates_the_upper_level_service_on_an_appeal_it_escalated(app, chat):
+    dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
+    sun = await bind_staff(app, "staff:sun", "sun-kfq")
+    li = await bind_staff(app, "staff:li", "li-gdgs")
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 开发区")
+    await sun.say(f"签收 {number}")
+    assert "市级专班" in await sun.say(f"提级 {number} 涉及跨县电网改造，需市级协调")
+    assert "不是贵单位提级的" in await li.say(f"上级评价 {number} 4 很好")
+    refused = await chat.say(f"上级评价 {number} 4 很好")
+    assert "承办" in refused or "工作人员" in refused
+    done = await sun.say(f"上级评价 {number} 4 市级专班响应及时")
+    assert number in done
+    assert "已评价过" in await sun.say(f"上级评价 {number} 5 再评一次")
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(select(t.grassroots_ratings.c.rater_unit_id, t.grassroots_ratings.c.rated_unit_id,
+                                          t.grassroots_ratings.c.level))).all()
+    assert [tuple(r) for r in rows] == [("kfq", "city", 4)]
+
+
+async def test_third_party_scores_import_all_or_nothing(app, tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    from bot import cli
+    from bot.config import EXAMPLE_CONFIG
+
+    monkeypatch.setenv("QIHU_DATABASE__URL", app.settings.database.url)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("单位,期间,得分,来源\n供电公司,2026Q4,88,第三方机构\n火星局,2026Q4,90,第三方机构\n"
+                   "税务局,2026Q9,80,第三方机构\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        await asyncio.to_thread(cli.main, ["--config", str(EXAMPLE_CONFIG), "import", "third-party", str(bad)])
+    out = capsys.readouterr()
+    assert "第 3 行" in out.out + out.err and "火星局" in out.out + out.err
+    async with app.engine.connect() as conn:
+        assert (await conn.execute(select(t.third_party_scores))).all() == []
+    good = tmp_path / "good.csv"
+    good.write_text("单位,期间,得分,来源\n供电公司,2026Q4,88,第三方机构\n税务局,2026Q4,91.5,第三方机构\n",
+                    encoding="utf-8")
+    await asyncio.to_thread(cli.main, ["--config", str(EXAMPLE_CONFIG), "import", "third-party", str(good)])
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(select(t.third_party_scores.c.unit_id, t.third_party_scores.c.score)
+                                   .order_by(t.third_party_scores.c.unit_id))).all()
+    assert [tuple(r) for r in rows] == [("gdgs", 88.0), ("swj", 91.5)]
