@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -238,6 +239,24 @@ class _AuthExpired(Exception):
     """The API refused our token: fetch a new one and try once more."""
 
 
+class _TokenCache:
+    """One access token, fetched under a lock and reused until TOKEN_MARGIN before it expires."""
+
+    def __init__(self, clock: Clock, fetch: Callable[[], Awaitable[tuple[str, float]]]) -> None:
+        self.clock = clock
+        self.fetch = fetch  # returns (token, lifetime in seconds)
+        self._token: str | None = None
+        self._until = clock.now()
+        self._lock = asyncio.Lock()
+
+    async def get(self, *, force: bool = False) -> str:
+        async with self._lock:
+            if force or not self._token or self.clock.now() >= self._until:
+                self._token, lifetime = await self.fetch()
+                self._until = self.clock.now() + timedelta(seconds=lifetime) - TOKEN_MARGIN
+            return self._token
+
+
 class DingTalkApi:
     """Public DingTalk OpenAPI: oauth2 token (cached), robot 1:1 batch send and group send (§2)."""
 
@@ -245,28 +264,23 @@ class DingTalkApi:
         self.cfg = cfg
         self.clock = clock
         self.http = http
-        self._token: str | None = None
-        self._token_until = clock.now()
-        self._token_lock = asyncio.Lock()
+        self._tokens = _TokenCache(clock, self._fetch_token)
         self.robot_code = cfg.robot_code or cfg.app_key
 
     async def token(self, *, force: bool = False) -> str:
-        async with self._token_lock:
-            if not force and self._token and self.clock.now() < self._token_until:
-                return self._token
-            url = f"{self.cfg.base_url}/v1.0/oauth2/accessToken"
-            body = {"appKey": self.cfg.app_key, "appSecret": self.cfg.app_secret.get_secret_value()}
-            try:
-                async with self.http.session.post(url, json=body) as resp:
-                    data = await _json(resp)
-                    if resp.status != 200 or not isinstance(data.get("accessToken"), str):
-                        raise DeliveryError(f"dingtalk token: HTTP {resp.status} {data.get('code', '')}")
-            except aiohttp.ClientError as exc:
-                raise DeliveryError(f"dingtalk token: {exc!r}") from exc
-            expires = float(data.get("expireIn") or 7200)
-            self._token = data["accessToken"]
-            self._token_until = self.clock.now() + timedelta(seconds=expires) - TOKEN_MARGIN
-            return self._token
+        return await self._tokens.get(force=force)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        url = f"{self.cfg.base_url}/v1.0/oauth2/accessToken"
+        body = {"appKey": self.cfg.app_key, "appSecret": self.cfg.app_secret.get_secret_value()}
+        try:
+            async with self.http.session.post(url, json=body) as resp:
+                data = await _json(resp)
+                if resp.status != 200 or not isinstance(data.get("accessToken"), str):
+                    raise DeliveryError(f"dingtalk token: HTTP {resp.status} {data.get('code', '')}")
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(f"dingtalk token: {exc!r}") from exc
+        return data["accessToken"], float(data.get("expireIn") or 7200)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         for attempt in (1, 2):
@@ -343,9 +357,7 @@ class ZzdApi:
         self.cfg = cfg
         self.clock = clock
         self.http = http
-        self._token: str | None = None
-        self._token_until = clock.now()
-        self._token_lock = asyncio.Lock()
+        self._tokens = _TokenCache(clock, self._fetch_token)
 
     def headers(self, method: str, path: str, params: list[tuple[str, str]]) -> dict[str, str]:
         now = self.clock.now().astimezone(BEIJING)
@@ -381,18 +393,15 @@ class ZzdApi:
             raise DeliveryError(f"zzd {path}: timeout") from exc
 
     async def token(self, *, force: bool = False) -> str:
-        async with self._token_lock:
-            if not force and self._token and self.clock.now() < self._token_until:
-                return self._token
-            data = await self._call("GET", "/gettoken.json", [
-                ("appkey", self.cfg.app_key), ("appsecret", self.cfg.app_secret.get_secret_value())])
-            inner = (data.get("content") or {}).get("data") if isinstance(data.get("content"), dict) else None
-            if not data.get("success") or not isinstance(inner, dict) or not inner.get("accessToken"):
-                raise DeliveryError(f"zzd token: {_zzd_error(data)}")
-            self._token = str(inner["accessToken"])
-            expires = _int_or_none(inner.get("expiresIn")) or 7200  # the gateway sends a string
-            self._token_until = self.clock.now() + timedelta(seconds=expires) - TOKEN_MARGIN
-            return self._token
+        return await self._tokens.get(force=force)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        data = await self._call("GET", "/gettoken.json", [
+            ("appkey", self.cfg.app_key), ("appsecret", self.cfg.app_secret.get_secret_value())])
+        inner = (data.get("content") or {}).get("data") if isinstance(data.get("content"), dict) else None
+        if not data.get("success") or not isinstance(inner, dict) or not inner.get("accessToken"):
+            raise DeliveryError(f"zzd token: {_zzd_error(data)}")
+        return str(inner["accessToken"]), _int_or_none(inner.get("expiresIn")) or 7200  # gateway sends a string
 
     async def send(self, recipient: str, body: dict[str, Any], outbox_id: int) -> None:
         text, choices = str(body.get("text", "")), choices_of(body)
