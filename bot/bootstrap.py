@@ -117,6 +117,11 @@ class App:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         self.background.clear()
+        group = getattr(self.runtime.uow, "group", None)
+        if group is not None:
+            await group.close()
+        if group is not None and group.commits:
+            log.info("group commit: %s transactions carried %s units of work", group.commits, group.members)
         await self.engine.dispose()
 
 

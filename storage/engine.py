@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from functools import partial
 from typing import Any
 
@@ -11,6 +13,8 @@ from sqlalchemy import Connection, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+
+BUSY_TIMEOUT_MS = 30_000
 
 
 def is_sqlite(url: str) -> bool:
@@ -40,8 +44,9 @@ class DirectConnection:
     greenlet switch and aiosqlite's wrappers that every awaited call otherwise costs (≈ 20 a turn).
     Only valid while the async connection it came from is checked out: that checkout is the lock."""
 
-    def __init__(self, sync: Connection) -> None:
+    def __init__(self, sync: Connection, raw: sqlite3.Connection) -> None:
         self.sync = sync
+        self.raw = raw
         self.dialect = sync.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
@@ -50,8 +55,29 @@ class DirectConnection:
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
         return self.sync.exec_driver_sql(statement, parameters)
 
-    async def begin(self) -> None:
-        self.sync.begin()
+    def run_raw(self, sql: str) -> None:
+        """A statement with no result and no SQLAlchemy bookkeeping (SAVEPOINT and its kin)."""
+        self.raw.execute(sql)
+
+    async def begin(self, timeout: float = 30.0) -> None:
+        """BEGIN IMMEDIATE without blocking the event loop: while another connection (another process,
+        or another engine of this one) holds the write lock, wait for it asynchronously. A blocking
+        busy wait here would freeze the loop, and with it the holder if it lives in this process."""
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            self.raw.execute("PRAGMA busy_timeout=0")
+            try:
+                self.raw.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+            finally:
+                self.raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        self.sync.begin()  # SQLAlchemy's bookkeeping only: pysqlite's do_begin sends nothing
 
     async def commit(self) -> None:
         self.sync.commit()
@@ -75,10 +101,10 @@ async def direct_connection(conn: AsyncConnection) -> DirectConnection | None:
     engine = getattr(driver, "sync_engine", None)
     if engine is None:
         # StaticPool hands out exactly this one sqlite3 connection, already set up by the async engine.
+        # No "begin" listener: DirectConnection.begin() sends BEGIN IMMEDIATE itself.
         engine = create_sync_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool, pool_reset_on_return=None)
-        event.listen(engine, "begin", lambda c: c.exec_driver_sql("BEGIN IMMEDIATE"))
         driver.sync_engine = engine  # type: ignore[attr-defined]
-    return DirectConnection(engine.connect())
+    return DirectConnection(engine.connect(), raw)
 
 
 def _inline_creator(path: str, timeout: float):  # type: ignore[no-untyped-def]
@@ -120,7 +146,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_i
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

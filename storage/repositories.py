@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from bot.services.ports import (
     TagCorrection,
 )
 from storage import tables as t
+from storage.fastpath import FastStatement
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -53,6 +55,22 @@ def _prebuilt(conn: AsyncConnection, name: str, build: Any) -> Any:
     if stmt is None:
         stmt = _PREBUILT[key] = build(postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
     return stmt
+
+
+_FAST: dict[str, FastStatement] = {}
+
+
+def _fast(conn: Any, name: str, build: Any,
+          keys: Sequence[str] | None = None) -> tuple[sqlite3.Connection, FastStatement] | None:
+    """The sqlite3 connection and the compiled statement when `conn` has one (SQLite inside a
+    group-commit batch: storage.engine.DirectConnection), else None: go through SQLAlchemy."""
+    raw = getattr(conn, "raw", None)
+    if raw is None:
+        return None
+    fast = _FAST.get(name)
+    if fast is None:
+        fast = _FAST[name] = FastStatement(_prebuilt(conn, name, build), conn.dialect, keys)
+    return raw, fast
 
 
 def _identity_stmt(_upsert_fn: Any) -> Any:
@@ -84,7 +102,14 @@ def _inbound_claim(upsert_fn: Any) -> Any:
     return upsert_fn(t.inbound_messages).on_conflict_do_nothing()
 
 
-_OUTBOX_INSERT = insert(t.outbox).returning(t.outbox.c.id)
+def _outbox_insert(_upsert_fn: Any) -> Any:
+    return insert(t.outbox).returning(t.outbox.c.id)
+
+
+_INBOUND_KEYS = ("channel", "message_id", "received_at")
+_CONVERSATION_KEYS = ("channel", "user_id", "step", "data", "version", "updated_at")
+_OUTBOX_KEYS = ("channel", "recipient", "body", "appeal_number", "status", "attempts", "next_attempt_at",
+                "created_at", "sent_at")
 
 
 class SqlAppealRepository:
@@ -238,8 +263,13 @@ class SqlDirectoryRepository:
         return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
 
     async def identity(self, key: ConversationKey) -> Identity:
-        r = (await self.conn.execute(_prebuilt(self.conn, "identity", _identity_stmt),
-                                     {"channel": key.channel, "external_id": key.user_id})).first()
+        params = {"channel": key.channel, "external_id": key.user_id}
+        if fast := _fast(self.conn, "identity", _identity_stmt):
+            raw, stmt = fast
+            values = raw.execute(stmt.sql, stmt.args(params)).fetchone()
+            r = stmt.row(values) if values else None
+        else:
+            r = (await self.conn.execute(_prebuilt(self.conn, "identity", _identity_stmt), params)).first()
         if r is None:
             return Identity(key)
         staff_member = await self.staff(r.staff_id) if r.staff_id else None
@@ -301,9 +331,21 @@ class SqlConversationRepository:
                                     params | {"step": "idle", "data": {}, "version": 0,
                                              "updated_at": datetime.now(UTC)})
             stmt = _prebuilt(self.conn, "conversation_select_for_update", _conversation_select_for_update)
+        elif fast := _fast(self.conn, "conversation_select", _conversation_select):
+            raw, select_stmt = fast
+            values = raw.execute(select_stmt.sql, select_stmt.args(params)).fetchone()
+            row = select_stmt.row(values) if values else None
+            return self.state_from(row)
         else:
             stmt = _prebuilt(self.conn, "conversation_select", _conversation_select)
-        row = (await self.conn.execute(stmt, params)).first()
+        return self.state_from((await self.conn.execute(stmt, params)).first())
+
+    @staticmethod
+    def payload(state: ConversationState) -> dict[str, Any]:
+        return {"draft": state.data, "history": state.history, "choices": state.choices}
+
+    @staticmethod
+    def state_from(row: Any) -> ConversationState:
         if row is None or row.version == 0:
             return ConversationState()
         data = dict(row.data)
@@ -313,12 +355,30 @@ class SqlConversationRepository:
         )
 
     async def save(self, key: ConversationKey, state: ConversationState) -> None:
-        payload = {"draft": state.data, "history": state.history, "choices": state.choices}
         now = state.updated_at or datetime.now(UTC)
-        await self.conn.execute(_prebuilt(self.conn, "conversation_save", _conversation_save), {
-            "channel": key.channel, "user_id": key.user_id, "step": state.step, "data": payload,
-            "version": state.version + 1, "updated_at": now})
+        params = {"channel": key.channel, "user_id": key.user_id, "step": state.step, "data": self.payload(state),
+                  "version": state.version + 1, "updated_at": now}
+        if fast := _fast(self.conn, "conversation_save", _conversation_save, _CONVERSATION_KEYS):
+            raw, stmt = fast
+            raw.execute(stmt.sql, stmt.args(params))
+        else:
+            await self.conn.execute(_prebuilt(self.conn, "conversation_save", _conversation_save), params)
         state.version += 1
+
+
+def outbox_rows(messages: Sequence[OutboundMessage], now: datetime,
+                mailbox_channels: frozenset[str]) -> list[dict[str, Any]]:
+    """Outbox rows for messages; a mailbox channel's rows (the web chat, whose page reads the outbox
+    itself) are delivered by being stored."""
+    rows = []
+    for m in messages:
+        stored = m.recipient.channel in mailbox_channels
+        rows.append({
+            "channel": m.recipient.channel, "recipient": m.recipient.user_id,
+            "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
+            "appeal_number": m.appeal_number, "status": "sent" if stored else "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": now if stored else None})
+    return rows
 
 
 class SqlOutbox:
@@ -329,18 +389,13 @@ class SqlOutbox:
                   mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
         """Store messages to send. Rows for a mailbox channel (the web chat, whose page reads the
         outbox itself) are delivered by being stored, so no sender ever has to touch them."""
-        if not messages:
-            return []
-        rows = []
-        for m in messages:
-            stored = m.recipient.channel in mailbox_channels
-            rows.append({
-                "channel": m.recipient.channel, "recipient": m.recipient.user_id,
-                "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
-                "appeal_number": m.appeal_number, "status": "sent" if stored else "pending",
-                "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": now if stored else None})
+        rows = outbox_rows(messages, now, mailbox_channels)
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
-        return [(await self.conn.execute(_OUTBOX_INSERT, row)).scalar_one() for row in rows]
+        if fast := _fast(self.conn, "outbox_insert", _outbox_insert, _OUTBOX_KEYS):
+            raw, stmt = fast
+            return [raw.execute(stmt.sql, stmt.args(row)).fetchone()[0] for row in rows]
+        insert_stmt = _prebuilt(self.conn, "outbox_insert", _outbox_insert)
+        return [(await self.conn.execute(insert_stmt, row)).scalar_one() for row in rows]
 
     @staticmethod
     def _row(r: Any) -> OutboxRow:
@@ -435,8 +490,11 @@ class SqlInboundLog:
 
     async def claim(self, channel: str, message_id: str, now: datetime) -> bool:
         """True exactly once per (channel, message id); the claim commits with the turn's effects."""
-        stmt = _prebuilt(self.conn, "inbound_claim", _inbound_claim)
         params = {"channel": channel, "message_id": message_id[:191], "received_at": now}
+        if fast := _fast(self.conn, "inbound_claim", _inbound_claim, _INBOUND_KEYS):
+            raw, stmt = fast
+            return raw.execute(stmt.sql, stmt.args(params)).rowcount == 1
+        stmt = _prebuilt(self.conn, "inbound_claim", _inbound_claim)
         return (await self.conn.execute(stmt, params)).rowcount == 1
 
 

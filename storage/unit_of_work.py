@@ -21,9 +21,18 @@ from storage.repositories import (
     SqlTagCorrections,
 )
 from storage.sweep_repository import SqlSweepRepository
+from storage.turn_repository import SqlTurnStore
 
 log = logging.getLogger(__name__)
 SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT uow", "RELEASE SAVEPOINT uow", "ROLLBACK TO SAVEPOINT uow"
+
+
+async def _plain_sql(conn: AsyncConnection | DirectConnection, sql: str) -> None:
+    # Plain SQL: SQLAlchemy's begin_nested() costs more than the statement itself.
+    if isinstance(conn, DirectConnection):
+        conn.run_raw(sql)
+    else:
+        await conn.exec_driver_sql(sql)
 
 
 class SqlUnitOfWork:
@@ -41,6 +50,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(conn)
         self.outbox = SqlOutbox(conn)
         self.inbound = SqlInboundLog(conn)
+        self.turns = SqlTurnStore(conn)
         self.bind_codes = SqlBindCodes(conn)
         self.handling = SqlHandlingRepository(conn)
         self.evaluation = SqlEvaluationRepository(conn)
@@ -85,6 +95,7 @@ class _Batch:
         self.members = 0
         self.opened = loop.time()
         self.done: asyncio.Future[None] = loop.create_future()
+        self.flush_scheduled = False
 
 
 class GroupCommit:
@@ -103,6 +114,7 @@ class GroupCommit:
         self._slot = asyncio.Lock()
         self._waiting = 0
         self._batch: _Batch | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
         self.commits = 0  # transactions committed, for benchmarks
         self.members = 0  # units of work they carried
 
@@ -129,18 +141,51 @@ class GroupCommit:
             raise
 
     async def leave(self, joined: bool) -> None:
-        """Give the connection to the next unit of work, committing first when the batch is complete."""
+        """Give the connection to the next unit of work. A complete batch commits now; otherwise the
+        COMMIT waits for the loop's next turn, so that the turns started by the same burst of
+        requests join it (with statements inline, a turn never yields while it holds the slot, so
+        without this wait every batch would hold one turn)."""
         batch = self._batch
         try:
             assert batch is not None
             if joined:
                 batch.members += 1
             full = batch.members >= self.max_turns or asyncio.get_running_loop().time() - batch.opened > self.max_age
-            if self._waiting == 0 or full:
+            if full or (batch.members == 0 and self._waiting == 0):  # nothing to wait for: end it now
                 self._batch = None
                 await self._commit(batch)
+            elif not batch.flush_scheduled:
+                batch.flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._schedule_flush, batch)
         finally:
             self._slot.release()
+
+    def _schedule_flush(self, batch: _Batch) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush(batch))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, batch: _Batch) -> None:
+        """Commit `batch` once nobody is waiting to join it (or it is complete)."""
+        async with self._slot:
+            if self._batch is not batch:
+                return  # committed already, by a member that filled it
+            full = batch.members >= self.max_turns or asyncio.get_running_loop().time() - batch.opened > self.max_age
+            if self._waiting and not full:
+                # Waiting units of work join first; the last of them to leave schedules the next flush.
+                batch.flush_scheduled = False
+                return
+            self._batch = None
+            await self._commit(batch)
+
+    async def close(self) -> None:
+        """Commit the open batch, whose members are waiting for it, before the engine goes away."""
+        while self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+        async with self._slot:
+            if self._batch is not None:
+                batch, self._batch = self._batch, None
+                await self._commit(batch)
 
     async def _commit(self, batch: _Batch) -> None:
         try:
@@ -179,8 +224,7 @@ class BatchedUnitOfWork(SqlUnitOfWork):
     async def __aenter__(self) -> BatchedUnitOfWork:
         batch = await self.group.enter()
         try:
-            # Plain SQL: SQLAlchemy's begin_nested() costs more than the statement itself.
-            await batch.conn.exec_driver_sql(SAVEPOINT)
+            await _plain_sql(batch.conn, SAVEPOINT)
         except BaseException:
             await self.group.leave(False)
             raise
@@ -196,8 +240,8 @@ class BatchedUnitOfWork(SqlUnitOfWork):
         try:
             if self._open and self._batch is not None:
                 self._open = False
-                await self._batch.conn.exec_driver_sql(ROLLBACK_TO)
-                await self._batch.conn.exec_driver_sql(RELEASE)
+                await _plain_sql(self._batch.conn, ROLLBACK_TO)
+                await _plain_sql(self._batch.conn, RELEASE)
         except Exception:
             log.exception("rollback to savepoint failed")
         finally:
@@ -214,7 +258,7 @@ class BatchedUnitOfWork(SqlUnitOfWork):
 
     async def commit(self) -> None:
         assert self._open and self._batch is not None and not self._left
-        await self._batch.conn.exec_driver_sql(RELEASE)
+        await _plain_sql(self._batch.conn, RELEASE)
         self._open = False
         self._left = True
         self.conn = None  # the connection now belongs to the next unit of work
@@ -224,7 +268,7 @@ class BatchedUnitOfWork(SqlUnitOfWork):
 
     async def rollback(self) -> None:
         assert self._open and self._batch is not None and not self._left
-        await self._batch.conn.exec_driver_sql(ROLLBACK_TO)
+        await _plain_sql(self._batch.conn, ROLLBACK_TO)
 
 
 def uow_factory(engine: AsyncEngine, *, group_commit_max: int = 32):  # type: ignore[no-untyped-def]

@@ -145,6 +145,22 @@ class InboundLog(Protocol):
 
 
 @dataclass
+class OpenedTurn:
+    """What a turn starts from: the locked conversation state and who is speaking."""
+
+    state: ConversationState
+    identity: Identity
+
+
+class TurnStore(Protocol):
+    """The statements every turn starts and ends with, as few round trips as the database allows."""
+
+    async def open(self, key: ConversationKey, message_id: str, now: datetime) -> OpenedTurn | None: ...
+    async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
+                    now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]: ...
+
+
+@dataclass
 class Holding:
     """One spell of one unit holding an appeal: as lead (主办) or co-unit (协办, with its sub-task)."""
 
@@ -337,6 +353,7 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepository
     outbox: OutboxRepository
     inbound: InboundLog
+    turns: TurnStore
     bind_codes: BindCodeRepository
     handling: HandlingRepository
     evaluation: EvaluationRepository
