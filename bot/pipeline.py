@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_mobiles_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.services.ports import StorageInterrupted
 from bot.services.runtime import Runtime
 from handlers import router, texts
 from handlers.render import refusal
@@ -61,7 +62,12 @@ class Pipeline:
         lock = self._lock(msg.key)
         async with lock:
             try:
-                outcome = await self._turn(msg)
+                try:
+                    outcome = await self._turn(msg)
+                except StorageInterrupted:
+                    log.warning("database connection lost during %s message %s: running the turn again",
+                                msg.key, msg.message_id)
+                    outcome = await self._turn(msg)
             except DomainError as err:
                 outcome = await self._refuse(msg, refusal(err))
             except Exception:

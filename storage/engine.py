@@ -129,7 +129,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_i
     """
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                                   pool_pre_ping=True)
+                                   pool_pre_ping=False)
     extra: dict[str, Any] = {}
     database = make_url(url).database or ""
     if sqlite_inline and database and database != ":memory:":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.services.ports import StorageInterrupted
 from storage.engine import DirectConnection, direct_connection, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
@@ -73,9 +75,16 @@ class SqlUnitOfWork:
         try:
             if not self.committed and self.conn.in_transaction():
                 await self.conn.rollback()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
         finally:
             await self.conn.close()
             self.conn = None
+        if isinstance(exc[1], DBAPIError) and exc[1].connection_invalidated:
+            # No pre-ping on checkout (it cost three round trips a turn): a connection that died in
+            # the pool is found by the first statement, and the caller may run the whole unit again.
+            raise StorageInterrupted(str(exc[1])) from exc[1]
 
     async def commit(self) -> None:
         assert self.conn is not None

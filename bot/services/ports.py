@@ -344,6 +344,11 @@ class TagCorrectionRepository(Protocol):
     async def open_appeals(self, limit: int = 2000) -> list[Appeal]: ...
 
 
+class StorageInterrupted(Exception):
+    """The database connection was lost mid-transaction (a database restart, a dropped socket):
+    nothing of the transaction was stored, and running it again on a new connection is safe."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything a turn changes commits together or not at all."""
 

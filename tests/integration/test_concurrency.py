@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from sqlalchemy import text
+
 from bot.domain.identifiers import uscc_check_char
-from tests.conftest import Chat, start_app
+from storage.engine import create_engine
+from tests.conftest import PG_URL, Chat, start_app
 
 PROBLEM = "园区这周已经停电三次了，每次都没有提前通知，设备损坏严重"
 
@@ -59,3 +63,24 @@ async def test_two_app_instances_on_one_database_serialise_a_conversation(settin
         assert state.version == 3
     finally:
         await other.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set QIHU_TEST_DATABASE_URL (dropped server connections)")
+async def test_a_turn_survives_the_database_dropping_every_pooled_connection(app, settings):
+    chat = Chat(app, "ent-z")
+    assert "企业诉求服务" in await chat.say("帮助")  # the pool now holds a live connection
+    # A database restart, or a firewall dropping idle connections: every connection but ours dies.
+    killer = create_engine(settings.database.url)
+    try:
+        async with killer.connect() as conn:
+            killed = (await conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar_one()
+    finally:
+        await killer.dispose()
+    assert killed >= 1
+    reply = await chat.say(PROBLEM)  # the dead connection fails the first statement; the turn runs again
+    assert "请输入企业全称" in reply
+    async with app.runtime.uow() as uow:
+        state = await uow.conversations.lock_and_load(chat.key)
+    assert state.step == "filing.company" and state.version == 2
