@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         fake, fake_url = start_fake_dingtalk()
         port = free_port()
         env = qihu_env(url, port, fake_url, dialect=args.dialect, ack_seconds=10.0,
-                       extra={"QIHU_DELIVERY__LEASE_SECONDS": str(args.lease_seconds)})
+                       extra={"QIHU_DELIVERY__LEASE_SECONDS": str(args.lease_seconds),
+                              "QIHU_DELIVERY__WORKER": args.delivery_worker})
         server = start_qihu(env, Path(tmp))
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
@@ -200,7 +201,8 @@ def report(args: argparse.Namespace, load: Load, killed_at: dict[str, Any], befo
             and all(counts.get(u, 0) >= 1 for u in users),
     }
     return {
-        "dialect": args.dialect, "database": "postgresql" if args.database_url else "sqlite",
+        "dialect": args.dialect, "delivery_worker": args.delivery_worker,
+        "database": "postgresql" if args.database_url else "sqlite",
         "users": len(users), "messages_per_user": len(SCRIPT),
         "at_kill": killed_at,
         "sent": len(load.sent), "attempts": load.attempts, "refused_while_down": load.refused,
@@ -221,6 +223,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--kill-after", type=float, default=4.0)
     parser.add_argument("--lease-seconds", type=float, default=5.0)
+    parser.add_argument("--delivery-worker", choices=["inline", "process"], default="inline",
+                        help="[delivery] worker: send from the server, or from its child process")
     parser.add_argument("--database-url", default="", help="a PostgreSQL database of your own (schema dropped)")
     args = parser.parse_args()
     result = run(args)

@@ -77,6 +77,7 @@ class App:
     channels: list[Any] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
     scheduler: Any = None  # scheduler.runner.SweepRunner once started
+    delivery_process: Any = None  # bot.delivery_process.DeliveryProcess with [delivery] worker = "process"
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -102,7 +103,15 @@ class App:
         self.background.append(task)
         return task
 
-    def start_delivery(self) -> None:
+    async def start_delivery(self, config_path: str | None = None) -> None:
+        """Run the outbox sender here, or ([delivery] worker = "process") in a child process started
+        with the same configuration file; the server then only wakes it after each commit."""
+        if self.settings.delivery.worker == "process":
+            from bot.delivery_process import DeliveryProcess
+            self.delivery_process = DeliveryProcess(config_path)
+            await self.delivery_process.start()
+            self.outbox.forward = self.delivery_process.kick
+            return
         self.background.append(asyncio.create_task(self.outbox.run_forever(self.settings.delivery.poll_seconds)))
 
     async def start_channels(self) -> None:
@@ -123,6 +132,9 @@ class App:
             self.scheduler = None
         for channel in self.channels:
             await channel.close()
+        if self.delivery_process is not None:
+            await self.delivery_process.stop()
+            self.delivery_process = None
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)

@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         from bot.bootstrap import build_app
         from bot.server import serve
         app = build_app(settings)
-        runner = await serve(app)
+        runner = await serve(app, args.config)
         print(f"企呼已启动：http://{settings.server.host}:{settings.server.port}/  （Ctrl-C 停止）", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -64,6 +64,22 @@ def cmd_run(args: argparse.Namespace) -> None:
         await stop.wait()
         await runner.cleanup()
         await app.close()
+
+    asyncio.run(main())
+
+
+def cmd_deliver(args: argparse.Namespace) -> None:
+    """The outbox sender alone: started by `qihu run` with [delivery] worker = "process"."""
+    settings = _settings(args)
+
+    async def main() -> None:
+        from bot.bootstrap import build_app
+        from bot.delivery_process import run_sender
+        app = build_app(settings)
+        try:
+            await run_sender(app, args.kick_fd)
+        finally:
+            await app.close()
 
     asyncio.run(main())
 
@@ -536,6 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", help="生成配置文件并初始化数据库").set_defaults(fn=cmd_init)
     sub.add_parser("run", help="启动服务（网页聊天、渠道回调、后台投递）").set_defaults(fn=cmd_run)
+    deliver = sub.add_parser("deliver", help="只运行发件箱投递（由 run 在 [delivery] worker = \"process\" 时自动启动）")
+    deliver.add_argument("--kick-fd", type=int, required=True, help="父进程唤醒用的管道（内部参数）")
+    deliver.set_defaults(fn=cmd_deliver)
     chat = sub.add_parser("chat", help="控制台聊天")
     chat.add_argument("--user", default="console-enterprise", help="以企业用户身份（任意标识）")
     chat.add_argument("--staff", help="以工作人员身份（人员编号，如 chen-dispatch）")

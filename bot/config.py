@@ -123,6 +123,7 @@ class DeliveryConfig(Section):
     max_attempts: int = Field(8, ge=1)
     base_backoff_seconds: float = Field(5.0, gt=0)
     lease_seconds: float = Field(120.0, gt=0)  # a claimed row is retried after this long if its sender vanished
+    worker: Literal["inline", "process"] = "inline"  # "process": `qihu run` sends from a child process
 
 
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"

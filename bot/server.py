@@ -47,11 +47,11 @@ def make_web_app(app: App) -> web.Application:
     return web_app
 
 
-async def serve(app: App) -> web.AppRunner:
+async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     """Prepare the database, start background work and listen; the caller keeps the loop alive."""
     await app.prepare_database()
     app.load_nlp_in_background()
-    app.start_delivery()
+    await app.start_delivery(config_path)
     if app.settings.scheduler.enabled:
         app.start_scheduler()
     await app.start_channels()

@@ -64,7 +64,7 @@ class DirectConnection:
         or another engine of this one) holds the write lock, wait for it asynchronously. A blocking
         busy wait here would freeze the loop, and with it the holder if it lives in this process."""
         deadline = time.monotonic() + timeout
-        delay = 0.001
+        delay = 0.0005
         while True:
             self.raw.execute("PRAGMA busy_timeout=0")
             try:
@@ -76,7 +76,7 @@ class DirectConnection:
             finally:
                 self.raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.002)  # the holder's gaps between transactions are short: look often
         self.sync.begin()  # SQLAlchemy's bookkeeping only: pysqlite's do_begin sends nothing
 
     async def commit(self) -> None:

@@ -60,9 +60,14 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
         self._paused: dict[str, datetime] = {}  # channel → not before (after a channel-wide 429)
+        self.forward: Callable[[], None] | None = None  # set when the sender runs in another process
 
     def kick(self) -> None:
-        self._wake.set()
+        """Something new was committed to send."""
+        if self.forward is not None:
+            self.forward()
+        else:
+            self._wake.set()
 
     async def run_once(self, limit: int = 500) -> int:
         """One pass over pending rows; returns how many were delivered.
@@ -149,8 +154,9 @@ class OutboxSender:
                             row.recipient, attempts, ", dead" if dead else "", error)
             await uow.commit()
 
-    async def run_forever(self, poll_seconds: float) -> None:
-        while True:
+    async def run_forever(self, poll_seconds: float, stop: asyncio.Event | None = None) -> None:
+        """Pass after pass until `stop` is set (a pass under way finishes first)."""
+        while stop is None or not stop.is_set():
             try:
                 await self.run_once()
             except Exception:

@@ -35,6 +35,14 @@ def test_crash_script_finds_nothing_lost() -> None:
     assert report["acknowledged"] == report["sent"] == report["stored"]
 
 
+def test_crash_script_with_the_sender_in_a_child_process() -> None:
+    report = run("benchmarks.crash", "--users", "16", "--concurrency", "8", "--kill-after", "1",
+                 "--lease-seconds", "2", "--delivery-worker", "process")
+    assert report["ok"], report["checks"]
+    assert report["delivery_worker"] == "process"
+    assert report["acknowledged"] == report["sent"] == report["stored"]
+
+
 def test_growth_benchmark_runs() -> None:
     report = run("benchmarks.growth", "--sizes", "500,1000", "--repeat", "1", "--memory-dialogues", "20")
     assert set(report["sqlite"]["1000"]) >= {"查询", "待分派", "待办", "filing (submit + commit)"}
