@@ -3,12 +3,59 @@ execution context, which costs several times what SQLite takes to run them (docs
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.types import TypeEngine
+
+from storage.tables import UtcDateTime
+
+
+def _utc_to_text() -> Callable[[datetime | None], str | None]:
+    """SQLAlchemy's SQLite DATETIME text of an aware time, in UTC, without SQLAlchemy's two layers of
+    processors; a turn binds the same `now` several times, so the last one is remembered."""
+    last: list[Any] = [None, None]
+
+    def convert(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value is last[0]:
+            return last[1]
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC times")
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        last[0], last[1] = value, text
+        return text
+
+    return convert
+
+
+def _text_to_utc(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite":
+        if isinstance(type_, UtcDateTime):
+            return _utc_to_text()
+        if isinstance(type_, JSON):
+            return json.dumps  # what SQLAlchemy's JSON does with no serializer configured
+    return type_._cached_bind_processor(dialect)
+
+
+def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite":
+        if isinstance(type_, UtcDateTime):
+            return _text_to_utc
+        if isinstance(type_, JSON):
+            return lambda v: None if v is None else json.loads(v)
+    return type_._cached_result_processor(dialect, None)
 
 
 class FastStatement:
@@ -20,15 +67,17 @@ class FastStatement:
         if compiled.positiontup is None:
             raise ValueError(f"{dialect.name} has no positional parameters: no fast path")
         self.sql = compiled.string
-        processors = compiled._bind_processors
+        bind_types = {name: bind.type for name, bind in compiled.binds.items()}
+        utc = _utc_to_text()  # one per statement: its times are mostly the same `now`
         self.binds: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
-            (name, processors.get(name)) for name in compiled.positiontup)
+            (name, utc if dialect.name == "sqlite" and isinstance(bind_types[name], UtcDateTime)
+             else _bind_processor(bind_types[name], dialect)) for name in compiled.positiontup)
         columns = list(getattr(stmt, "selected_columns", None) or getattr(stmt, "_returning", ()) or ())
-        self.result_procs = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
+        self.result_procs = tuple(_result_processor(c.type, dialect) for c in columns)
         self.row_type = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]
 
-    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(p(params[name]) if p else params[name] for name, p in self.binds)
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [p(params[name]) if p else params[name] for name, p in self.binds]
 
     def row(self, values: Sequence[Any]) -> Any:
         assert self.row_type is not None
