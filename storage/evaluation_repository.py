@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.appeal import Action, Status
@@ -135,21 +135,42 @@ class SqlEvaluationRepository:
         return (await self.conn.execute(stmt)).scalar_one_or_none()
 
     # ---- KPI snapshot ----
-    async def snapshot(self) -> Snapshot:
-        """Every fact the KPIs are computed from, as plain values (one read, one transaction)."""
-        e = t.appeal_events.c
+    async def snapshot(self, since: datetime | None = None, until: datetime | None = None) -> Snapshot:
+        """Every fact the KPIs are computed from, as plain values (one read, one transaction).
+
+        With `since` and `until` (a report period) only the appeals with something in [since, until)
+        are read: an event (filing, resolving, closing, …), a lead spell due, a rating or a call-back, or
+        filed then. Every cohort of kpi.compute is one of these, so the figures are the same as from
+        every appeal ever stored, which at 1M appeals took most of a minute (docs/benchmarks.md)."""
+        e, a, h = t.appeal_events.c, t.appeals.c, t.appeal_holdings.c
+        scope = None
+        if since is not None and until is not None:
+            cb, g = t.callbacks.c, t.grassroots_ratings.c
+            scope = union(
+                select(e.appeal_id).where(e.at >= since, e.at < until),
+                select(h.appeal_id).where(h.due_at >= since, h.due_at < until),
+                select(t.ratings.c.appeal_id).where(t.ratings.c.rated_at >= since, t.ratings.c.rated_at < until),
+                select(cb.appeal_id).where(or_(and_(cb.done_at >= since, cb.done_at < until),
+                                               and_(cb.created_at >= since, cb.created_at < until))),
+                select(g.appeal_id).where(g.rated_at >= since, g.rated_at < until),
+                select(a.id).where(a.submitted_at >= since, a.submitted_at < until),
+            ).subquery()
+
+        def scoped(stmt: Any, column: Any) -> Any:
+            return stmt if scope is None else stmt.where(column.in_(select(scope.c[0])))
+
         firsts: dict[tuple[int, str], datetime] = {}
         stmt = (select(e.appeal_id, e.action, func.min(e.at).label("at"))
                 .where(e.action.in_([Action.RESOLVE.value, Action.WITHDRAW.value, Action.RATING_EXPIRED.value]))
                 .group_by(e.appeal_id, e.action))
-        for r in (await self.conn.execute(stmt)).all():
+        for r in (await self.conn.execute(scoped(stmt, e.appeal_id))).all():
             firsts[(r.appeal_id, r.action)] = r.at
-        closed = {r.appeal_id: r.at for r in (await self.conn.execute(
+        closed = {r.appeal_id: r.at for r in (await self.conn.execute(scoped(
             select(e.appeal_id, func.min(e.at).label("at"))
             .where(and_(e.to_status == Status.CLOSED.value, e.from_status != Status.CLOSED.value))
-            .group_by(e.appeal_id))).all()}
+            .group_by(e.appeal_id), e.appeal_id))).all()}
         appeals = []
-        for r in (await self.conn.execute(select(t.appeals).order_by(t.appeals.c.id))).all():
+        for r in (await self.conn.execute(scoped(select(t.appeals), a.id).order_by(a.id))).all():
             flags = dict(r.flags)
             appeals.append(AppealFact(
                 id=r.id, number=r.number, uscc=r.uscc, enterprise_name=r.enterprise_name, category=r.category,
@@ -160,15 +181,17 @@ class SqlEvaluationRepository:
                 expired_at=firsts.get((r.id, Action.RATING_EXPIRED.value)), closed_at=closed.get(r.id),
                 repeat_of=r.repeat_of, repeat_state=str(flags.get("repeat", "")), outcome=r.outcome,
                 text=r.text, resolution=r.resolution or "", flags=flags))
-        h = t.appeal_holdings.c
         spells = [SpellFact(r.id, r.appeal_id, r.unit_id, r.role, r.started_at, r.due_at, r.ended_at, r.end_reason)
-                  for r in (await self.conn.execute(select(t.appeal_holdings).order_by(h.id))).all()]
+                  for r in (await self.conn.execute(scoped(select(t.appeal_holdings), h.appeal_id)
+                                                    .order_by(h.id))).all()]
         ratings = [self._rating(r) for r in (await self.conn.execute(
-            select(t.ratings).order_by(t.ratings.c.appeal_id, t.ratings.c.round))).all()]
+            scoped(select(t.ratings), t.ratings.c.appeal_id).order_by(t.ratings.c.appeal_id, t.ratings.c.round)))
+            .all()]
         callbacks = [self._callback(r) for r in (await self.conn.execute(
-            select(t.callbacks).order_by(t.callbacks.c.id))).all()]
+            scoped(select(t.callbacks), t.callbacks.c.appeal_id).order_by(t.callbacks.c.id))).all()]
         grassroots = [GrassrootsRating(**{c.name: getattr(r, c.name) for c in t.grassroots_ratings.c})
-                      for r in (await self.conn.execute(select(t.grassroots_ratings))).all()]
+                      for r in (await self.conn.execute(
+                          scoped(select(t.grassroots_ratings), t.grassroots_ratings.c.appeal_id))).all()]
         third = [ThirdPartyScore(r.unit_id, r.period, r.source, r.score, r.note)
                  for r in (await self.conn.execute(select(t.third_party_scores))).all()]
         units = [OrgUnit(r.id, r.name, r.kind, tuple(r.aliases))

@@ -226,6 +226,7 @@ appeal_holdings = Table(
     Column("end_reason", String(16)),  # resolved, returned, transferred, escalated, withdrawn, closed_by_lead
     Index("ix_appeal_holdings_appeal", "appeal_id", "id"),
     Index("ix_appeal_holdings_unit_open", "unit_id", "ended_at"),
+    Index("ix_appeal_holdings_due", "due_at"),
 )
 
 extension_requests = Table(
@@ -286,6 +287,7 @@ ratings = Table(
     ts("rectify_reminded_at"),
     Index("uq_ratings_appeal_round", "appeal_id", "round", unique=True),
     Index("ix_ratings_verdict", "bad", "verdict"),
+    Index("ix_ratings_rated", "rated_at"),
 )
 
 # 回访 tasks: sampled closures, every 差评 and every withdrawal; the seed makes the sample reproducible.
@@ -302,6 +304,7 @@ callbacks = Table(
     Column("done_by", String(64)),
     ts("done_at"),
     Index("uq_callbacks_appeal_reason", "appeal_id", "reason", unique=True),
+    Index("ix_callbacks_done", "done_at"),
 )
 
 # 基层评价: a township (or any unit) rates the upper-level service on an appeal it escalated.

@@ -439,4 +439,5 @@ async def report_for(uow: UnitOfWork, rt: Runtime, identity: Identity | None, pe
         raise Forbidden("leader_stats_only", role=identity.role)
     now = rt.now()
     period = parse_period(period_text, rt.tz, now.astimezone(rt.tz).date())
-    return compute(await uow.evaluation.snapshot(), period, now, rt.policy.evaluation)
+    snapshot = await uow.evaluation.snapshot(since=period.start, until=period.end)
+    return compute(snapshot, period, now, rt.policy.evaluation)

@@ -249,3 +249,36 @@ async def test_third_party_scores_import_all_or_nothing(app, tmp_path, monkeypat
         rows = (await conn.execute(select(t.third_party_scores.c.unit_id, t.third_party_scores.c.score)
                                    .order_by(t.third_party_scores.c.unit_id))).all()
     assert [tuple(r) for r in rows] == [("gdgs", 88.0), ("swj", 91.5)]
+
+
+async def test_a_period_report_reads_only_that_period_and_gets_the_full_reads_figures(app, chat, clock):
+    from bot.services.kpi import compute, parse_period
+    november, *_ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {november} 4")
+    await chat.say("1")
+    await chat.say("办得不错")
+    assert "已闭环" in await chat.say("已解决")
+    clock.advance(days=10)  # December: another enterprise's appeal goes round the loop
+    other = Chat(app, "ent-dec")
+    december = await file_first_appeal(other)
+    li = await bind_staff(app, "staff:li", "li-gdgs")
+    await (await bind_staff(app, "staff:chen", "chen-dispatch")).say(f"分派 {december} 供电公司")
+    assert "已签收" in await li.say(f"签收 {december}")
+    assert "已办结" in await li.say(f"办结 {december} 已解决 已完成增容，变压器已送电")
+    assert "标签" in await other.say(f"评价 {december} 5")
+    await other.say("1")
+    await other.say("很好")
+    assert "已闭环" in await other.say("已解决")
+    now = clock.now()
+    async with app.runtime.uow() as uow:
+        everything = await uow.evaluation.snapshot()
+        # November's lead spell falls due on 2 December: December's on-time cohort. December's falls
+        # due on 11 December, in week 50, where November's appeal has nothing.
+        for label, expected in (("2026-11", {november}), ("2026-12", {november, december}),
+                                ("2026W50", {december}), ("2027-01", set())):
+            period = parse_period(label, app.runtime.tz)
+            scoped = await uow.evaluation.snapshot(since=period.start, until=period.end)
+            assert {a.number for a in scoped.appeals} == expected, label
+            policy = app.runtime.policy.evaluation
+            assert compute(scoped, period, now, policy) == compute(everything, period, now, policy)
+    assert {a.number for a in everything.appeals} == {november, december}
