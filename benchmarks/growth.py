@@ -9,9 +9,13 @@ Measured, each as a whole turn through the pipeline (lock, load, route, outbox, 
 - 查询 by an enterprise with 20 appeals of its own;
 - 待分派 by the dispatcher (200 submitted appeals in the pool at every size);
 - 待办 by a handler of one of the 5 units holding the 800 appeals being handled (160 each);
-- filing: submit_appeal + commit (the last step of the filing dialogue: number, appeal, first event).
-Hooks for later issues: the sweep (issue 5, benchmarks/sweep.py) and the digest / report queries
-(issue 6) belong in `measure()` below once they exist; the seeded data already has their shape.
+- filing: submit_appeal + commit (the last step of the filing dialogue: number, appeal, first event);
+- 日报 by a leader (the digest: counts over the last working day, overdue and near-due lists);
+- 统计 by a leader (this month's KPIs, a reply in chat);
+- report: this quarter's figures as `qihu report` builds them (read, compute, Markdown), not a turn;
+- sweep: one pass of every registered sweep (reminders, rating clocks, digests), not a turn.
+Closed appeals are spread back in time (one every 150 s: 1M appeals reach back 4.8 years), the open
+ones are recent, as a county's history would be.
 """
 
 from __future__ import annotations
@@ -75,7 +79,10 @@ async def seed(app: Any, start: int, count: int, template_id: int) -> float:
     lead = "CASE " + " ".join(f"WHEN ({idx} / 5) % 5 = {k} THEN '{u}'" for k, u in enumerate(UNITS)) + " END"
     cols = [c.name for c in __import__("storage.tables", fromlist=["appeals"]).appeals.c if c.name != "id"]
     exprs = {c: f"a.{c}" for c in cols}
+    back = (f"datetime(a.submitted_at, '-' || ({idx} * 150) || ' seconds')" if dialect == "sqlite"
+            else f"a.submitted_at - ({idx} * 150) * interval '1 second'")
     exprs |= {
+        "submitted_at": f"CASE WHEN {idx} <= {first_open} THEN {back} ELSE a.submitted_at END",
         "number": f"'G' || CAST({idx} AS TEXT)" if dialect == "sqlite" else f"'G' || {idx}::text",
         "enterprise_id": f"(SELECT min(id) FROM enterprises) + 1 + ({idx} % 5000)",
         "status": status,
@@ -171,17 +178,44 @@ async def filing_seconds(app: Any, repeat: int) -> float:
 async def measure(app: Any, repeat: int) -> dict[str, float]:
     async with app.runtime.uow() as uow:
         from bot.messages import ConversationKey
-        for unit, staff in (("gdgs", "li-gdgs"),):
-            await uow.directory.link_staff(ConversationKey("dingtalk", f"growth-{unit}"), staff)
+        for user, staff in (("growth-gdgs", "li-gdgs"), ("growth-leader", "wang-leader")):
+            await uow.directory.link_staff(ConversationKey("dingtalk", user), staff)
         await uow.commit()
-    result = {
+    return {
         "查询": await turn_seconds(app, FILER, "查询", repeat),
         "待分派": await turn_seconds(app, "growth-dispatcher", "待分派", repeat),
         "待办": await turn_seconds(app, "growth-gdgs", "待办", repeat),
         "filing (submit + commit)": await filing_seconds(app, repeat),
+        "日报": await turn_seconds(app, "growth-leader", "日报", repeat),
+        "统计": await turn_seconds(app, "growth-leader", "统计", repeat),
+        "report (本季度)": await report_seconds(app, repeat),
+        "sweep (one pass)": await sweep_seconds(app, repeat),
     }
-    # Hooks: issue 5 adds the reminder sweep, issue 6 the digest and report queries here.
-    return result
+
+
+async def report_seconds(app: Any, repeat: int) -> float:
+    """What `qihu report --period 本季度 --format md` costs before writing the file."""
+    from bot.reports.content import build
+    from bot.reports.render import markdown
+    from bot.services.kpi import report_for
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        async with app.runtime.uow() as uow:
+            kpi = await report_for(uow, app.runtime, None, "本季度")
+        markdown(build(kpi, app.settings.evaluation.ranking_min_sample), app.runtime.tz)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+async def sweep_seconds(app: Any, repeat: int) -> float:
+    from bot.services.scheduling import run_sweeps
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        await run_sweeps(app.sweeps)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 async def growth(url: str, sizes: list[int], repeat: int, base_s: float) -> dict[str, Any]:

@@ -305,4 +305,4 @@ async def retag(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, c
 async def same_problem_groups(uow: UnitOfWork, identity: Identity, numbers: set[str]) -> list[tuple[str, ...]]:
     """Groups of open appeals from several enterprises on one problem that touch the given appeals."""
     await require_centre_dispatcher(uow, identity)
-    return [g.numbers for g in await common_problems(uow) if numbers & set(g.numbers)]
+    return [g.numbers for g in await common_problems(uow, touching=numbers)]

@@ -84,11 +84,12 @@ class CommonProblem:
 
 
 async def common_problems(uow: UnitOfWork, threshold: float = COMMON_PROBLEM_THRESHOLD,
-                          limit: int = 2000) -> list[CommonProblem]:
-    """Groups of open appeals from two or more enterprises on the same problem, largest first."""
+                          limit: int = 2000, touching: set[str] | None = None) -> list[CommonProblem]:
+    """Groups of open appeals from two or more enterprises on the same problem, largest first;
+    with `touching`, only the groups that contain one of those appeal numbers."""
     appeals = await uow.tags.open_appeals(limit)
     by_number = {a.number: a for a in appeals}
-    groups = group_similar([(a.number, str(a.enterprise_id), a.text) for a in appeals], threshold)
+    groups = group_similar([(a.number, str(a.enterprise_id), a.text) for a in appeals], threshold, touching)
     out = []
     for numbers in groups:
         members = [by_number[n] for n in sorted(numbers)]
