@@ -150,7 +150,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         killed_at: dict[str, Any] = {}
 
         async def crash_and_restart() -> None:
-            await asyncio.sleep(args.kill_after)
+            # Mid-load on any machine: when a share of phase one is acknowledged (or after kill_after).
+            deadline = time.monotonic() + args.kill_after
+            while len(load.acked) < args.kill_at * len(users) * 4 and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
             killed_at["acked"] = len(load.acked)
             killed_at["sent"] = len(load.sent)
             server.kill()  # SIGKILL: no shutdown, no flush, like a power cut
@@ -221,7 +224,9 @@ def main() -> None:
     parser.add_argument("--dialect", choices=["zzd", "dingtalk"], default="zzd")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--kill-after", type=float, default=4.0)
+    parser.add_argument("--kill-after", type=float, default=4.0, help="kill at the latest after this many seconds")
+    parser.add_argument("--kill-at", type=float, default=0.5,
+                        help="kill once this share of the messages before the crash is acknowledged")
     parser.add_argument("--lease-seconds", type=float, default=5.0)
     parser.add_argument("--delivery-worker", choices=["inline", "process"], default="inline",
                         help="[delivery] worker: send from the server, or from its child process")

@@ -54,11 +54,15 @@ class SqlSweepRepository:
             raise ValueError(column)
         a = t.appeals.c
         clock = a[column]
-        stmt = select(t.appeals).where(a.status.in_(list(statuses)), clock < before, a.id > after_id,
+        # `id + 0`, not `id`: ordered and paged by the bare primary key, SQLite (after an ANALYZE,
+        # which leaves it thinking a third of all appeals share each status) walks every appeal ever
+        # stored instead of the (status, clock) index: 190 ms instead of 3 ms at 1M.
+        paging = a.id + 0
+        stmt = select(t.appeals).where(a.status.in_(list(statuses)), clock < before, paging > after_id,
                                        self._not_sent(kind, a.number, slot, clock))
         if after is not None:
             stmt = stmt.where(clock > after)
-        stmt = stmt.order_by(a.id).limit(limit)
+        stmt = stmt.order_by(paging).limit(limit)
         if self._pg:
             stmt = stmt.with_for_update(skip_locked=True, of=t.appeals)
         return [SqlAppealRepository._appeal(r) for r in (await self.conn.execute(stmt)).all()]
