@@ -56,7 +56,7 @@ def schedule_from(settings: Settings) -> SchedulePolicy:
         digest_time=_hhmm(s.digest_time), leader_digest=s.leader_digest, handler_digest=s.handler_digest,
         dispatcher_digest=s.dispatcher_digest, near_due_workdays=s.near_due_workdays,
         overdue_leader_workdays=s.overdue_leader_workdays, rating_reminder_days=s.rating_reminder_days,
-        rating_window_days=s.rating_window_days,
+        rating_window_days=settings.evaluation.rating_window_days,
     )
 
 

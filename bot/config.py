@@ -145,7 +145,6 @@ class SchedulerConfig(Section):
     near_due_workdays: int = Field(1, ge=0)  # near-due reminder this many working days before the deadline
     overdue_leader_workdays: int = Field(2, ge=1)  # overdue this many working days → the leaders are told
     rating_reminder_days: int = Field(1, ge=0)  # calendar days after resolution
-    rating_window_days: int = Field(7, ge=1)  # calendar days; then the appeal closes as 未评价
 
 
 UnitKind = Literal["department", "township", "city_task_force", "service_centre"]
@@ -260,6 +259,10 @@ class ConfigError(Exception):
     """Start-up stops with this: the message names the offending key."""
 
 
+# Keys that moved: the old place is refused with the new one named (one setting, one place).
+MOVED = {"scheduler.rating_window_days": "[evaluation] rating_window_days"}
+
+
 def _key(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(root)"
 
@@ -282,7 +285,9 @@ def load_settings(path: str | Path | None = None, **overrides: object) -> Settin
         lines = []
         for err in exc.errors():
             key = _key(err["loc"])
-            if err["type"] == "extra_forbidden":
+            if err["type"] == "extra_forbidden" and key in MOVED:
+                lines.append(f"配置项 {key} 已移到 {MOVED[key]}，请只在那里设置")
+            elif err["type"] == "extra_forbidden":
                 lines.append(f"未知配置项 {key}（请对照 config.example.toml 检查拼写）")
             elif err["type"] == "missing":
                 lines.append(f"缺少配置项 {key}")

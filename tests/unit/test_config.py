@@ -35,6 +35,20 @@ def test_unknown_key_is_named(tmp_path):
         load_settings(path)
 
 
+def test_a_moved_key_names_its_new_place(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[scheduler]\nrating_window_days = 10\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"scheduler\.rating_window_days 已移到 \[evaluation\] rating_window_days"):
+        load_settings(path)
+
+
+def test_the_rating_window_is_one_setting_for_the_sweeps_and_the_kpis(monkeypatch):
+    from bot.bootstrap import evaluation_policy, schedule_from
+    monkeypatch.setenv("QIHU_EVALUATION__RATING_WINDOW_DAYS", "10")
+    settings = load_settings(EXAMPLE_CONFIG)
+    assert schedule_from(settings).rating_window_days == evaluation_policy(settings).rating_window_days == 10
+
+
 def test_bad_value_is_named(monkeypatch):
     monkeypatch.setenv("QIHU_SERVER__PORT", "99999")
     with pytest.raises(ConfigError, match=r"配置项 server\.port 有误"):
