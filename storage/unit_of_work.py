@@ -26,6 +26,8 @@ from storage.sweep_repository import SqlSweepRepository
 from storage.turn_repository import SqlTurnStore
 
 log = logging.getLogger(__name__)
+_REPOSITORIES = ("appeals", "enterprises", "directory", "conversations", "outbox", "inbound", "turns",
+                 "bind_codes", "handling", "evaluation", "sweeps", "tags")
 SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT uow", "RELEASE SAVEPOINT uow", "ROLLBACK TO SAVEPOINT uow"
 
 
@@ -37,8 +39,40 @@ async def _plain_sql(conn: AsyncConnection | DirectConnection, sql: str) -> None
         await conn.exec_driver_sql(sql)
 
 
+class _Repository:
+    """A repository over the unit of work's connection, made on first use: a turn uses two or three
+    of the twelve, and making all of them for every turn showed in the profile."""
+
+    def __init__(self, factory: type) -> None:
+        self.factory = factory
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type | None = None) -> object:
+        if uow is None:
+            return self
+        if uow.conn is None:
+            raise RuntimeError(f"uow.{self.name} used outside its transaction")
+        repository = uow.__dict__[self.name] = self.factory(uow.conn)
+        return repository
+
+
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; leaving without commit() rolls everything back."""
+
+    appeals = _Repository(SqlAppealRepository)
+    enterprises = _Repository(SqlEnterpriseRepository)
+    directory = _Repository(SqlDirectoryRepository)
+    conversations = _Repository(SqlConversationRepository)
+    outbox = _Repository(SqlOutbox)
+    inbound = _Repository(SqlInboundLog)
+    turns = _Repository(SqlTurnStore)
+    bind_codes = _Repository(SqlBindCodes)
+    handling = _Repository(SqlHandlingRepository)
+    evaluation = _Repository(SqlEvaluationRepository)
+    sweeps = _Repository(SqlSweepRepository)
+    tags = _Repository(SqlTagCorrections)
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -46,18 +80,8 @@ class SqlUnitOfWork:
 
     def _bind(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self.appeals = SqlAppealRepository(conn)
-        self.enterprises = SqlEnterpriseRepository(conn)
-        self.directory = SqlDirectoryRepository(conn)
-        self.conversations = SqlConversationRepository(conn)
-        self.outbox = SqlOutbox(conn)
-        self.inbound = SqlInboundLog(conn)
-        self.turns = SqlTurnStore(conn)
-        self.bind_codes = SqlBindCodes(conn)
-        self.handling = SqlHandlingRepository(conn)
-        self.evaluation = SqlEvaluationRepository(conn)
-        self.sweeps = SqlSweepRepository(conn)
-        self.tags = SqlTagCorrections(conn)
+        for name in _REPOSITORIES:
+            self.__dict__.pop(name, None)
         self.committed = False
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -128,12 +152,15 @@ class GroupCommit:
         self.members = 0  # units of work they carried
 
     async def enter(self) -> _Batch:
-        self._waiting += 1
-        try:
-            async with asyncio.timeout(self.acquire_timeout):  # a nested unit of work would wait forever
-                await self._slot.acquire()
-        finally:
-            self._waiting -= 1
+        if self._slot.locked():
+            self._waiting += 1
+            try:
+                async with asyncio.timeout(self.acquire_timeout):  # a nested unit of work would wait forever
+                    await self._slot.acquire()
+            finally:
+                self._waiting -= 1
+        else:
+            await self._slot.acquire()  # free: taken at once, no timer to arm and cancel
         try:
             if self._batch is None:
                 checkout = await self.engine.connect()

@@ -540,7 +540,7 @@ class DingTalkChannel:
         if not done:  # a crash before the commit would now lose it: DingTalk does not resend a 200
             log.warning("dingtalk message %s answered before its turn was stored (ack_seconds=%s)",
                         msg.message_id, self.cfg.ack_seconds)
-        return web.json_response({})
+        return web.Response(body=b"{}", content_type="application/json")
 
     def inbound(self, parsed: ParsedMessage, now: Any) -> InboundMessage:
         ctx: dict[str, Any] = {"conversation_type": parsed.conversation_type}
