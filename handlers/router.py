@@ -72,6 +72,10 @@ notices.register(command, STEP_HANDLERS, STEP_WHAT)
 CANCEL = {"取消", "/cancel", "退出"}
 BACK = {"返回", "/back", "上一步"}
 HELP = {"帮助", "/help", "/start", "?", "？", "菜单"}
+# A greeting is how most people open a chat: answer it with a welcome and what they can do here.
+GREETINGS = {"你好", "您好", "你们好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好", "中午好",
+             "下午好", "晚上好", "早", "嗨", "哈喽", "hi", "hello", "您好请问", "你好请问"}
+_GREETING_TAIL = " !！?？。.,，~～、"
 
 
 # Full-width digits and Latin letters become ASCII; Chinese punctuation stays as typed.
@@ -176,6 +180,9 @@ async def route(turn: Turn) -> None:
         return
     if role == "enterprise" and looks_like_problem(turn, text):
         await enterprise.free_text(turn)
+        return
+    if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
+        turn.say(texts.GREETING.format(help=help_text(turn)))
         return
     turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=help_text(turn)))
 

@@ -78,6 +78,7 @@ NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 NOTHING_TO_GO_BACK = "已经是第一步了，无法再返回。发送「取消」可放弃本次填报。"
 EXPIRED = "您上次的填报超过 {minutes} 分钟未完成，已自动取消，内容未提交。如需反映问题，请重新发送。"
 UNKNOWN_COMMAND = "没有听懂「{text}」。\n\n{help}"
+GREETING = "您好！这里是企呼，企业诉求服务。\n\n{help}"
 BUSY_IN_DIALOGUE = "您正在{what}，请先回答上面的问题；发送「返回」回到上一步，发送「取消」放弃。"
 CHOICE_OUT_OF_RANGE = "没有第 {n} 项，请回复 1–{max} 之间的序号。"
 

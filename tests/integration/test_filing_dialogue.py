@@ -108,8 +108,14 @@ async def test_bad_input_gets_a_clear_message_and_stores_nothing(app, chat):
 
 
 async def test_unknown_command_explains_and_shows_help(chat):
-    reply = await chat.say("你好")
-    assert "没有听懂「你好」" in reply and "我要反映" in reply
+    reply = await chat.say("哈哈哈")
+    assert "没有听懂「哈哈哈」" in reply and "我要反映" in reply
+
+
+async def test_a_greeting_gets_a_welcome_and_what_can_be_done_here(chat):
+    for greeting in ("你好", "您好！", "在吗?", "Hello"):
+        reply = await chat.say(greeting)
+        assert reply.startswith("您好！这里是企呼") and "我要反映" in reply and "没有听懂" not in reply
 
 
 async def test_edit_from_the_summary(chat):

@@ -22,7 +22,7 @@ async def test_failed_sends_are_retried_in_order_then_dead_lettered(settings, cl
         assert await app.outbox.run_once() == 0  # not due yet
         clock.advance(seconds=61)
         assert await app.outbox.run_once() == 2
-        assert [body["text"][:4] for _, body in sender.sent] == ["没有听懂", "企呼 ·"]
+        assert [body["text"][:4] for _, body in sender.sent] == ["您好！这", "企呼 ·"]
         assert await app.outbox.run_once() == 0  # nothing is sent twice
 
         await chat.say("帮助")

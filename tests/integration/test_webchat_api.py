@@ -44,7 +44,7 @@ async def test_demo_config_lists_demo_staff_on_loopback(client):
 async def test_message_round_trip_and_polling(client, app):
     r = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好", "client_msg_id": "c1"})
     body = await r.json()
-    assert r.status == 200 and "没有听懂" in body["replies"][0]["text"]
+    assert r.status == 200 and "这里是企呼" in body["replies"][0]["text"]
     again = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好", "client_msg_id": "c1"})
     assert (await again.json()) == {"duplicate": True, "replies": []}
     polled = await (await client.get("/api/web/messages", params={"user": "ent-a", "after": "0"})).json()
@@ -123,7 +123,7 @@ async def test_without_demo_mode_only_portal_signed_identities_are_accepted(port
     assert await stored_rows(application) == (0, 0, 0)
     token = f"{expires}.{portal_signature('portal-secret', 'ent-a', expires)}"
     r = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好", "token": token})
-    assert r.status == 200 and "没有听懂" in (await r.json())["replies"][0]["text"]
+    assert r.status == 200 and "这里是企呼" in (await r.json())["replies"][0]["text"]
     # A signature for one user does not open another user's mailbox.
     r = await client.get("/api/web/messages", params={"user": "ent-b", "token": token, "after": "0"})
     assert r.status == 403
