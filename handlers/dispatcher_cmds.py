@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.appeal import Appeal, Difficulty
 from bot.messages import Choice
 from bot.services import dispatch as svc
+from bot.services.appeals import DIFFICULTY_EVIDENCE
 from bot.services.units import AmbiguousUnit
 from handlers import texts
 from handlers.handling_common import (
@@ -44,6 +45,10 @@ async def pool(turn: Turn, arg: str) -> None:
                 suggestion=suggestion))
             words = a.tag_evidence.get(a.category) or []
             lines.append(texts.POOL_EVIDENCE.format(words="、".join(words[:5])) if words else texts.POOL_NO_EVIDENCE)
+            if a.difficulty != Difficulty.NORMAL:
+                hint_words = a.tag_evidence.get(DIFFICULTY_EVIDENCE) or []
+                lines.append(texts.POOL_DIFFICULTY.format(difficulty=a.difficulty.value,
+                                                          words="、".join(hint_words[:5]) or "—"))
         lines.append(texts.POOL_TAIL)
     else:
         lines.append(texts.POOL_EMPTY)

@@ -602,6 +602,7 @@ SIMILAR_APPEAL_QUESTION = "这条消息与诉求 {number}（{category}）内容�
 
 # ==== 类别更正与同类问题（调度员） ====
 POOL_EVIDENCE = "　　类别依据：{words}（如有误发送「改类 编号 类别」）"
+POOL_DIFFICULTY = "　　难度建议：{difficulty}（依据：{words}；如不同意，分派时加「难度 一般」）"
 POOL_NO_EVIDENCE = "　　类别由企业选择（无关键词依据）"
 POOL_GROUPS_HEAD = "同类问题（多家企业反映，可考虑合并或统一交办）："
 POOL_GROUP_LINE = "· {n} 件：{numbers}"

@@ -98,14 +98,21 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
 
     day = now.astimezone(rt.tz).strftime("%Y%m%d")
     number = await uow.appeals.next_number(policy.number_prefix, day)
-    difficulty, level = Difficulty.NORMAL, Level.COUNTY
+    # The dispatcher settles difficulty at dispatch (难度 …); until then the rules' hint stands, with
+    # its words kept as evidence, so the pool shows it and the promised date allows for it.
+    evidence = dict(draft.tag_evidence)
+    hint = rt.tagger.classify_difficulty(text)
+    difficulty = Difficulty(hint.label) if hint.label in Difficulty._value2member_map_ else Difficulty.NORMAL
+    if difficulty != Difficulty.NORMAL:
+        evidence[DIFFICULTY_EVIDENCE] = list(hint.evidence)
+    level = Level.COUNTY  # set by the lead unit's kind at dispatch
     limits = policy.time_limits
     days = limits.dispatch + limits.signoff + limits.handling_days(draft.type, difficulty, level)
     promised = rt.calendar.add_workdays(now, days)
     appeal = Appeal(
         number=number, enterprise_id=enterprise.id, enterprise_name=company, uscc=uscc, contact=contact,
         phone=phone, area_id=draft.area_id, text=text, source=source, type=draft.type,
-        categories=list(draft.categories), tag_evidence=dict(draft.tag_evidence), submitted_at=now,
+        categories=list(draft.categories), tag_evidence=evidence, submitted_at=now,
         level=level, difficulty=difficulty, attachments=list(draft.attachments),
         promised_at=promised.at, calendar_gap=promised.calendar_gap,
         filer_channel=identity.key.channel if record_filer else None,
@@ -115,6 +122,9 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     appeal = await uow.appeals.add(appeal)
     await flag_repeat(uow, rt, appeal)  # issue 6: same USCC + category soon after a closure
     return appeal
+
+
+DIFFICULTY_EVIDENCE = "难度"  # tag_evidence key of the words behind a difficulty hint
 
 
 async def load_appeal_for(uow: UnitOfWork, identity: Identity, number: str) -> Appeal:

@@ -57,3 +57,23 @@ async def test_retag_corrects_category_records_learning_data_and_refuses_others(
         rows = (await conn.execute(select(t.tag_corrections.c.old_category, t.tag_corrections.c.new_category,
                                           t.tag_corrections.c.by_staff_id))).all()
     assert [tuple(r) for r in rows] == [("水电气能源", "项目建设", "chen-dispatch")]
+
+
+async def test_a_difficulty_hint_stands_until_the_dispatcher_settles_it(app, clock):
+    from bot.domain.appeal import Difficulty
+    from tests.integration.test_handling_dialogue import appeal
+    dispatcher = await bind_staff(app, "staff:chen-dispatch", "chen-dispatch")
+    tangled = await file(Chat(app, "ent-d"), 4, "厂区排污管道改造涉及多个部门，几个部门相互推诿，一年了没人牵头处理")
+    plain = await file(Chat(app, "ent-e"), 5, OUTAGE)
+    assert (await appeal(app, tangled)).difficulty == Difficulty.COMPLEX
+    assert (await appeal(app, plain)).difficulty == Difficulty.NORMAL
+    view = await dispatcher.say("待分派")
+    hint = next(line for line in view.splitlines() if "难度建议" in line)
+    assert "复杂" in hint and "多个部门" in hint
+    assert view.count("难度建议") == 1  # the plain appeal has none
+    # Dispatched without 难度 the hint's time limit applies (复杂: 10 working days); 难度 一般 overrides it.
+    await dispatcher.say(f"分派 {tangled} 生态环境分局")
+    await dispatcher.say(f"分派 {plain} 供电公司 难度 复杂")
+    first, second = await appeal(app, tangled), await appeal(app, plain)
+    assert first.difficulty == Difficulty.COMPLEX and second.difficulty == Difficulty.COMPLEX
+    assert first.due_at == second.due_at  # same day, same limit
