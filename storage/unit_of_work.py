@@ -26,8 +26,6 @@ from storage.sweep_repository import SqlSweepRepository
 from storage.turn_repository import SqlTurnStore
 
 log = logging.getLogger(__name__)
-_REPOSITORIES = ("appeals", "enterprises", "directory", "conversations", "outbox", "inbound", "turns",
-                 "bind_codes", "handling", "evaluation", "sweeps", "tags")
 SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT uow", "RELEASE SAVEPOINT uow", "ROLLBACK TO SAVEPOINT uow"
 
 
@@ -118,6 +116,9 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self.conn is not None
         await self.conn.rollback()
+
+
+_REPOSITORIES = tuple(name for name, value in vars(SqlUnitOfWork).items() if isinstance(value, _Repository))
 
 
 class _Batch:
