@@ -31,6 +31,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+async def reset_postgres(url: str) -> None:
+    """An empty schema in a PostgreSQL database of the benchmark's own (the server migrates it)."""
+    from sqlalchemy import text
+
+    from storage.engine import create_engine
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
 def machine() -> dict[str, str]:
     cpu = ""
     with contextlib.suppress(OSError, StopIteration):

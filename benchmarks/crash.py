@@ -30,6 +30,7 @@ from benchmarks.common import (
     free_port,
     get_json,
     qihu_env,
+    reset_postgres,
     sign,
     start_fake_dingtalk,
     start_qihu,
@@ -136,7 +137,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/crash.db"
         if args.database_url:
-            from benchmarks.load_dingtalk import reset_postgres
             asyncio.run(reset_postgres(url))
         fake, fake_url = start_fake_dingtalk()
         port = free_port()

@@ -38,6 +38,7 @@ from benchmarks.common import (
     get_json,
     machine,
     qihu_env,
+    reset_postgres,
     start_baseline,
     start_fake_dingtalk,
     start_qihu,
@@ -290,7 +291,6 @@ def main() -> None:
         if not args.skip_sqlite:
             report["sqlite"] = asyncio.run(growth(f"sqlite+aiosqlite:///{tmp}/growth.db", sizes, args.repeat, base_s))
         if args.postgres:
-            from benchmarks.load_dingtalk import reset_postgres
             asyncio.run(reset_postgres(args.postgres))
             report["postgresql"] = asyncio.run(growth(args.postgres, sizes, args.repeat, base_s))
     if args.memory_dialogues:

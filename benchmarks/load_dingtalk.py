@@ -23,23 +23,13 @@ from benchmarks.common import (
     get_json,
     machine,
     qihu_env,
+    reset_postgres,
     start_baseline,
     start_fake_dingtalk,
     start_qihu,
     wait_ready,
     wrk,
 )
-
-
-async def reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    from storage.engine import create_engine
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def stored_counts(url: str) -> dict[str, int]:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from benchmarks.common import reset_postgres
 from bot.config import EXAMPLE_CONFIG, load_settings
 from scheduler.jobs import run_pass
 from storage.engine import create_engine
@@ -135,23 +136,13 @@ async def plans(url: str) -> dict[str, list[str]]:
     return out
 
 
-async def reset_pg(url: str) -> None:
-    from storage.migrate import upgrade_async
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    await upgrade_async(url)
-
-
 async def measure(url: str, size: int, due: int) -> dict:
     from bot.bootstrap import build_app
     from bot.services.reminders import overdue_daily
     base = load_settings(EXAMPLE_CONFIG)
     settings = base.model_copy(update={"database": base.database.model_copy(update={"url": url})})
     if url.startswith("postgresql"):
-        await reset_pg(url)
+        await reset_postgres(url)  # prepare_database() below migrates it
     app = build_app(settings, clock=Clock())  # type: ignore[arg-type]
     await app.prepare_database()
     t0 = time.perf_counter()

@@ -40,10 +40,11 @@ def _text_to_utc(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect,
+                    utc: Callable[[datetime | None], str | None]) -> Callable[[Any], Any] | None:
     if dialect.name == "sqlite":
         if isinstance(type_, UtcDateTime):
-            return _utc_to_text()
+            return utc
         if isinstance(type_, JSON):
             return json.dumps  # what SQLAlchemy's JSON does with no serializer configured
     return type_._cached_bind_processor(dialect)
@@ -70,8 +71,7 @@ class FastStatement:
         bind_types = {name: bind.type for name, bind in compiled.binds.items()}
         utc = _utc_to_text()  # one per statement: its times are mostly the same `now`
         self.binds: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
-            (name, utc if dialect.name == "sqlite" and isinstance(bind_types[name], UtcDateTime)
-             else _bind_processor(bind_types[name], dialect)) for name in compiled.positiontup)
+            (name, _bind_processor(bind_types[name], dialect, utc)) for name in compiled.positiontup)
         columns = list(getattr(stmt, "selected_columns", None) or getattr(stmt, "_returning", ()) or ())
         self.result_procs = tuple(_result_processor(c.type, dialect) for c in columns)
         self.row_type = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]

@@ -73,6 +73,24 @@ def _fast(conn: Any, name: str, build: Any,
     return raw, fast
 
 
+async def _execute(conn: Any, name: str, build: Any, params: dict[str, Any],
+                   keys: Sequence[str] | None = None) -> Any:
+    """Run a per-turn statement; either way the answer has `.rowcount` and `.fetchone()`."""
+    if fast := _fast(conn, name, build, keys):
+        raw, stmt = fast
+        return raw.execute(stmt.sql, stmt.args(params))
+    return await conn.execute(_prebuilt(conn, name, build), params)
+
+
+async def _first(conn: Any, name: str, build: Any, params: dict[str, Any]) -> Any:
+    """The first row of a per-turn query, typed as SQLAlchemy would type it, or None."""
+    if fast := _fast(conn, name, build):
+        raw, stmt = fast
+        values = raw.execute(stmt.sql, stmt.args(params)).fetchone()
+        return stmt.row(values) if values else None
+    return (await conn.execute(_prebuilt(conn, name, build), params)).first()
+
+
 def _identity_stmt(_upsert_fn: Any) -> Any:
     c = t.identities.c
     return select(t.identities).where(c.channel == bindparam("channel"), c.external_id == bindparam("external_id"))
@@ -263,13 +281,7 @@ class SqlDirectoryRepository:
         return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
 
     async def identity(self, key: ConversationKey) -> Identity:
-        params = {"channel": key.channel, "external_id": key.user_id}
-        if fast := _fast(self.conn, "identity", _identity_stmt):
-            raw, stmt = fast
-            values = raw.execute(stmt.sql, stmt.args(params)).fetchone()
-            r = stmt.row(values) if values else None
-        else:
-            r = (await self.conn.execute(_prebuilt(self.conn, "identity", _identity_stmt), params)).first()
+        r = await _first(self.conn, "identity", _identity_stmt, {"channel": key.channel, "external_id": key.user_id})
         if r is None:
             return Identity(key)
         staff_member = await self.staff(r.staff_id) if r.staff_id else None
@@ -327,18 +339,11 @@ class SqlConversationRepository:
         """
         params = {"channel": key.channel, "user_id": key.user_id}
         if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(_prebuilt(self.conn, "conversation_touch", _conversation_touch),
-                                    params | {"step": "idle", "data": {}, "version": 0,
-                                             "updated_at": datetime.now(UTC)})
-            stmt = _prebuilt(self.conn, "conversation_select_for_update", _conversation_select_for_update)
-        elif fast := _fast(self.conn, "conversation_select", _conversation_select):
-            raw, select_stmt = fast
-            values = raw.execute(select_stmt.sql, select_stmt.args(params)).fetchone()
-            row = select_stmt.row(values) if values else None
-            return self.state_from(row)
-        else:
-            stmt = _prebuilt(self.conn, "conversation_select", _conversation_select)
-        return self.state_from((await self.conn.execute(stmt, params)).first())
+            await _execute(self.conn, "conversation_touch", _conversation_touch,
+                           params | {"step": "idle", "data": {}, "version": 0, "updated_at": datetime.now(UTC)})
+            return self.state_from(await _first(self.conn, "conversation_select_for_update",
+                                                _conversation_select_for_update, params))
+        return self.state_from(await _first(self.conn, "conversation_select", _conversation_select, params))
 
     @staticmethod
     def payload(state: ConversationState) -> dict[str, Any]:
@@ -358,11 +363,7 @@ class SqlConversationRepository:
         now = state.updated_at or datetime.now(UTC)
         params = {"channel": key.channel, "user_id": key.user_id, "step": state.step, "data": self.payload(state),
                   "version": state.version + 1, "updated_at": now}
-        if fast := _fast(self.conn, "conversation_save", _conversation_save, _CONVERSATION_KEYS):
-            raw, stmt = fast
-            raw.execute(stmt.sql, stmt.args(params))
-        else:
-            await self.conn.execute(_prebuilt(self.conn, "conversation_save", _conversation_save), params)
+        await _execute(self.conn, "conversation_save", _conversation_save, params, _CONVERSATION_KEYS)
         state.version += 1
 
 
@@ -391,11 +392,8 @@ class SqlOutbox:
         outbox itself) are delivered by being stored, so no sender ever has to touch them."""
         rows = outbox_rows(messages, now, mailbox_channels)
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
-        if fast := _fast(self.conn, "outbox_insert", _outbox_insert, _OUTBOX_KEYS):
-            raw, stmt = fast
-            return [raw.execute(stmt.sql, stmt.args(row)).fetchone()[0] for row in rows]
-        insert_stmt = _prebuilt(self.conn, "outbox_insert", _outbox_insert)
-        return [(await self.conn.execute(insert_stmt, row)).scalar_one() for row in rows]
+        return [(await _execute(self.conn, "outbox_insert", _outbox_insert, row, _OUTBOX_KEYS)).fetchone()[0]
+                for row in rows]
 
     @staticmethod
     def _row(r: Any) -> OutboxRow:
@@ -491,11 +489,7 @@ class SqlInboundLog:
     async def claim(self, channel: str, message_id: str, now: datetime) -> bool:
         """True exactly once per (channel, message id); the claim commits with the turn's effects."""
         params = {"channel": channel, "message_id": message_id[:191], "received_at": now}
-        if fast := _fast(self.conn, "inbound_claim", _inbound_claim, _INBOUND_KEYS):
-            raw, stmt = fast
-            return raw.execute(stmt.sql, stmt.args(params)).rowcount == 1
-        stmt = _prebuilt(self.conn, "inbound_claim", _inbound_claim)
-        return (await self.conn.execute(stmt, params)).rowcount == 1
+        return (await _execute(self.conn, "inbound_claim", _inbound_claim, params, _INBOUND_KEYS)).rowcount == 1
 
 
 class SqlTagCorrections:
