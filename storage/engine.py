@@ -14,6 +14,9 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
+from bot.services.ports import StorageInterrupted
+from storage.fastpath import FastStatement
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -105,6 +108,39 @@ async def direct_connection(conn: AsyncConnection) -> DirectConnection | None:
         engine = create_sync_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool, pool_reset_on_return=None)
         driver.sync_engine = engine  # type: ignore[attr-defined]
     return DirectConnection(engine.connect(), raw)
+
+
+class PgDriver:
+    """The asyncpg connection under a checked-out SQLAlchemy connection, for the statements of every
+    turn and for the transaction itself (the connection is in SQLAlchemy's autocommit mode, so
+    SQLAlchemy sends no BEGIN of its own). A statement that finds the connection gone raises
+    StorageInterrupted: nothing of the transaction was stored, and the caller may run it again."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.asyncpg = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+
+    def lost(self) -> bool:
+        return self.asyncpg.is_closed()
+
+    async def _call(self, call: Any) -> Any:
+        try:
+            return await call
+        except Exception as exc:
+            if self.asyncpg.is_closed():
+                raise StorageInterrupted(str(exc)) from exc
+            raise
+
+    async def execute(self, sql: str) -> str:
+        """A statement without parameters (BEGIN, COMMIT, …); returns its status, e.g. "COMMIT"."""
+        return await self._call(self.asyncpg.execute(sql))
+
+    async def fetch(self, stmt: FastStatement, params: dict[str, Any]) -> list[Any]:
+        return await self._call(self.asyncpg.fetch(stmt.sql, *stmt.args(params)))
+
+    async def fetchrow(self, stmt: FastStatement, params: dict[str, Any]) -> Any:
+        values = await self._call(self.asyncpg.fetchrow(stmt.sql, *stmt.args(params)))
+        return None if values is None else stmt.row(values)
 
 
 def _inline_creator(path: str, timeout: float):  # type: ignore[no-untyped-def]

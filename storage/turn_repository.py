@@ -1,5 +1,6 @@
-"""The statements that open and close every turn: on PostgreSQL one round trip each, elsewhere the
-repositories' own statements (run on the sqlite3 connection directly inside a group-commit batch)."""
+"""The statements that open and close every turn: on PostgreSQL one round trip each on the asyncpg
+connection itself, elsewhere the repositories' own statements (on SQLite run on the sqlite3 connection
+directly inside a group-commit batch)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services.ports import ConversationState, Identity, OpenedTurn, Staff
+from storage.engine import PgDriver
+from storage.fastpath import FastStatement
 from storage.repositories import (
     SqlConversationRepository,
     SqlDirectoryRepository,
@@ -49,10 +52,17 @@ LEFT JOIN staff AS s ON s.id = i.staff_id AND s.active
 
 _OUTBOX_COLUMNS = ("channel", "recipient", "body", "appeal_number", "status", "attempts", "next_attempt_at",
                    "created_at", "sent_at")
-_PG_CLOSE: dict[int, Any] = {}
+_PG_CLOSE: dict[int, FastStatement] = {}
+_PG_OPEN_FAST: list[FastStatement] = []
 
 
-def _pg_close(rows: int) -> Any:
+def _pg_open(conn: AsyncConnection) -> FastStatement:
+    if not _PG_OPEN_FAST:
+        _PG_OPEN_FAST.append(FastStatement(_PG_OPEN, conn.dialect))
+    return _PG_OPEN_FAST[0]
+
+
+def _pg_close(conn: AsyncConnection, rows: int) -> FastStatement:
     """Save the conversation and insert `rows` outbox rows, returning their ids: one statement."""
     stmt = _PG_CLOSE.get(rows)
     if stmt is not None:
@@ -69,25 +79,44 @@ def _pg_close(rows: int) -> Any:
     for i in range(rows):
         binds += [bindparam(f"body_{i}", type_=JSON())] + [
             bindparam(f"{c}_{i}", type_=UtcDateTime()) for c in ("next_attempt_at", "created_at", "sent_at")]
-    stmt = _PG_CLOSE[rows] = text(sql).bindparams(*binds)
+    stmt = _PG_CLOSE[rows] = FastStatement(text(sql).bindparams(*binds), conn.dialect)
     return stmt
 
 
 class SqlTurnStore:
+    """Any database, through the repositories' statements."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
 
     async def open(self, key: ConversationKey, message_id: str, now: datetime) -> OpenedTurn | None:
         """Claim the message, lock and load the conversation and the sender's identity; None for a
         message id seen before (a re-delivery)."""
-        if not self.postgres:
-            if not await SqlInboundLog(self.conn).claim(key.channel, message_id, now):
-                return None
-            state = await SqlConversationRepository(self.conn).lock_and_load(key)
-            return OpenedTurn(state, await SqlDirectoryRepository(self.conn).identity(key))
+        if not await SqlInboundLog(self.conn).claim(key.channel, message_id, now):
+            return None
+        state = await SqlConversationRepository(self.conn).lock_and_load(key)
+        return OpenedTurn(state, await SqlDirectoryRepository(self.conn).identity(key))
+
+    async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
+                    now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
+        """Store the turn's messages in the outbox and its new state; returns the outbox ids in order."""
+        ids = await SqlOutbox(self.conn).add(messages, now, mailbox_channels)
+        await SqlConversationRepository(self.conn).save(key, state)
+        return ids
+
+
+class PgTurnStore(SqlTurnStore):
+    """PostgreSQL inside a PgUnitOfWork: one statement to open a turn and one to close it, sent on the
+    asyncpg connection with the types SQLAlchemy would apply (SQLAlchemy's execution path cost more
+    than the round trip itself: docs/benchmarks.md)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.driver = PgDriver(conn)
+
+    async def open(self, key: ConversationKey, message_id: str, now: datetime) -> OpenedTurn | None:
         params = {"channel": key.channel, "message_id": message_id[:191], "user_id": key.user_id, "now": now}
-        r = (await self.conn.execute(_PG_OPEN, params)).one()
+        r = await self.driver.fetchrow(_pg_open(self.conn), params)
         if not r.claimed:
             return None
         staff = Staff(r.staff_id, r.staff_name, r.unit_id, r.role, r.mobile) if r.staff_id else None
@@ -100,11 +129,6 @@ class SqlTurnStore:
 
     async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
                     now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
-        """Store the turn's messages in the outbox and its new state; returns the outbox ids in order."""
-        if not self.postgres:
-            ids = await SqlOutbox(self.conn).add(messages, now, mailbox_channels)
-            await SqlConversationRepository(self.conn).save(key, state)
-            return ids
         params: dict[str, Any] = {
             "channel": key.channel, "user_id": key.user_id, "step": state.step,
             "data": SqlConversationRepository.payload(state), "version": state.version + 1,
@@ -112,6 +136,6 @@ class SqlTurnStore:
         rows = outbox_rows(messages, now, mailbox_channels)
         for i, row in enumerate(rows):
             params.update({f"{c}_{i}": row[c] for c in _OUTBOX_COLUMNS})
-        result = await self.conn.execute(_pg_close(len(rows)), params)
+        result = await self.driver.fetch(_pg_close(self.conn, len(rows)), params)
         state.version += 1
-        return sorted(r[0] for r in result) if rows else []
+        return sorted(r[0] for r in result)

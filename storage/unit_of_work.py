@@ -1,4 +1,5 @@
-"""SqlUnitOfWork: one connection, one transaction; on SQLite, turns share a group-committed transaction."""
+"""SqlUnitOfWork: one connection, one transaction; on SQLite, turns share a group-committed transaction;
+on PostgreSQL the transaction is driven on the asyncpg connection itself."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.services.ports import StorageInterrupted
-from storage.engine import DirectConnection, direct_connection, is_sqlite
+from storage.engine import DirectConnection, PgDriver, direct_connection, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
@@ -23,7 +24,7 @@ from storage.repositories import (
     SqlTagCorrections,
 )
 from storage.sweep_repository import SqlSweepRepository
-from storage.turn_repository import SqlTurnStore
+from storage.turn_repository import PgTurnStore, SqlTurnStore
 
 log = logging.getLogger(__name__)
 SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT uow", "RELEASE SAVEPOINT uow", "ROLLBACK TO SAVEPOINT uow"
@@ -308,12 +309,87 @@ class BatchedUnitOfWork(SqlUnitOfWork):
         await _plain_sql(self._batch.conn, ROLLBACK_TO)
 
 
+class PgUnitOfWork(SqlUnitOfWork):
+    """PostgreSQL: BEGIN, COMMIT and the statements that open and close a turn go straight to the
+    asyncpg connection, which SQLAlchemy holds in autocommit mode (so it never sends a BEGIN of its
+    own); the repositories' other statements go through SQLAlchemy on the same connection, inside
+    the same transaction. SQLAlchemy's execution path had cost more than the round trips."""
+
+    turns = _Repository(PgTurnStore)
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        """`engine`: one in autocommit mode, `pg_autocommit(engine)`."""
+        super().__init__(engine)
+        self.driver: PgDriver | None = None
+
+    async def __aenter__(self) -> PgUnitOfWork:
+        conn = await self.engine.connect()
+        try:
+            driver = PgDriver(conn)
+            await driver.execute("BEGIN")
+        except BaseException:
+            await _discard(conn)
+            raise
+        self.driver = driver
+        self._bind(conn)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.conn is not None and self.driver is not None
+        conn, driver = self.conn, self.driver
+        self.conn = self.driver = None
+        if self.committed:
+            await conn.close()
+        else:
+            try:
+                await driver.execute("ROLLBACK")
+            except BaseException:
+                await _discard(conn)  # a connection whose transaction may still be open must not be reused
+                if exc[0] is None:
+                    raise
+            else:
+                await conn.close()
+        if isinstance(exc[1], DBAPIError) and exc[1].connection_invalidated:
+            raise StorageInterrupted(str(exc[1])) from exc[1]
+
+    async def commit(self) -> None:
+        assert self.driver is not None
+        status = await self.driver.execute("COMMIT")
+        if status != "COMMIT":  # PostgreSQL answers COMMIT in a failed transaction by rolling it back
+            raise RuntimeError(f"transaction not committed: {status}")
+        self.committed = True
+
+    async def rollback(self) -> None:
+        assert self.driver is not None
+        await self.driver.execute("ROLLBACK")
+        await self.driver.execute("BEGIN")
+
+
+def pg_autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine's connections in autocommit mode (same pool), for PgUnitOfWork."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close a connection and take it out of the pool."""
+    try:
+        await conn.invalidate()
+    finally:
+        await conn.close()
+
+
 def uow_factory(engine: AsyncEngine, *, group_commit_max: int = 32):  # type: ignore[no-untyped-def]
     """SQLite with group_commit_max > 1: units of work share group-committed transactions;
-    otherwise (PostgreSQL, whose writers run concurrently) one transaction each."""
-    if is_sqlite(engine.url.render_as_string()) and group_commit_max > 1:
-        group = GroupCommit(engine, max_turns=group_commit_max)
-        factory = lambda: BatchedUnitOfWork(group)  # noqa: E731
-        factory.group = group  # type: ignore[attr-defined]
-        return factory
+    otherwise one transaction each (PostgreSQL, whose writers run concurrently, on the asyncpg
+    connection directly)."""
+    if is_sqlite(engine.url.render_as_string()):
+        if group_commit_max > 1:
+            group = GroupCommit(engine, max_turns=group_commit_max)
+            factory = lambda: BatchedUnitOfWork(group)  # noqa: E731
+            factory.group = group  # type: ignore[attr-defined]
+            return factory
+        return lambda: SqlUnitOfWork(engine)
+    if engine.dialect.driver == "asyncpg":
+        autocommit = pg_autocommit(engine)
+        return lambda: PgUnitOfWork(autocommit)
     return lambda: SqlUnitOfWork(engine)

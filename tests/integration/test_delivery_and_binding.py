@@ -6,7 +6,7 @@ import asyncio
 import random
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -117,7 +117,8 @@ async def test_dead_letter_after_max_attempts_then_admin_lists_and_retries(setti
         assert f"{later}\t" not in out  # only dead letters by default
         await asyncio.to_thread(cli.main, ["--config", str(EXAMPLE_CONFIG), "outbox", "retry", str(oid)])
         assert "已重新排队" in capsys.readouterr().out
-        clock.advance(days=2)  # the CLI stamps the retry with the real clock
+        # The CLI stamps the retry with the real clock: move the frozen one past it, whatever today is.
+        clock.at = max(clock.at, datetime.now(UTC)) + timedelta(minutes=1)
         assert await env.app.outbox.run_once() == 1
         assert [d.msg["content"] for d in fake_ding.state.delivered] == ["后续通知", "办结通知"]
         with pytest.raises(SystemExit, match="不存在或已发送"):
