@@ -117,11 +117,7 @@ class PgDriver:
     StorageInterrupted: nothing of the transaction was stored, and the caller may run it again."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
         self.asyncpg = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-
-    def lost(self) -> bool:
-        return self.asyncpg.is_closed()
 
     async def _call(self, call: Any) -> Any:
         try:
