@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+MAX_USER_ID = 128  # characters of a person's id on a channel: the database keeps no more
+
 
 @dataclass(frozen=True)
 class ConversationKey:

@@ -21,6 +21,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from bot.messages import MAX_USER_ID
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -91,7 +93,7 @@ enterprises = Table(
 identities = Table(
     "identities", metadata,
     Column("channel", String(32), primary_key=True),
-    Column("external_id", String(128), primary_key=True),
+    Column("external_id", String(MAX_USER_ID), primary_key=True),
     Column("staff_id", String(64), ForeignKey("staff.id"), nullable=True),
     Column("enterprise_id", Id, ForeignKey("enterprises.id"), nullable=True),
     Column("display_name", String(100), nullable=False, default=""),
@@ -136,7 +138,7 @@ appeals = Table(
     Column("repeat_of", String(32)),
     Column("flags", JSON, nullable=False),
     Column("filer_channel", String(32)),
-    Column("filer_external_id", String(128)),
+    Column("filer_external_id", String(MAX_USER_ID)),
     Column("version", Integer, nullable=False, default=0),
     ts("updated_at", nullable=False),
     ts("status_since"),  # migration 0005: when the appeal entered its current status
@@ -165,7 +167,7 @@ appeal_events = Table(
 conversations = Table(
     "conversations", metadata,
     Column("channel", String(32), primary_key=True),
-    Column("user_id", String(128), primary_key=True),
+    Column("user_id", String(MAX_USER_ID), primary_key=True),
     Column("step", String(48), nullable=False),
     Column("data", JSON, nullable=False),
     Column("version", Integer, nullable=False),
@@ -176,7 +178,7 @@ outbox = Table(
     "outbox", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("channel", String(32), nullable=False),
-    Column("recipient", String(128), nullable=False),
+    Column("recipient", String(MAX_USER_ID), nullable=False),
     Column("body", JSON, nullable=False),
     Column("appeal_number", String(32)),
     Column("status", String(16), nullable=False),  # pending, sent, dead

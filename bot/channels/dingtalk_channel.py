@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import DingTalkConfig
-from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
+from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
 from handlers import texts
@@ -69,7 +69,11 @@ def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int) -> tu
 # ---- inbound: payload ---------------------------------------------------------------------------
 
 class PayloadError(ValueError):
-    """The callback body is not a robot message we can attribute to a sender."""
+    """The callback body is not a robot message we can attribute to a sender; `reason` says why, in Chinese."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -118,7 +122,9 @@ def parse_callback(payload: dict[str, Any]) -> ParsedMessage:
     staff_id = _str(payload.get("senderStaffId"))
     user_id = staff_id or _str(payload.get("senderId"))
     if not message_id or not user_id:
-        raise PayloadError("msgId / senderStaffId / senderId missing")
+        raise PayloadError("缺少 msgId 或发送人。")
+    if len(user_id) > MAX_USER_ID:
+        raise PayloadError(f"发送人标识超过 {MAX_USER_ID} 个字符。")
     kind = _str(payload.get("msgtype")) or "text"
     content = payload.get("content") if isinstance(payload.get("content"), dict) else {}
     msg = ParsedMessage(
@@ -526,8 +532,8 @@ class DingTalkChannel:
             return web.json_response({"error": "请求体应为 JSON 对象。"}, status=400)
         try:
             parsed = parse_callback(payload)
-        except PayloadError:
-            return web.json_response({"error": "缺少 msgId 或发送人。"}, status=400)
+        except PayloadError as exc:
+            return web.json_response({"error": exc.reason}, status=400)
         limited = limiter_for(self.app).refusal(self.name, parsed.user_id)
         if limited is not None:
             return limited

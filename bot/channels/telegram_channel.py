@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import TelegramConfig
-from bot.messages import Attachment, Choice, ConversationKey, InboundMessage
+from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
 
@@ -115,6 +115,11 @@ class TelegramSender:
             raise DeliveryError(f"telegram: {exc!r}") from exc
 
 
+
+def _is_id(value: object) -> bool:
+    """Telegram's user and chat ids are integers (PTB takes whatever the JSON holds)."""
+    return isinstance(value, int) and not isinstance(value, bool) and len(str(value)) <= MAX_USER_ID
+
 class TelegramChannel:
     """Webhook route (secret header checked in constant time) or long polling, one path into the pipeline."""
 
@@ -172,8 +177,11 @@ class TelegramChannel:
             update = Update.de_json(data, self.bot)
         except Exception:  # PTB's parsers trust the Bot API's types: any wrong one may raise anything
             return web.json_response({"error": "Telegram 更新格式错误。"}, status=400)
-        if update.effective_user is not None:
-            limited = limiter_for(self.app).refusal(CHANNEL, str(update.effective_user.id))
+        user, chat = update.effective_user, update.effective_chat
+        if (user is not None and not _is_id(user.id)) or (chat is not None and not _is_id(chat.id)):
+            return web.json_response({"error": "Telegram 更新中的用户或会话 id 不是整数。"}, status=400)
+        if user is not None:
+            limited = limiter_for(self.app).refusal(CHANNEL, str(user.id))
             if limited is not None:
                 return limited
         await self.process(update)

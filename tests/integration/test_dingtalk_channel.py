@@ -93,8 +93,14 @@ async def test_malformed_bodies_get_400_not_500(ding):
     assert resp.status == 400
     payload = user.payload("你好")
     del payload["msgId"]
-    assert (await user.post(payload)).status == 400
-    assert await count(ding.app, t.inbound_messages) == 0
+    resp = await user.post(payload)
+    assert resp.status == 400 and (await resp.json())["error"] == "缺少 msgId 或发送人。"
+    # A sender id longer than the database keeps (found by fuzzing on PostgreSQL, where it was a 503).
+    resp = await user.post(user.payload("你好", senderStaffId="x" * 129))
+    assert resp.status == 400 and (await resp.json())["error"] == "发送人标识超过 128 个字符。"
+    await ding.channel.drain()
+    for table in (t.inbound_messages, t.outbox, t.conversations):
+        assert await count(ding.app, table) == 0
 
 
 async def test_signature_modes(settings, clock, fake_ding):

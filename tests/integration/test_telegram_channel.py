@@ -138,6 +138,17 @@ async def test_bad_or_missing_secret_is_refused_and_nothing_stored(tg):
     assert resp.status == 400
     resp = await tg.post({"hello": 1})
     assert resp.status == 400
+    # PTB takes any JSON value as an id; one that is not an integer is refused (fuzzing on PostgreSQL
+    # found a list whose text overflowed the recipient column: a 503).
+    for bad in ([{"a": 1}, 2], "42", 4.2, True, 10 ** 200):
+        update = user.update("帮助")
+        update["message"]["from"]["id"] = bad
+        resp = await tg.post(update)
+        assert resp.status == 400, bad
+        assert "不是整数" in (await resp.json())["error"]
+    update = user.update("帮助")
+    update["message"]["chat"]["id"] = {"x": 1}
+    assert (await tg.post(update)).status == 400
     for table in (t.inbound_messages, t.outbox, t.conversations):
         assert await count(tg.app, table) == 0
     assert tg.fake.sent() == []
