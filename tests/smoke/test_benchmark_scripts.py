@@ -16,6 +16,8 @@ from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.smoke
 ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "tipdm2020c-train.csv"
+needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"labelled data absent: {DATA} (see ../shared/data/README)")
 
 
 def run(module: str, *args: str) -> dict:
@@ -46,6 +48,40 @@ def test_crash_script_with_the_sender_in_a_child_process() -> None:
     assert report["ok"], report["checks"]
     assert report["delivery_worker"] == "process"
     assert report["acknowledged"] == report["sent"] == report["stored"]
+
+
+def test_webchat_load_benchmark_runs() -> None:
+    report = run("benchmarks.load_webchat", "--seconds", "1", "--concurrency", "4")
+    assert report["qihu"]["requests"] > 0
+    assert report["qihu"]["non_200"] == 0, report["qihu"]["statuses"]  # e.g. the per-sender limit left on
+
+
+def test_sweep_benchmark_runs_and_a_second_sweep_sends_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.sweep", "--sizes", "300", "--due", "5",
+                           "--dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert row["appeals"] == 300 and row["messages"] > 0
+    assert row["repeat_messages"] == 0  # the claim-once ledger
+    assert any("ix_appeals_status_due" in line for line in row["plans"]["overdue"])
+
+
+@needs_data
+def test_tagging_benchmark_runs(tmp_path: Path) -> None:
+    out = tmp_path / "tags.json"
+    proc = subprocess.run([sys.executable, "benchmarks/tags_bench.py", "--n", "30", "--repeats", "1",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "jieba" in proc.stdout and json.loads(out.read_text())
+
+
+@needs_data
+def test_similarity_benchmark_runs() -> None:
+    proc = subprocess.run([sys.executable, "benchmarks/similar_bench.py", "--queries", "20", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["queries"] == 20 and 0 <= report["top1_precision"] <= 1
 
 
 def test_growth_benchmark_runs() -> None:
