@@ -52,19 +52,19 @@ LEFT JOIN staff AS s ON s.id = i.staff_id AND s.active
 
 _OUTBOX_COLUMNS = ("channel", "recipient", "body", "appeal_number", "status", "attempts", "next_attempt_at",
                    "created_at", "sent_at")
-_PG_CLOSE: dict[int, FastStatement] = {}
-_PG_OPEN_FAST: list[FastStatement] = []
+_PG_FAST: dict[str | int, FastStatement] = {}  # "open", and the close statement by its outbox row count
 
 
 def _pg_open(conn: AsyncConnection) -> FastStatement:
-    if not _PG_OPEN_FAST:
-        _PG_OPEN_FAST.append(FastStatement(_PG_OPEN, conn.dialect))
-    return _PG_OPEN_FAST[0]
+    stmt = _PG_FAST.get("open")
+    if stmt is None:
+        stmt = _PG_FAST["open"] = FastStatement(_PG_OPEN, conn.dialect)
+    return stmt
 
 
 def _pg_close(conn: AsyncConnection, rows: int) -> FastStatement:
     """Save the conversation and insert `rows` outbox rows, returning their ids: one statement."""
-    stmt = _PG_CLOSE.get(rows)
+    stmt = _PG_FAST.get(rows)
     if stmt is not None:
         return stmt
     save = ("UPDATE conversations SET step = :step, data = :data, version = :version, updated_at = :updated_at "
@@ -79,7 +79,7 @@ def _pg_close(conn: AsyncConnection, rows: int) -> FastStatement:
     for i in range(rows):
         binds += [bindparam(f"body_{i}", type_=JSON())] + [
             bindparam(f"{c}_{i}", type_=UtcDateTime()) for c in ("next_attempt_at", "created_at", "sent_at")]
-    stmt = _PG_CLOSE[rows] = FastStatement(text(sql).bindparams(*binds), conn.dialect)
+    stmt = _PG_FAST[rows] = FastStatement(text(sql).bindparams(*binds), conn.dialect)
     return stmt
 
 

@@ -323,6 +323,9 @@ class FairGate:
         self.timeout = timeout
 
     async def enter(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: taken at once, no timer to arm and cancel
+            return
         try:
             async with asyncio.timeout(self.timeout):  # like the pool's own timeout: a nested unit of
                 await self._slots.acquire()           # work in every slot would otherwise wait forever
