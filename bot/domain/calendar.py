@@ -76,6 +76,17 @@ class WorkCalendar:
             return False
         return True
 
+    def missing_years(self, today: date, horizon_days: int = 60) -> list[int]:
+        """Years without holiday data that operations must hear about on `today`.
+
+        Every year from today to `horizon_days` ahead, and from 1 November next year as well:
+        the State Council notice usually appears in November, so its absence is an alarm then.
+        """
+        years = {today.year, (today + timedelta(days=horizon_days)).year}
+        if today.month >= 11:
+            years.add(today.year + 1)
+        return sorted(y for y in years if not self.covers(date(y, 1, 1)))
+
     def is_workday(self, day: date) -> bool:
         return self._is_workday(day)[0]
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.domain.calendar import DEFAULT_EXTRA_DAYS, WorkCalendar
+from bot.domain.calendar import WorkCalendar
 from tests.conftest import SHANGHAI
 
 
@@ -69,21 +69,18 @@ def test_extension_moves_a_deadline_in_working_days():
     assert cal.extend(due, 1).at.date() == date(2026, 10, 8)
 
 
-def test_next_year_has_holiday_data():
-    """The alarm for the calendar trap (domain.md §6): red every December while next year is missing.
-
-    Before December it reports (skips) instead, because the State Council notice for next year
-    usually appears in November. Fix: upgrade chinesecalendar, or add the notice's dates to
-    bot/domain/calendar_days.toml (see docs/handling.md).
-    """
-    today = date.today()
-    cal = WorkCalendar.from_file(None)
-    nxt = date(today.year + 1, 1, 1)
-    if cal.covers(nxt):
-        return
-    message = (f"no holiday data for {nxt.year}: deadlines running into {nxt.year} are counted Monday–Friday "
-               f"and marked 节假日数据缺失. Upgrade chinesecalendar or add the State Council dates to "
-               f"{DEFAULT_EXTRA_DAYS}.")
-    if today.month == 12:
-        pytest.fail(message)
-    pytest.skip(message)
+def test_missing_years_is_an_alarm_from_november_and_never_depends_on_the_real_date(tmp_path):
+    """The calendar trap (domain.md §6) is an operational alarm, not a test that turns red in December."""
+    cal = WorkCalendar()
+    first_uncovered = next(y for y in range(2024, 2100) if not cal.covers(date(y, 1, 1)))
+    last_covered = first_uncovered - 1
+    # Mid-year of a covered year, 60 days ahead still covered: no alarm.
+    assert cal.missing_years(date(last_covered, 6, 1)) == []
+    # From 1 November the next year must be known.
+    assert cal.missing_years(date(last_covered, 10, 31)) == []
+    assert cal.missing_years(date(last_covered, 11, 1)) == [first_uncovered]
+    assert cal.missing_years(date(last_covered, 12, 15)) == [first_uncovered]
+    # Entering the notice's dates in the data file silences it.
+    path = tmp_path / "days.toml"
+    path.write_text(f'years = [{first_uncovered}]\nholidays = ["{first_uncovered}-01-01"]\n', encoding="utf-8")
+    assert WorkCalendar.from_file(path).missing_years(date(last_covered, 12, 15)) == []
