@@ -170,6 +170,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app = App(settings, engine, runtime, pipeline, outbox)
     from handlers.notices import ChatNotices
     app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick)
+    if settings.monitoring.metrics:
+        from bot.metrics import metrics
+        counters = metrics()
+        pipeline.observe, outbox.on_delivery, app.sweeps.on_sweep = counters.turn, counters.delivery, counters.sweep
     from bot.channels.registry import build_channels
     app.channels = build_channels(app)
     for channel in app.channels:

@@ -50,6 +50,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 def cmd_run(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    from bot.ops_cli import metrics_dir_for_run
+    metrics_dir = metrics_dir_for_run(settings)  # before any counter exists: the delivery child shares it
 
     async def main() -> None:
         from bot.bootstrap import build_app
@@ -65,7 +67,10 @@ def cmd_run(args: argparse.Namespace) -> None:
         await runner.cleanup()
         await app.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        metrics_dir()
 
 
 def cmd_deliver(args: argparse.Namespace) -> None:
@@ -399,6 +404,8 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
         app = build_app(settings, senders={})
         try:
             await app.prepare_database()
+            from bot.health import warn_calendar
+            warn_calendar(app.runtime.calendar, app.runtime.now(), settings.monitoring.calendar_horizon_days)
             if args.once:
                 result = await run_pass(app.sweeps)
                 sent = sum(result.sent.values())
@@ -618,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = tags_sub.add_parser("common", help="列出多家企业反映的同类未办结问题")
     common.add_argument("--threshold", type=float, default=0.35)
     common.set_defaults(fn=cmd_tags_common)
+    from bot.ops_cli import register as register_ops
+    register_ops(sub)  # doctor, calendar show
     return parser
 
 

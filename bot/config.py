@@ -216,6 +216,17 @@ class TelegramConfig(Section):
     max_flood_wait_seconds: float = Field(3.0, ge=0)  # longer waits go back to the outbox
 
 
+class MonitoringConfig(Section):
+    """[monitoring]: /readyz, /metrics and `qihu doctor` (docs/operations.md)."""
+
+    metrics: bool = True  # serve /metrics (Prometheus text format)
+    # Loopback clients need no token; others send "Authorization: Bearer <token>". Empty: loopback only.
+    metrics_token: SecretStr = SecretStr("")  # from QIHU_MONITORING__METRICS_TOKEN
+    multiprocess_dir: str = ""  # worker = "process": counter files of both processes; empty = a temporary dir
+    db_timeout_seconds: float = Field(2.0, gt=0, le=60)  # the database must answer /readyz within this
+    calendar_horizon_days: int = Field(60, ge=0, le=366)  # holidays must be known this far ahead
+
+
 class ChannelsConfig(Section):
     dingtalk: DingTalkConfig = DingTalkConfig()
     telegram: TelegramConfig = TelegramConfig()
@@ -237,6 +248,7 @@ class Settings(BaseSettings):
     dispatch: DispatchConfig = DispatchConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []
@@ -302,6 +314,13 @@ def load_settings(path: str | Path | None = None, **overrides: object) -> Settin
 
 def _check_channels(settings: Settings) -> None:
     """An enabled channel without its secrets would fail on the first message: stop at start-up."""
+    problems = channel_problems(settings)
+    if problems:
+        raise ConfigError("渠道配置不完整:\n  " + "\n  ".join(problems))
+
+
+def channel_problems(settings: Settings) -> list[str]:
+    """What an enabled channel lacks (also checked by /readyz and `qihu doctor`)."""
     problems = []
     ding = settings.channels.dingtalk
     if ding.enabled:
@@ -320,8 +339,7 @@ def _check_channels(settings: Settings) -> None:
         if tg.mode == "webhook" and not re.fullmatch(r"[A-Za-z0-9_\-]{1,256}", secret):
             problems.append("Telegram webhook 模式需要 channels.telegram.webhook_secret（1–256 位字母、数字、_ 或 -，"
                             "环境变量 QIHU_CHANNELS__TELEGRAM__WEBHOOK_SECRET）")
-    if problems:
-        raise ConfigError("渠道配置不完整:\n  " + "\n  ".join(problems))
+    return problems
 
 
 def _with_csv_org(settings: Settings, base: Path) -> Settings:

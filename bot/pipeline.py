@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class Pipeline:
         self.on_commit = on_commit or (lambda: None)
         self.mailbox_channels = mailbox_channels
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = weakref.WeakValueDictionary()
+        # (channel, outcome, seconds) after every turn: bot.metrics counts them (set by bootstrap).
+        self.observe: Callable[[str, str, float], None] | None = None
 
     def _lock(self, key: ConversationKey) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -59,8 +62,10 @@ class Pipeline:
         The in-process lock keeps two messages of one person from queueing on the database lock;
         the database lock (conversation row / SQLite write lock) keeps other processes out.
         """
+        started = time.perf_counter()
         lock = self._lock(msg.key)
         async with lock:
+            result = "ok"
             try:
                 try:
                     outcome = await self._turn(msg)
@@ -69,10 +74,15 @@ class Pipeline:
                                 msg.key, msg.message_id)
                     outcome = await self._turn(msg)
             except DomainError as err:
+                result = "refused"
                 outcome = await self._refuse(msg, refusal(err))
             except Exception:
+                result = "failed"
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
                 outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)
+        if self.observe is not None:
+            self.observe(msg.key.channel, result if outcome is not None else "duplicate",
+                         time.perf_counter() - started)
         if outcome and any(m.recipient.channel not in self.mailbox_channels for m in outcome.messages):
             self.on_commit()
         return outcome

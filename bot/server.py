@@ -39,7 +39,9 @@ def make_web_app(app: App) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "nlp_ready": app.runtime.tagger.tokenizer.ready})
 
-    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/healthz", healthz)  # liveness; readiness is /readyz (bot.monitoring)
+    from bot.monitoring import routes as monitoring_routes
+    web_app.add_routes(monitoring_routes(app))
     if app.settings.webchat.enabled:
         web_app.add_routes(WebChat(app).routes())
     for channel in app.channels:  # only the configured ones (bot.channels.registry)
@@ -50,6 +52,8 @@ def make_web_app(app: App) -> web.Application:
 async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     """Prepare the database, start background work and listen; the caller keeps the loop alive."""
     await app.prepare_database()
+    from bot.health import warn_calendar
+    warn_calendar(app.runtime.calendar, app.runtime.now(), app.settings.monitoring.calendar_horizon_days)
     app.load_nlp_in_background()
     await app.start_delivery(config_path)
     if app.settings.scheduler.enabled:

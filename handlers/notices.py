@@ -72,6 +72,8 @@ class ChatNotices:
             lines.append(texts.DIGEST_ESCALATED.format(n=d.escalated))
         if not (d.overdue_count or d.near_due_count or d.bad_reviews):
             lines.append(texts.DIGEST_NO_EXCEPTIONS)
+        if d.calendar_missing:
+            lines.append(self.calendar_line(d.calendar_missing))
         lines.append(texts.DIGEST_VOLUME.format(since=fmt_time(d.since, self.tz), new=d.new, resolved=d.resolved,
                                                 closed=d.closed, not_rated=d.not_rated))
         if d.units:
@@ -80,6 +82,10 @@ class ChatNotices:
                                                     overdue=u.overdue, resolved=u.resolved) for u in d.units]
         lines.append(texts.DIGEST_TAIL)
         return "\n".join(lines)
+
+    @staticmethod
+    def calendar_line(years: list[int]) -> str:
+        return texts.DIGEST_CALENDAR_MISSING.format(years="、".join(map(str, years)), first=years[0])
 
     def todo(self, d: svc.TodoDigest) -> str:
         lines = [texts.DIGEST_TODO_HEAD.format(unit=d.unit_name, n=len(d.items))]
@@ -103,6 +109,8 @@ class ChatNotices:
         if d.extensions:
             lines.append(texts.DIGEST_POOL_EXT.format(n=len(d.extensions),
                                                       numbers="、".join(n for n, _ in d.extensions[:5])))
+        if d.calendar_missing:
+            lines.append(self.calendar_line(d.calendar_missing))
         lines.append(texts.DIGEST_POOL_TAIL)
         return "\n".join(lines)
 

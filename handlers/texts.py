@@ -593,6 +593,9 @@ DIGEST_POOL_HEAD = "【问题池】待分派 {n} 件，其中超过分派时限 
 DIGEST_POOL_LINE = "· {number} {company}（{category}）{since} 提交"
 DIGEST_POOL_EXT = "待审批延期 {n} 件：{numbers}"
 DIGEST_POOL_TAIL = "发送「待分派」查看并分派。"
+# Leaders' and dispatchers' digests while holiday data is missing (from 1 November for next year).
+DIGEST_CALENDAR_MISSING = ("📅 缺少 {years} 年法定节假日数据，该年期限暂按周一至周五计算；"
+                           "请信息管理员录入国务院办公厅放假通知（qihu calendar show {first} 核对）。")
 ERRORS["digest_roles"] = "「日报」仅供领导和服务中心调度员使用。"
 
 

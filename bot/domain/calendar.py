@@ -13,6 +13,9 @@ import chinese_calendar
 
 log = logging.getLogger(__name__)
 
+# chinesecalendar names holidays in English ("National Day"); the Holiday enum knows the Chinese.
+_HOLIDAY_NAMES = {h.value: h.chinese for h in chinese_calendar.Holiday}
+
 # Shipped with the code: extra holidays / make-up workdays a county or we add before a new
 # chinesecalendar release covers the year. An empty `extra_days_file` setting means this file.
 DEFAULT_EXTRA_DAYS = Path(__file__).with_name("calendar_days.toml")
@@ -24,6 +27,17 @@ class Deadline:
 
     at: datetime
     calendar_gap: bool
+
+
+@dataclass(frozen=True)
+class ScheduledDay:
+    """One day of a year's official schedule: a day off on a weekday or in a holiday block, or a
+    make-up working day on a weekend; `source` says who said so ("chinesecalendar" or "file")."""
+
+    day: date
+    off: bool
+    name: str
+    source: str
 
 
 @dataclass
@@ -86,6 +100,38 @@ class WorkCalendar:
         if today.month >= 11:
             years.add(today.year + 1)
         return sorted(y for y in years if not self.covers(date(y, 1, 1)))
+
+    def covered_days(self, today: date, limit: int = 730) -> int:
+        """Days from `today` on whose holidays are known (at most `limit`): the coverage gauge."""
+        day = today
+        while (day - today).days < limit and self.covers(day):
+            day = date(day.year + 1, 1, 1)
+        return min((day - today).days, limit)
+
+    def schedule(self, year: int) -> list[ScheduledDay]:
+        """The year's holidays and make-up workdays with their source, for `qihu calendar show`.
+
+        Library days come first and the data file's win, as in is_workday; plain weekends are left out.
+        """
+        out: dict[date, ScheduledDay] = {}
+        day = date(year, 1, 1)
+        while day.year == year:
+            try:
+                _, name = chinese_calendar.get_holiday_detail(day)
+                work = chinese_calendar.is_workday(day)
+            except NotImplementedError:
+                break
+            label = _HOLIDAY_NAMES.get(name, name or "")
+            if (not work and (day.weekday() < 5 or label)) or (work and day.weekday() >= 5):
+                out[day] = ScheduledDay(day, not work, label, "chinesecalendar")
+            day += timedelta(days=1)
+        for d in self.extra_holidays:
+            if d.year == year:
+                out[d] = ScheduledDay(d, True, "", "file")
+        for d in self.extra_workdays:
+            if d.year == year:
+                out[d] = ScheduledDay(d, False, "", "file")
+        return sorted(out.values(), key=lambda s: s.day)
 
     def is_workday(self, day: date) -> bool:
         return self._is_workday(day)[0]

@@ -61,6 +61,7 @@ class OutboxSender:
         self._pass_lock = asyncio.Lock()
         self._paused: dict[str, datetime] = {}  # channel → not before (after a channel-wide 429)
         self.forward: Callable[[], None] | None = None  # set when the sender runs in another process
+        self.on_delivery: Callable[[str, str], None] | None = None  # (channel, sent|retry|dead): bot.metrics
 
     def kick(self) -> None:
         """Something new was committed to send."""
@@ -142,9 +143,13 @@ class OutboxSender:
                 await uow.outbox.release_many(unsent, done)
             for row, error in results:
                 if error is None:
+                    if self.on_delivery is not None:
+                        self.on_delivery(row.channel, "sent")
                     continue
                 attempts = row.attempts + 1
                 dead = error.permanent or attempts >= self.retry.max_attempts
+                if self.on_delivery is not None:
+                    self.on_delivery(row.channel, "dead" if dead else "retry")
                 delay = self.retry.delay(attempts, self.rng, error.retry_after)
                 if error.channel_wide and error.retry_after:
                     self._paused[row.channel] = done + timedelta(seconds=error.retry_after)

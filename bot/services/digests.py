@@ -52,6 +52,7 @@ class LeaderDigest:
     unit_names: dict[str, str] = field(default_factory=dict)
     leader_threshold: int = 2
     near_horizon: int = 1
+    calendar_missing: list[int] = field(default_factory=list)  # years without holiday data (an alarm line)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class PoolDigest:
     overdue_dispatch: int
     extensions: list[tuple[str, ExtensionRequest]]
     now: datetime
+    calendar_missing: list[int] = field(default_factory=list)
 
 
 async def leader_digest(uow: UnitOfWork, ctx: SweepContext, since: datetime, until: datetime,
@@ -77,7 +79,7 @@ async def leader_digest(uow: UnitOfWork, ctx: SweepContext, since: datetime, unt
     escalations), then volumes, then a per-unit table with the units in trouble first."""
     cal = ctx.rt.calendar
     d = LeaderDigest(ctx.local(now).date(), since, until, leader_threshold=ctx.schedule.overdue_leader_workdays,
-                     near_horizon=ctx.schedule.near_due_workdays)
+                     near_horizon=ctx.schedule.near_due_workdays, calendar_missing=calendar_alarm(ctx, now))
     d.unit_names = {u.id: u.name for u in await uow.directory.units()}
     d.new = await uow.sweeps.count_new(since, until)
     units: dict[str, UnitLine] = {}
@@ -125,6 +127,11 @@ async def on_demand(uow: UnitOfWork, ctx: SweepContext, identity: Identity) -> L
     now = ctx.now()
     since = ctx.digest_moment(ctx.previous_workday(ctx.local(now).date()))
     return await leader_digest(uow, ctx, since, now, now)
+
+
+def calendar_alarm(ctx: SweepContext, now: datetime) -> list[int]:
+    """Years whose holidays are missing, from 1 November for next year: a line in the digests while it lasts."""
+    return ctx.rt.calendar.missing_years(ctx.local(now).date())
 
 
 def _digest_due(ctx: SweepContext, now: datetime, enabled: bool) -> bool:
@@ -191,9 +198,10 @@ async def send_pool_digest(ctx: SweepContext) -> int:
         late = sum(1 for a in oldest
                    if ctx.rt.calendar.add_workdays(a.status_since or a.submitted_at, days).at < now)
         extensions = await uow.handling.pending_extensions()
+        missing = calendar_alarm(ctx, now)
         sent = 0
-        if count or extensions:
+        if count or extensions or missing:
             sent = await ctx.send(uow, keys, ctx.render.digest(
-                "pool", PoolDigest(count, oldest[:LIST_MAX], late, extensions, now)))
+                "pool", PoolDigest(count, oldest[:LIST_MAX], late, extensions, now, missing)))
         await uow.commit()
     return sent

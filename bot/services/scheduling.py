@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -56,6 +57,8 @@ class SweepContext:
     render: NoticeRenderer
     mailboxes: frozenset[str] = frozenset()  # channels whose outbox rows are delivered by being stored
     on_sent: Callable[[], None] = lambda: None  # wake the outbox sender
+    # (sweep, seconds, messages sent, ok) after each sweep run: bot.metrics counts them (set by bootstrap).
+    on_sweep: Callable[[str, float, int, bool], None] | None = None
 
     @property
     def schedule(self) -> SchedulePolicy:
@@ -146,11 +149,14 @@ async def run_sweeps(ctx: SweepContext, names: Sequence[str] | None = None) -> P
     for name, item in list(load_sweeps().items()):
         if names is not None and name not in names:
             continue
+        started = time.perf_counter()
         try:
             result.sent[name] = await item.run(ctx)
         except Exception:
             log.exception("sweep %s failed; it runs again next pass", name)
             result.failed.append(name)
+        if ctx.on_sweep is not None:
+            ctx.on_sweep(name, time.perf_counter() - started, result.sent.get(name, 0), name not in result.failed)
     if any(result.sent.values()):
         ctx.on_sent()
     return result

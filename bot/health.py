@@ -1,0 +1,174 @@
+"""Readiness: the checks behind /readyz, `qihu doctor` and the /metrics gauges, on a connection of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import func, make_url, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.config import Settings, channel_problems
+from bot.domain.calendar import WorkCalendar
+from bot.metrics import Snapshot
+from bot.services.reminders import HANDLING
+from storage import tables as t
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Check:
+    name: str  # database, migrations, channels, calendar
+    ok: bool
+    detail: str  # zh-CN, for county IT
+    more: str = ""  # the driver's own words: shown by `qihu doctor`, logged, never sent over HTTP
+
+
+@dataclass
+class Readiness:
+    checks: list[Check]
+    calendar_missing_years: list[int] = field(default_factory=list)
+    snapshot: Snapshot | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def as_json(self) -> dict:
+        return {
+            "status": "ready" if self.ok else "not ready",
+            "problems": [f"{c.name}: {c.detail}" for c in self.checks if not c.ok],
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "calendar_missing_years": self.calendar_missing_years,
+        }
+
+
+@cache
+def migration_heads() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def _sqlite_file_missing(url: str) -> str | None:
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
+        return database
+    return None
+
+
+async def _read_database(url: str, now: datetime, counts: bool) -> tuple[set[str], dict | None]:
+    """Revisions stamped in alembic_version, and (counts) the rows behind the gauges. A connection of
+    its own: no pool to queue on behind turns, and SQLite reads here take no write lock."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            try:
+                revisions = {r[0] for r in await conn.execute(text("SELECT version_num FROM alembic_version"))}
+            except Exception:  # no table yet: a database never migrated
+                await conn.rollback()
+                revisions = set()
+            if not counts or not revisions:
+                return revisions, None
+            o, a = t.outbox.c, t.appeals.c
+            outbox = await conn.execute(select(o.channel, o.status, func.count()).where(
+                o.status.in_(["pending", "dead"])).group_by(o.channel, o.status))
+            appeals = await conn.execute(select(a.status, func.count()).group_by(a.status))
+            overdue = await conn.execute(select(func.count()).select_from(t.appeals).where(
+                a.status.in_(HANDLING), a.due_at < now))
+            return revisions, {
+                "outbox": {(c, s): n for c, s, n in outbox.all()},
+                "appeals": {s: n for s, n in appeals.all()},
+                "overdue": overdue.scalar_one(),
+            }
+    finally:
+        await engine.dispose()
+
+
+def _calendar_check(calendar: WorkCalendar, today: date, horizon: int) -> Check:
+    last = today + timedelta(days=horizon)
+    gaps = sorted({y for y in (today.year, last.year) if not calendar.covers(date(y, 1, 1))})
+    if gaps:
+        years = "、".join(str(y) for y in gaps)
+        return Check("calendar", False, f"缺少 {years} 年节假日数据（需覆盖今天起 {horizon} 天）；请把国务院办公厅"
+                     f"放假通知录入节假日补充文件，用 qihu calendar show {gaps[0]} 核对")
+    return Check("calendar", True, f"已覆盖今天起 {calendar.covered_days(today)} 天")
+
+
+async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
+                running_channels: list[str] | None = None, counts: bool = False) -> Readiness:
+    """Every readiness check; `counts` also reads the gauges for /metrics. Never raises."""
+    mon = settings.monitoring
+    checks: list[Check] = []
+    url = settings.database.url
+    revisions: set[str] | None = None
+    data = None
+    missing_file = _sqlite_file_missing(url)
+    if missing_file:
+        checks.append(Check("database", False,
+                            f"数据库文件不存在：{missing_file}（请运行 qihu init 或 qihu db upgrade）"))
+    else:
+        try:
+            revisions, data = await asyncio.wait_for(_read_database(url, now, counts), mon.db_timeout_seconds)
+            checks.append(Check("database", True, "应答正常"))
+        except TimeoutError:
+            checks.append(Check("database", False, f"数据库 {mon.db_timeout_seconds:g} 秒内没有应答"))
+        except Exception as exc:
+            log.warning("readiness: database check failed: %s", exc)
+            checks.append(Check("database", False, f"无法连接数据库（{type(exc).__name__}）", str(exc)[:300]))
+    heads = migration_heads()
+    if revisions is None:
+        checks.append(Check("migrations", False, "数据库不可用，无法检查版本"))
+    elif revisions != heads:
+        have = "、".join(sorted(revisions)) or "未初始化"
+        checks.append(Check("migrations", False, f"数据库版本 {have}，最新版本 {'、'.join(sorted(heads))}；"
+                            "请运行 qihu db upgrade"))
+    else:
+        checks.append(Check("migrations", True, f"已是最新版本 {'、'.join(sorted(heads))}"))
+    problems = channel_problems(settings)
+    enabled = enabled_channels(settings)
+    if running_channels is not None:
+        problems += [f"渠道 {name} 已启用但未运行" for name in enabled if name not in running_channels]
+    checks.append(Check("channels", not problems, "；".join(problems) if problems else
+                        f"已启用：{'、'.join(enabled) or '仅网页聊天'}"))
+    today = now.astimezone(calendar.tz).date()
+    checks.append(_calendar_check(calendar, today, mon.calendar_horizon_days))
+    result = Readiness(checks, calendar.missing_years(today, mon.calendar_horizon_days))
+    if counts:
+        snap = Snapshot(database_up=checks[0].ok, ready=result.ok,
+                        calendar_covered_days=calendar.covered_days(today),
+                        calendar_missing_years=result.calendar_missing_years)
+        if data:
+            snap.outbox, snap.appeals, snap.overdue = data["outbox"], data["appeals"], data["overdue"]
+        result.snapshot = snap
+    return result
+
+
+def enabled_channels(settings: Settings) -> list[str]:
+    """Outbox channel names of the enabled chat channels (dingtalk / zzd, telegram)."""
+    names = []
+    if settings.channels.dingtalk.enabled:
+        names.append(settings.channels.dingtalk.channel)
+    if settings.channels.telegram.enabled:
+        names.append("telegram")
+    return names
+
+
+def warn_calendar(calendar: WorkCalendar, now: datetime, horizon_days: int = 60) -> list[int]:
+    """The start-up warning of `qihu run` and `qihu scheduler` while holiday data is missing."""
+    missing = calendar.missing_years(now.astimezone(calendar.tz).date(), horizon_days)
+    if missing:
+        log.warning("no holiday data for %s: deadlines there count Monday-Friday (marked 节假日数据缺失); enter the "
+                    "State Council notice in the calendar extra-days file and check it with `qihu calendar show %s` "
+                    "(docs/operations.md)", ", ".join(map(str, missing)), missing[0])
+    return missing
