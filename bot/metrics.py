@@ -97,7 +97,7 @@ class _Forward:
         return self.source.collect()
 
 
-@dataclass
+@dataclass(eq=False)  # a registry keeps its collectors in a dict
 class Snapshot:
     """Gauges computed from the database and the calendar when /metrics is asked for."""
 
