@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -108,15 +107,16 @@ async def portal_client(settings, clock):  # type: ignore[no-untyped-def]
 
 async def test_without_demo_mode_only_portal_signed_identities_are_accepted(portal_client):
     client, application = portal_client
+    now = int(application.runtime.now().timestamp())  # the frozen clock, not the machine's
     cfg = await (await client.get("/api/web/config")).json()
     assert cfg == {"demo": False, "staff": []}
     r = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好"})
     assert r.status == 401 and "令牌" in (await r.json())["error"]
-    expires = int(time.time()) + 600
+    expires = now + 600
     forged = f"{expires}.{'0' * 64}"
     r = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好", "token": forged})
     assert r.status == 403
-    stale = int(time.time()) - 10
+    stale = now - 10
     token = f"{stale}.{portal_signature('portal-secret', 'ent-a', stale)}"
     r = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好", "token": token})
     assert r.status == 401 and "过期" in (await r.json())["error"]
