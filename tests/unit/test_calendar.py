@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.domain.calendar import WorkCalendar
+from bot.domain.calendar import ScheduledDay, WorkCalendar
 from tests.conftest import SHANGHAI
 
 
@@ -84,3 +84,30 @@ def test_missing_years_is_an_alarm_from_november_and_never_depends_on_the_real_d
     path = tmp_path / "days.toml"
     path.write_text(f'years = [{first_uncovered}]\nholidays = ["{first_uncovered}-01-01"]\n', encoding="utf-8")
     assert WorkCalendar.from_file(path).missing_years(date(last_covered, 12, 15)) == []
+
+
+def test_schedule_lists_days_off_and_make_up_days_with_their_source(tmp_path):
+    cal = WorkCalendar.from_file(None)
+    days = {d.day: d for d in cal.schedule(2026)}
+    assert days[date(2026, 10, 1)].off and days[date(2026, 10, 1)].name == "国庆节"
+    assert days[date(2026, 10, 3)].off  # a Saturday inside the holiday block is listed
+    assert not days[date(2026, 10, 10)].off and days[date(2026, 10, 10)].source == "chinesecalendar"  # 调休
+    assert date(2026, 10, 17) not in days  # a plain weekend is not
+    first_uncovered = next(y for y in range(2024, 2100) if not cal.covers(date(y, 1, 1)))
+    assert cal.schedule(first_uncovered) == []
+    path = tmp_path / "days.toml"
+    path.write_text(f'years = [{first_uncovered}]\nholidays = ["{first_uncovered}-01-01"]\n'
+                    f'workdays = ["2026-10-17"]\n', encoding="utf-8")
+    local = WorkCalendar.from_file(path)
+    assert [(d.day, d.off, d.source) for d in local.schedule(first_uncovered)] == [
+        (date(first_uncovered, 1, 1), True, "file")]
+    assert ScheduledDay(date(2026, 10, 17), False, "", "file") in local.schedule(2026)  # the file's own 调休
+
+
+def test_covered_days_count_from_today_to_the_first_unknown_year():
+    cal = WorkCalendar()
+    first_uncovered = next(y for y in range(2024, 2100) if not cal.covers(date(y, 1, 1)))
+    dec = date(first_uncovered - 1, 12, 15)
+    assert cal.covered_days(dec) == 17
+    assert cal.covered_days(date(first_uncovered, 3, 1)) == 0
+    assert cal.covered_days(date(first_uncovered - 1, 1, 1), limit=100) == 100
