@@ -618,8 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = tags_sub.add_parser("common", help="列出多家企业反映的同类未办结问题")
     common.add_argument("--threshold", type=float, default=0.35)
     common.set_defaults(fn=cmd_tags_common)
-    from bot import backup
+    from bot import backup, privacy
     backup.register(sub)
+    privacy.register(sub)
     return parser
 
 
