@@ -166,7 +166,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     retry = RetryPolicy(settings.delivery.max_attempts, settings.delivery.base_backoff_seconds)
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
     outbox.LEASE = timedelta(seconds=settings.delivery.lease_seconds)
-    pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes)
+    pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes,
+                        log_text=settings.logging.log_message_text)
     app = App(settings, engine, runtime, pipeline, outbox)
     from handlers.notices import ChatNotices
     app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick)

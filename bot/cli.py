@@ -627,15 +627,16 @@ def build_parser() -> argparse.ArgumentParser:
     common.set_defaults(fn=cmd_tags_common)
     from bot.ops_cli import register as register_ops
     register_ops(sub)  # doctor, calendar show
+    from bot import backup, privacy
+    backup.register(sub)
+    privacy.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.logsetup import configure_logging
+    configure_logging(verbose=args.verbose)
     if args.command == "demo" and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)
     args.fn(args)

@@ -147,6 +147,18 @@ class SchedulerConfig(Section):
     rating_reminder_days: int = Field(1, ge=0)  # calendar days after resolution
 
 
+class LoggingConfig(Section):
+    """[logging]: what the log may contain (docs/privacy.md)."""
+
+    log_message_text: bool = False  # true: each logged turn carries what the person wrote (phones masked)
+
+
+class PrivacyConfig(Section):
+    """[privacy]: how long contact data of closed appeals is kept (docs/privacy.md)."""
+
+    retain_years: int = Field(3, ge=1, le=30)  # `qihu privacy purge` without --before: closed this long ago
+
+
 UnitKind = Literal["department", "township", "city_task_force", "service_centre"]
 Role = Literal["handler", "dispatcher", "leader", "admin"]
 
@@ -249,6 +261,8 @@ class Settings(BaseSettings):
     evaluation: EvaluationConfig = EvaluationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    logging: LoggingConfig = LoggingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []

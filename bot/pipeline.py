@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.errors import DomainError
-from bot.domain.identifiers import mask_mobiles_in_text
+from bot.domain.identifiers import mask_phones_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.services.ports import StorageInterrupted
 from bot.services.runtime import Runtime
@@ -36,8 +36,9 @@ class Pipeline:
     """Turns inbound messages into stored effects and outbox rows, one transaction per turn."""
 
     def __init__(self, rt: Runtime, on_commit: Callable[[], None] | None = None,
-                 mailbox_channels: frozenset[str] = frozenset()) -> None:
+                 mailbox_channels: frozenset[str] = frozenset(), log_text: bool = False) -> None:
         self.rt = rt
+        self.log_text = log_text  # [logging] log_message_text: what people wrote goes to the log only if asked
         self.on_commit = on_commit or (lambda: None)
         self.mailbox_channels = mailbox_channels
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -105,8 +106,11 @@ class Pipeline:
         numbers = sorted({m.appeal_number for m in turn.outbound if m.appeal_number})
         level = logging.INFO if numbers else logging.DEBUG
         if log.isEnabledFor(level):
-            log.log(level, "turn %s step=%s appeals=%s text=%r", msg.key, state.step, numbers,
-                    mask_mobiles_in_text(msg.text[:60]))
+            if self.log_text:
+                log.log(level, "turn %s step=%s appeals=%s text=%r", msg.key, state.step, numbers,
+                        mask_phones_in_text(msg.text)[:60])  # mask, then cut: a cut number escapes the mask
+            else:
+                log.log(level, "turn %s step=%s appeals=%s", msg.key, state.step, numbers)
         return TurnOutcome(ids, turn.outbound)
 
     async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True) -> TurnOutcome | None:

@@ -26,11 +26,14 @@ async def start_filing(turn: Turn, text: str | None = None) -> None:
     if turn.identity.enterprise_id is not None:
         profile = await turn.uow.enterprises.get(turn.identity.enterprise_id)
         if profile is not None:
-            turn.draft.update(company=profile.name, uscc=profile.uscc, contact=profile.contact,
-                              phone=profile.phone, area=profile.area_id or "")
-            turn.say(texts.PROFILE_REUSED.format(
-                company=profile.name, uscc_masked=profile.uscc[:6] + "…" + profile.uscc[-4:],
-                contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
+            turn.draft.update(company=profile.name, uscc=profile.uscc, area=profile.area_id or "")
+            uscc_masked = profile.uscc[:6] + "…" + profile.uscc[-4:]
+            if profile.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
+                turn.draft.update(contact=profile.contact, phone=profile.phone)
+                turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
+                                                     contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
+            else:
+                turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
     if text is not None:
         try:
             await _set_text(turn, text)

@@ -60,9 +60,60 @@ def mask_mobile(phone: str) -> str:
     return "****"
 
 
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
+# Phone numbers in free text, in the forms people type: full-width digits, spaces, dots or dashes
+# between digit groups, +86 / 0086 / 86 in front, landlines with area code and extension, and bare
+# numbers right after a word such as 电话. Matching runs on a copy with full-width characters folded
+# one-for-one to ASCII, so match positions are valid in the original too.
+_FOLD = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {
+    "＋": "+", "－": "-", "—": "-", "–": "-", "．": ".", "。": ".", "（": "(", "）": ")", "\u3000": " ",
+    "\u00a0": " ", "：": ":",
+})
+_SEP = r"[ \-.]?"
+_MOBILE_IN_TEXT = re.compile(
+    rf"(?<![\d+])(?:(?:\+|00)?86{_SEP}|\(\+?86\){_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?!\d)")
+_EXTENSION = r"(?:\s*(?:-|转|分机|ext\.?|x|#)\s*\d{1,6})?"
+_LANDLINE_IN_TEXT = re.compile(
+    rf"(?<![\d+])(?:(?:\+|00)86{_SEP}\(?0?(?P<iarea>[1-9]\d{{1,2}})\)?|\(?(?P<area>0\d{{2,3}})\)?)"
+    rf"{_SEP}(?P<local>[1-9]\d{{2,3}}{_SEP}\d{{4}})(?P<ext>{_EXTENSION})(?!\d)", re.IGNORECASE)
+_NUMBER_AFTER_WORD = re.compile(
+    rf"(?P<word>(?:联系)?(?:电话|手机|座机|固话|号码|联系方式)|tel|phone)(?P<gap>\s*(?:[:是为]\s*)?)"
+    rf"(?P<number>\d(?:{_SEP}\d){{5,13}})(?!\d)", re.IGNORECASE)
 
 
-def mask_mobiles_in_text(text: str) -> str:
-    """Mask every mainland mobile in free text, also when typed with spaces or dashes."""
-    return _MOBILE_IN_TEXT.sub(lambda m: mask_mobile(re.sub(r"[ \-]", "", m.group())), text)
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _mask_mobile_match(m: re.Match[str], _original: str) -> str:
+    return mask_mobile(_digits(m.group())[-11:])
+
+
+def _mask_landline_match(m: re.Match[str], _original: str) -> str:
+    area = m.group("area") or "0" + m.group("iarea")
+    ext = "-***" if m.group("ext") else ""
+    return f"{area}-****{_digits(m.group('local'))[-4:]}{ext}"
+
+
+def _mask_number_after_word(m: re.Match[str], original: str) -> str:
+    keep = original[:m.start("number") - m.start()]  # the word and what follows it, as typed
+    return f"{keep}****{_digits(m.group('number'))[-4:]}"
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Mask every phone number in free text (logs): mobiles as 139****3333, landlines as 0571-****6666."""
+    folded = text.translate(_FOLD)
+    for pattern, mask in ((_MOBILE_IN_TEXT, _mask_mobile_match), (_LANDLINE_IN_TEXT, _mask_landline_match),
+                          (_NUMBER_AFTER_WORD, _mask_number_after_word)):
+        out, folded_out, last = [], [], 0
+        for m in pattern.finditer(folded):
+            replacement = mask(m, text[m.start():m.end()])
+            out += [text[last:m.start()], replacement]
+            folded_out += [folded[last:m.start()], replacement]
+            last = m.end()
+        if out:
+            text = "".join([*out, text[last:]])
+            folded = "".join([*folded_out, folded[last:]])
+    return text
+
+
+mask_mobiles_in_text = mask_phones_in_text  # the earlier name, kept for callers

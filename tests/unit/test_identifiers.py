@@ -51,3 +51,10 @@ def test_masking():
     assert mask_mobiles_in_text("电话13800138000，备用 13912345678") == "电话138****8000，备用 139****5678"
     assert mask_mobiles_in_text("手机 138 0013 8000 或 139-1234-5678") == "手机 138****8000 或 139****5678"
     assert mask_mobiles_in_text("订单号 2138001380001") == "订单号 2138001380001"
+
+
+def test_phone_masking_leaves_other_numbers_alone():
+    from bot.domain.identifiers import mask_phones_in_text
+    text = "编号 QH20261125-0007，2026-11-25 投产，金额 1300000 元，代码 91330825MA2DH4KX39，13.5 吨"
+    assert mask_phones_in_text(text) == text
+    assert mask_phones_in_text("电话：0571-88886666，手机 +86 139 1111 3333") == "电话：0571-****6666，手机 139****3333"
