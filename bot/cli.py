@@ -11,15 +11,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.config import EXAMPLE_CONFIG, ConfigError, Settings, load_settings
+from bot.config import EXAMPLE_CONFIG, Settings, load_settings
+
+_database_url: str | None = None  # of the loaded settings, for naming host:port when the database fails
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    try:
-        return load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
+def _settings(args: argparse.Namespace, path: str | Path | None = None) -> Settings:
+    """Load and check the configuration; every command that opens it comes through here."""
+    global _database_url
+    from bot.startup import preflight
+    settings = load_settings(path or args.config)
+    _database_url = settings.database.url
+    preflight(settings)
+    return settings
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -27,7 +31,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     if not target.exists():
         shutil.copyfile(EXAMPLE_CONFIG, target)
         print(f"已生成配置文件 {target}（演示县），请按本县实际修改。")
-    settings = load_settings(target)
+    settings = _settings(args, target)
     asyncio.run(_prepare(settings))
     print(f"数据库已就绪：{settings.database.url}")
 
@@ -49,13 +53,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from bot.startup import check_port_free
     settings = _settings(args)
+    check_port_free(settings.server.host, settings.server.port)
 
     async def main() -> None:
         from bot.bootstrap import build_app
         from bot.server import serve
         app = build_app(settings)
-        runner = await serve(app, args.config)
+        try:
+            runner = await serve(app, args.config)
+        except BaseException:
+            await app.close()  # the delivery child and the scheduler must not outlive a failed start
+            raise
         print(f"企呼已启动：http://{settings.server.host}:{settings.server.port}/  （Ctrl-C 停止）", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -629,7 +639,19 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "demo" and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)
-    args.fn(args)
+    try:
+        args.fn(args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        from bot.startup import explain
+        line = explain(exc, _database_url)
+        if line is None:
+            raise  # a defect: keep its traceback
+        if args.verbose:
+            logging.getLogger(__name__).debug("details", exc_info=exc)
+        print(line, file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
