@@ -26,6 +26,12 @@ def _settings(args: argparse.Namespace, path: str | Path | None = None) -> Setti
     return settings
 
 
+def _shown(url: str) -> str:
+    """The database URL with its password masked: these lines end up in terminals and logs."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def cmd_init(args: argparse.Namespace) -> None:
     target = Path(args.config or "config.toml")
     if not target.exists():
@@ -33,7 +39,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         print(f"已生成配置文件 {target}（演示县），请按本县实际修改。")
     settings = _settings(args, target)
     asyncio.run(_prepare(settings))
-    print(f"数据库已就绪：{settings.database.url}")
+    print(f"数据库已就绪：{_shown(settings.database.url)}")
 
 
 async def _prepare(settings: Settings) -> None:
@@ -49,7 +55,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     from storage.migrate import upgrade
     settings = _settings(args)
     upgrade(settings.database.url)
-    print(f"数据库已升级到最新版本：{settings.database.url}")
+    print(f"数据库已升级到最新版本：{_shown(settings.database.url)}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -304,7 +310,8 @@ def cmd_demo_pool(settings: Settings, args: argparse.Namespace) -> None:
             await app.prepare_database()
             async with app.runtime.uow() as uow:
                 if await uow.appeals.count() and not args.force:
-                    raise SystemExit(f"数据库 {settings.database.url} 中已有诉求；演示数据请写入空库，或加 --force。")
+                    raise SystemExit(f"数据库 {_shown(settings.database.url)} 中已有诉求；"
+                                     "演示数据请写入空库，或加 --force。")
             return await seed_pool(app.runtime, clock, args.seed_pool, end - timedelta(days=args.days), end,
                                    args.seed)
         finally:
@@ -313,7 +320,7 @@ def cmd_demo_pool(settings: Settings, args: argparse.Namespace) -> None:
     started = time.monotonic()
     stats = asyncio.run(main())
     print(f"已生成演示诉求 {stats.appeals} 件（评价 {stats.rated} 件，差评 {stats.bad} 件），"
-          f"用时 {time.monotonic() - started:.1f} 秒：{settings.database.url}")
+          f"用时 {time.monotonic() - started:.1f} 秒：{_shown(settings.database.url)}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
