@@ -424,7 +424,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
                 if result.failed:
                     raise SystemExit(1)
                 return
-            runner = app.start_scheduler()
+            app.start_scheduler()  # app.close() shuts it down: a second shutdown logs a traceback at exit
             print(f"定时任务已启动（每 {settings.scheduler.interval_seconds} 秒一轮，Ctrl-C 停止）。"
                   "消息写入发件箱，由运行中的服务投递。", flush=True)
             stop = asyncio.Event()
@@ -432,7 +432,6 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             await stop.wait()
-            runner.shutdown()
         finally:
             await app.close()
 
