@@ -20,6 +20,7 @@ NON_CONFIG_ENV = frozenset({
     "QIHU_CONFIG",  # the configuration file (bot/config.py)
     "QIHU_TEST_DATABASE_URL",  # the test suite's PostgreSQL database (tests/conftest.py)
     "QIHU_FUZZ_EXAMPLES",  # examples per property in the fuzz tests (tests/fuzz)
+    "QIHU_SCREENSHOTS",  # browser tests write the docs' screenshots (docs/conversation.md)
 })
 
 
