@@ -11,15 +11,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.config import EXAMPLE_CONFIG, ConfigError, Settings, load_settings
+from bot.config import EXAMPLE_CONFIG, Settings, load_settings
+
+_database_url: str | None = None  # of the loaded settings, for naming host:port when the database fails
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    try:
-        return load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
+def _settings(args: argparse.Namespace, path: str | Path | None = None) -> Settings:
+    """Load and check the configuration; every command that opens it comes through here."""
+    global _database_url
+    from bot.startup import preflight
+    settings = load_settings(path or args.config)
+    _database_url = settings.database.url
+    preflight(settings)
+    return settings
+
+
+def _shown(url: str) -> str:
+    """The database URL with its password masked: these lines end up in terminals and logs."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -27,9 +37,9 @@ def cmd_init(args: argparse.Namespace) -> None:
     if not target.exists():
         shutil.copyfile(EXAMPLE_CONFIG, target)
         print(f"已生成配置文件 {target}（演示县），请按本县实际修改。")
-    settings = load_settings(target)
+    settings = _settings(args, target)
     asyncio.run(_prepare(settings))
-    print(f"数据库已就绪：{settings.database.url}")
+    print(f"数据库已就绪：{_shown(settings.database.url)}")
 
 
 async def _prepare(settings: Settings) -> None:
@@ -45,19 +55,25 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     from storage.migrate import upgrade
     settings = _settings(args)
     upgrade(settings.database.url)
-    print(f"数据库已升级到最新版本：{settings.database.url}")
+    print(f"数据库已升级到最新版本：{_shown(settings.database.url)}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from bot.startup import check_port_free
     settings = _settings(args)
     from bot.ops_cli import metrics_dir_for_run
     metrics_dir = metrics_dir_for_run(settings)  # before any counter exists: the delivery child shares it
+    check_port_free(settings.server.host, settings.server.port)
 
     async def main() -> None:
         from bot.bootstrap import build_app
         from bot.server import serve
         app = build_app(settings)
-        runner = await serve(app, args.config)
+        try:
+            runner = await serve(app, args.config)
+        except BaseException:
+            await app.close()  # the delivery child and the scheduler must not outlive a failed start
+            raise
         print(f"企呼已启动：http://{settings.server.host}:{settings.server.port}/  （Ctrl-C 停止）", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -299,7 +315,8 @@ def cmd_demo_pool(settings: Settings, args: argparse.Namespace) -> None:
             await app.prepare_database()
             async with app.runtime.uow() as uow:
                 if await uow.appeals.count() and not args.force:
-                    raise SystemExit(f"数据库 {settings.database.url} 中已有诉求；演示数据请写入空库，或加 --force。")
+                    raise SystemExit(f"数据库 {_shown(settings.database.url)} 中已有诉求；"
+                                     "演示数据请写入空库，或加 --force。")
             return await seed_pool(app.runtime, clock, args.seed_pool, end - timedelta(days=args.days), end,
                                    args.seed)
         finally:
@@ -308,7 +325,7 @@ def cmd_demo_pool(settings: Settings, args: argparse.Namespace) -> None:
     started = time.monotonic()
     stats = asyncio.run(main())
     print(f"已生成演示诉求 {stats.appeals} 件（评价 {stats.rated} 件，差评 {stats.bad} 件），"
-          f"用时 {time.monotonic() - started:.1f} 秒：{settings.database.url}")
+          f"用时 {time.monotonic() - started:.1f} 秒：{_shown(settings.database.url)}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -414,7 +431,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
                 if result.failed:
                     raise SystemExit(1)
                 return
-            runner = app.start_scheduler()
+            app.start_scheduler()  # app.close() shuts it down: a second shutdown logs a traceback at exit
             print(f"定时任务已启动（每 {settings.scheduler.interval_seconds} 秒一轮，Ctrl-C 停止）。"
                   "消息写入发件箱，由运行中的服务投递。", flush=True)
             stop = asyncio.Event()
@@ -422,7 +439,6 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             await stop.wait()
-            runner.shutdown()
         finally:
             await app.close()
 
@@ -639,7 +655,19 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(verbose=args.verbose)
     if args.command == "demo" and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)
-    args.fn(args)
+    try:
+        args.fn(args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        from bot.startup import explain
+        line = explain(exc, _database_url)
+        if line is None:
+            raise  # a defect: keep its traceback
+        if args.verbose:
+            logging.getLogger(__name__).debug("details", exc_info=exc)
+        print(line, file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

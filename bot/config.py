@@ -295,6 +295,10 @@ def _key(loc: tuple) -> str:
 
 def load_settings(path: str | Path | None = None, **overrides: object) -> Settings:
     """Read TOML (path, $QIHU_CONFIG, ./config.toml, else the shipped example) plus QIHU_* env."""
+    from bot.startup import unknown_environment
+    misspelt = unknown_environment(os.environ, Settings)
+    if misspelt:
+        raise ConfigError("；".join(misspelt))
     chosen = path or os.environ.get("QIHU_CONFIG")
     if not chosen:
         chosen = "config.toml" if Path("config.toml").exists() else EXAMPLE_CONFIG
@@ -318,12 +322,19 @@ def load_settings(path: str | Path | None = None, **overrides: object) -> Settin
             elif err["type"] == "missing":
                 lines.append(f"缺少配置项 {key}")
             else:
-                lines.append(f"配置项 {key} 有误: {err['msg']}")
+                lines.append(f"配置项 {key} 有误: {err['msg']}{_given(key, err.get('input'))}")
         raise ConfigError(f"配置文件 {toml_path} 无法使用:\n  " + "\n  ".join(lines)) from None
     except Exception as exc:  # a TOML syntax error arrives as TOMLDecodeError
         raise ConfigError(f"配置文件 {toml_path} 无法解析: {exc}") from None
     _check_channels(settings)
     return _with_csv_org(settings, toml_path.parent)
+
+
+def _given(key: str, value: object) -> str:
+    """The offending value, unless it is a secret or a whole table."""
+    if isinstance(value, (dict, list)) or re.search(r"secret|token|password", key):
+        return ""
+    return f"（当前值 {str(value)[:60]!r}）"
 
 
 def _check_channels(settings: Settings) -> None:
@@ -359,6 +370,10 @@ def channel_problems(settings: Settings) -> list[str]:
 def _with_csv_org(settings: Settings, base: Path) -> Settings:
     units = list(settings.units)
     staff = list(settings.staff)
+    for key, name in (("org.units_csv", settings.org.units_csv), ("org.staff_csv", settings.org.staff_csv)):
+        if name and not (base / name).is_file():
+            raise ConfigError(f"配置项 {key} 指定的文件不存在：{(base / name).resolve()}"
+                              "（相对路径从配置文件所在目录算起）")
     try:
         if settings.org.units_csv:
             for row in _read_csv(base / settings.org.units_csv):

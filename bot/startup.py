@@ -1,0 +1,226 @@
+"""Start-up checks and the one-line explanation of a failed start (unknown env, files, zone, database, port)."""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import os
+import re
+import socket
+import typing
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel
+
+ENV_PREFIX = "QIHU_"
+# QIHU_ variables the project reads itself, outside the settings model.
+NON_CONFIG_ENV = frozenset({
+    "QIHU_CONFIG",  # the configuration file (bot/config.py)
+    "QIHU_TEST_DATABASE_URL",  # the test suite's PostgreSQL database (tests/conftest.py)
+    "QIHU_FUZZ_EXAMPLES",  # examples per property in the fuzz tests (tests/fuzz)
+    "QIHU_SCREENSHOTS",  # browser tests write the docs' screenshots (docs/conversation.md)
+})
+
+
+class StartupError(Exception):
+    """A start that cannot go on; the message is the one line the administrator reads."""
+
+
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _env_names(model: type[BaseModel], prefix: str) -> Iterator[str]:
+    """Every name pydantic-settings maps onto the model: a section (as JSON) and each key below it."""
+    for name, info in model.model_fields.items():
+        full = f"{prefix}{name.upper()}"
+        yield full
+        sub = _model_of(info.annotation)
+        if sub is not None:
+            yield from _env_names(sub, f"{full}__")
+        elif typing.get_origin(info.annotation) is list:
+            continue  # lists of tables (routing, units, staff) are set whole, as JSON
+
+
+def config_env_names(settings_cls: type[BaseModel]) -> frozenset[str]:
+    return frozenset(_env_names(settings_cls, ENV_PREFIX))
+
+
+def unknown_environment(environ: Mapping[str, str], settings_cls: type[BaseModel]) -> list[str]:
+    """A QIHU_ variable that sets nothing is a typo that would be silently ignored: one problem for each."""
+    valid = config_env_names(settings_cls) | NON_CONFIG_ENV
+    unknown = sorted(name for name in environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in valid)
+    problems = []
+    for name in unknown:
+        near = difflib.get_close_matches(name.upper(), sorted(valid), n=1, cutoff=0.8)
+        hint = f"，是否应为 {near[0]}？" if near else "（配置项写作 QIHU_节__键，见 config.example.toml）"
+        problems.append(f"环境变量 {name} 不对应任何配置项{hint}")
+    return problems
+
+
+def preflight(settings: typing.Any) -> None:
+    """What `build_app` would trip over, checked first so the message can name the config key."""
+    try:
+        ZoneInfo(settings.appeals.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise StartupError(f"配置项 appeals.timezone 的时区 {settings.appeals.timezone!r} 不存在"
+                           "（应为 IANA 时区名，如 Asia/Shanghai）") from None
+    _check_database_url(settings.database.url)
+    from bot.domain.calendar import WorkCalendar
+    from bot.domain.rating import TagSet
+    from nlp.rules import KeywordRules
+    files = (("nlp.rules_file", settings.nlp.rules_file, KeywordRules.load),
+             ("calendar.extra_days_file", settings.calendar.extra_days_file, WorkCalendar.from_file),
+             ("evaluation.tags_file", settings.evaluation.tags_file, TagSet.load))
+    for key, value, load in files:
+        if not value:
+            continue
+        path = Path(value)
+        if not path.is_file():
+            raise StartupError(f"配置项 {key} 指定的文件不存在：{path.resolve()}")
+        try:
+            load(path)
+        except OSError as exc:
+            raise StartupError(f"配置项 {key} 指定的文件无法读取：{path}（{exc.strerror}）") from None
+        except Exception as exc:  # TOML syntax, bad dates, bad weights: the loader's own words
+            raise StartupError(f"配置项 {key} 指定的文件有误：{path}：{one_line(str(exc))}") from None
+
+
+DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    try:
+        u = make_url(url)
+    except Exception:
+        raise StartupError(f"配置项 database.url 格式有误：{url!r}（例：sqlite+aiosqlite:///./qihu.db"
+                           " 或 postgresql+asyncpg://用户@主机:5432/库名）") from None
+    if u.drivername not in DRIVERS:
+        raise StartupError(f"配置项 database.url 的驱动 {u.drivername} 不受支持：请用 {' 或 '.join(DRIVERS)}")
+    if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:":
+        # aiosqlite reports a missing directory from its worker thread after the loop is gone; say it first
+        path = Path(u.database).resolve()
+        if not path.parent.is_dir():
+            raise StartupError(f"SQLite 数据库文件 {path} 所在的目录不存在：请先创建它，或修改配置项 database.url")
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StartupError(f"SQLite 数据库文件 {path} 不可写（SQLite 还要在同一目录写 -wal 文件）："
+                               "请检查文件和目录的权限，或修改配置项 database.url")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail before migrating the database when another process already listens on server.port."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"配置项 server.host 的地址 {host!r} 无法解析：{exc.strerror}") from None
+    for family, kind, proto, _, addr in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            try:
+                sock.bind(addr)
+            except OSError as exc:
+                raise StartupError(_bind_failure(exc, host, port)) from None
+
+
+def _bind_failure(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"端口 {host}:{port} 已被占用（另一个 qihu 或其他程序在监听）：请停止它或修改配置项 server.port"
+    if exc.errno == errno.EACCES:
+        return f"没有权限监听 {host}:{port}（1024 以下的端口需要特权）：请改用更大的 server.port，由 nginx 转发"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"本机没有地址 {host}，无法监听 {host}:{port}：请检查配置项 server.host"
+    return f"无法监听 {host}:{port}：{exc.strerror or exc}"
+
+
+def one_line(text: str) -> str:
+    """A multi-line message (a list of config problems) folded into one line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else ""
+    return f"{lines[0]} {'；'.join(lines[1:])}"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _where(url: str | None) -> tuple[str, str, str, str]:
+    """(driver, host:port, user, database) of the configured URL, for naming them in a message."""
+    if not url:
+        return "", "", "", ""
+    from sqlalchemy.engine import make_url
+    try:
+        u = make_url(url)
+    except Exception:
+        return "", "", "", ""
+    if u.get_backend_name() == "sqlite":
+        return "sqlite", "", "", u.database or ""
+    return u.get_backend_name(), f"{u.host or 'localhost'}:{u.port or 5432}", u.username or "", u.database or ""
+
+
+_PG_LOGIN = {
+    "28P01": "PostgreSQL {hp} 拒绝了用户 {user} 的密码：请检查 database.url 中的密码",
+    "28000": "PostgreSQL {hp} 拒绝登录：{msg}（请检查 database.url 中的用户名，以及服务器的 pg_hba.conf）",
+    "3D000": "PostgreSQL {hp} 上没有数据库 {db}：请先创建它（createdb -h {host} -p {port} -U {user} {db}）",
+    "42501": "PostgreSQL {hp} 上用户 {user} 权限不足：{msg}",
+    "57P03": "PostgreSQL {hp} 暂时不接受连接：{msg}",
+    "53300": "PostgreSQL {hp} 连接数已满：{msg}（请减小 database.pool_size 或调大 max_connections）",
+}
+
+
+def explain(exc: BaseException, database_url: str | None = None) -> str | None:
+    """The one line for a known start-up failure, or None for a defect (which keeps its traceback)."""
+    from bot.config import ConfigError
+    driver, hp, user, db = _where(database_url)
+    host, _, port = hp.rpartition(":")
+    for e in _chain(exc):
+        if isinstance(e, (StartupError, ConfigError)):
+            return one_line(str(e))
+        state = getattr(e, "sqlstate", None)
+        if isinstance(state, str) and state in _PG_LOGIN:
+            msg = one_line(str(getattr(e, "args", [""])[0] if e.args else e))
+            return _PG_LOGIN[state].format(hp=hp, host=host, port=port, user=user, db=db, msg=msg)
+    for e in _chain(exc):
+        text = one_line(str(e))
+        if type(e).__module__.startswith("sqlalchemy") and type(e).__name__ in ("ArgumentError", "NoSuchModuleError"):
+            return f"配置项 database.url 无法使用：{text}"
+        if driver == "sqlite" and type(e).__name__ == "OperationalError" and "unable to open database" in text:
+            where = Path(db).resolve() if db else db
+            return f"无法打开 SQLite 数据库文件 {where}：目录不存在或没有写权限（请检查配置项 database.url）"
+        if driver == "sqlite" and type(e).__name__ == "OperationalError" and "readonly" in text:
+            where = Path(db).resolve() if db else db
+            return f"SQLite 数据库文件 {where} 只读：请检查文件和所在目录的写权限"
+        if isinstance(e, OSError) and e.errno == errno.EADDRINUSE:
+            bound = re.search(r"\('([^']*)', (\d+)", text)
+            return _bind_failure(e, *(bound.groups() if bound else ("?", "?")))  # type: ignore[arg-type]
+        if isinstance(e, OSError) and driver and driver != "sqlite" and port and _is_connect_failure(e, port):
+            return (f"无法连接数据库 {hp}（{_reason(e)}）：请确认 PostgreSQL 已启动，"
+                    "且配置项 database.url 的主机和端口正确")
+        if isinstance(e, TimeoutError) and driver and driver != "sqlite":
+            return f"连接数据库 {hp} 超时：请检查网络、防火墙和配置项 database.url"
+    return None
+
+
+def _is_connect_failure(e: OSError, port: str) -> bool:
+    if isinstance(e, socket.gaierror):
+        return True
+    text = str(e)  # asyncpg: "[Errno 111] Connect call failed ('127.0.0.1', 5432)"
+    return (isinstance(e, ConnectionError) or "Connect call failed" in text) and f", {port}" in text
+
+
+def _reason(e: OSError) -> str:
+    if isinstance(e, socket.gaierror):
+        return "主机名无法解析"
+    if isinstance(e, ConnectionRefusedError) or "Errno 111" in str(e):
+        return "连接被拒绝"
+    return e.strerror or type(e).__name__
