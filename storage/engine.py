@@ -166,6 +166,9 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_i
     engine = create_async_engine(
         url, echo=echo, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0,
         pool_timeout=120, connect_args={"timeout": 30}, execution_options={INLINE_OPTION: sqlite_inline},
+        # A Connection's close() rolls back its own transaction already; the pool's reset on return
+        # would be one more trip to aiosqlite's thread for every group-commit batch (≈1 ms under load).
+        pool_reset_on_return=None,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
