@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from functools import partial
 from typing import Any
 
-import aiosqlite
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
@@ -18,34 +16,29 @@ from bot.services.ports import StorageInterrupted
 from storage.fastpath import FastStatement
 
 BUSY_TIMEOUT_MS = 30_000
+INLINE_OPTION = "qihu_sqlite_inline"  # an engine option: units of work run statements on OwnedSqlite
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-class InlineSqliteConnection(aiosqlite.Connection):
-    """aiosqlite with every statement run on the event loop's own thread.
-
-    aiosqlite hands each call (cursor, execute, fetch, close) to a worker thread and back: ≈4 thread
-    hops a statement, each 25–67 µs plus the wait for a busy loop to notice the answer. With WAL and
-    synchronous=NORMAL a statement on our indexed tables takes a few µs to tens of µs, so running it
-    inline costs far less than the hop (performance.md: plain sqlite3 ≈11,400 commits/s vs ≈1,200
-    through SQLAlchemy async). The thread still opens and closes the connection. The price: a slow
-    query or another process holding the write lock blocks the loop for that long (busy_timeout).
-    """
-
-    async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+def prepare_sqlite(raw: Any) -> None:
+    """Set up a SQLite connection of ours (the DB-API one or SQLAlchemy's adapter of aiosqlite's):
+    BEGIN is sent by us, WAL, foreign keys, a busy timeout."""
+    raw.isolation_level = None
+    cursor = raw.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 class DirectConnection:
     """The async-connection surface the repositories use (execute, commit, …) over a *sync* SQLAlchemy
-    connection on the same sqlite3 connection: with statements running inline anyway, this skips the
-    greenlet switch and aiosqlite's wrappers that every awaited call otherwise costs (≈ 20 a turn).
-    Only valid while the async connection it came from is checked out: that checkout is the lock."""
+    connection on an OwnedSqlite's sqlite3 connection: with statements running inline anyway, this
+    skips the greenlet switch that every awaited call otherwise costs (≈ 20 a turn). Only valid while
+    its GroupCommit holds the engine's pooled connection: that checkout is the lock."""
 
     def __init__(self, sync: Connection, raw: sqlite3.Connection) -> None:
         self.sync = sync
@@ -95,19 +88,40 @@ class DirectConnection:
         self.sync.close()
 
 
-async def direct_connection(conn: AsyncConnection) -> DirectConnection | None:
-    """A DirectConnection over `conn`'s sqlite3 connection, or None when it is not an inline one."""
-    driver = (await conn.get_raw_connection()).driver_connection
-    if not isinstance(driver, InlineSqliteConnection):
-        return None
-    raw = driver._conn
-    engine = getattr(driver, "sync_engine", None)
-    if engine is None:
-        # StaticPool hands out exactly this one sqlite3 connection, already set up by the async engine.
-        # No "begin" listener: DirectConnection.begin() sends BEGIN IMMEDIATE itself.
-        engine = create_sync_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool, pool_reset_on_return=None)
-        driver.sync_engine = engine  # type: ignore[attr-defined]
-    return DirectConnection(engine.connect(), raw)
+class OwnedSqlite:
+    """qihu's own sqlite3 connection to a database file, used on the event loop's thread, the one
+    qihu runs: SQLite statements on our indexed tables take microseconds, far less than handing each
+    to aiosqlite's worker thread and back (≈4 hops a statement, 25–67 µs each plus the wait for a busy
+    loop to notice: performance.md, plain sqlite3 ≈11,400 commits/s vs ≈1,200 through SQLAlchemy
+    async). The price: a slow query or another process holding the write lock blocks the loop for
+    that long (busy_timeout; BEGIN itself waits asynchronously, DirectConnection.begin).
+
+    A GroupCommit opens it, and uses it only while it holds the engine's one pooled connection, so
+    no other unit of work of this process writes at the same time."""
+
+    def __init__(self, path: str, timeout: float = 30.0) -> None:
+        self.raw = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+        prepare_sqlite(self.raw)
+        # StaticPool hands out exactly this one sqlite3 connection. No "begin" listener:
+        # DirectConnection.begin() sends BEGIN IMMEDIATE itself.
+        self.engine = create_sync_engine("sqlite://", creator=lambda: self.raw, poolclass=StaticPool,
+                                         pool_reset_on_return=None)
+
+    @staticmethod
+    def for_engine(engine: AsyncEngine) -> OwnedSqlite | None:
+        """One for `engine`'s database file, unless it runs statements in aiosqlite's thread
+        (`sqlite_inline = false`) or is in memory (another connection would see another database)."""
+        database = engine.url.database or ""
+        if not engine.get_execution_options().get(INLINE_OPTION) or not database or database == ":memory:":
+            return None
+        return OwnedSqlite(database)
+
+    def connection(self) -> DirectConnection:
+        return DirectConnection(self.engine.connect(), self.raw)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.raw.close()
 
 
 class PgDriver:
@@ -139,19 +153,6 @@ class PgDriver:
         return None if values is None else stmt.row(values)
 
 
-def _inline_creator(path: str, timeout: float):  # type: ignore[no-untyped-def]
-    # check_same_thread=False: the worker thread opens the connection, the loop's thread uses it;
-    # never both at once (the open is awaited before any statement).
-    connector = partial(sqlite3.connect, path, timeout=timeout, check_same_thread=False)
-
-    async def create() -> InlineSqliteConnection:
-        conn = InlineSqliteConnection(connector, 64)
-        conn._thread.daemon = True
-        return await conn
-
-    return create
-
-
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_inline: bool = True) -> AsyncEngine:
     """Build the engine; nothing connects until first use.
 
@@ -162,24 +163,17 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_i
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
                                    pool_pre_ping=False)
-    extra: dict[str, Any] = {}
-    database = make_url(url).database or ""
-    if sqlite_inline and database and database != ":memory:":
-        extra["async_creator"] = _inline_creator(database, 30.0)
     engine = create_async_engine(
         url, echo=echo, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0,
-        pool_timeout=120, connect_args={"timeout": 30}, **extra,
+        pool_timeout=120, connect_args={"timeout": 30}, execution_options={INLINE_OPTION: sqlite_inline},
+        # A Connection's close() rolls back its own transaction already; the pool's reset on return
+        # would be one more trip to aiosqlite's thread for every group-commit batch (≈1 ms under load).
+        pool_reset_on_return=None,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.close()
+        prepare_sqlite(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]

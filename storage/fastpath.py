@@ -47,7 +47,7 @@ def _bind_processor(type_: TypeEngine[Any], dialect: Dialect,
             return utc
         if isinstance(type_, JSON):
             return json.dumps  # what SQLAlchemy's JSON does with no serializer configured
-    return type_._cached_bind_processor(dialect)
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -56,7 +56,7 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any
             return _text_to_utc
         if isinstance(type_, JSON):
             return lambda v: None if v is None else json.loads(v)
-    return type_._cached_result_processor(dialect, None)
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 class FastStatement:
@@ -72,7 +72,7 @@ class FastStatement:
         utc = _utc_to_text()  # one per statement: its times are mostly the same `now`
         self.binds: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
             (name, _bind_processor(bind_types[name], dialect, utc)) for name in compiled.positiontup)
-        columns = list(getattr(stmt, "selected_columns", None) or getattr(stmt, "_returning", ()) or ())
+        columns = list(getattr(stmt, "exported_columns", ()))  # a query's columns, or an insert's RETURNING
         self.result_procs = tuple(_result_processor(c.type, dialect) for c in columns)
         self.row_type = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]
 

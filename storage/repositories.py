@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,6 @@ from bot.domain.appeal import (
 )
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services.ports import (
-    ConversationState,
     Enterprise,
     Identity,
     OrgUnit,
@@ -33,7 +31,7 @@ from bot.services.ports import (
     TagCorrection,
 )
 from storage import tables as t
-from storage.fastpath import FastStatement
+from storage.rows import outbox_rows
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -42,92 +40,6 @@ class ConcurrentUpdate(RuntimeError):
 
 def _upsert(conn: AsyncConnection, table: t.Table):  # type: ignore[no-untyped-def]
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-_PREBUILT: dict[tuple[str, str], Any] = {}
-
-
-def _prebuilt(conn: AsyncConnection, name: str, build: Any) -> Any:
-    """Statements of every turn, built once per dialect: building and cache-keying a statement costs
-    more than SQLite takes to run it (docs/benchmarks.md)."""
-    key = (conn.dialect.name, name)
-    stmt = _PREBUILT.get(key)
-    if stmt is None:
-        stmt = _PREBUILT[key] = build(postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
-    return stmt
-
-
-_FAST: dict[str, FastStatement] = {}
-
-
-def _fast(conn: Any, name: str, build: Any,
-          keys: Sequence[str] | None = None) -> tuple[sqlite3.Connection, FastStatement] | None:
-    """The sqlite3 connection and the compiled statement when `conn` has one (SQLite inside a
-    group-commit batch: storage.engine.DirectConnection), else None: go through SQLAlchemy."""
-    raw = getattr(conn, "raw", None)
-    if raw is None:
-        return None
-    fast = _FAST.get(name)
-    if fast is None:
-        fast = _FAST[name] = FastStatement(_prebuilt(conn, name, build), conn.dialect, keys)
-    return raw, fast
-
-
-async def _execute(conn: Any, name: str, build: Any, params: dict[str, Any],
-                   keys: Sequence[str] | None = None) -> Any:
-    """Run a per-turn statement; either way the answer has `.rowcount` and `.fetchone()`."""
-    if fast := _fast(conn, name, build, keys):
-        raw, stmt = fast
-        return raw.execute(stmt.sql, stmt.args(params))
-    return await conn.execute(_prebuilt(conn, name, build), params)
-
-
-async def _first(conn: Any, name: str, build: Any, params: dict[str, Any]) -> Any:
-    """The first row of a per-turn query, typed as SQLAlchemy would type it, or None."""
-    if fast := _fast(conn, name, build):
-        raw, stmt = fast
-        values = raw.execute(stmt.sql, stmt.args(params)).fetchone()
-        return stmt.row(values) if values else None
-    return (await conn.execute(_prebuilt(conn, name, build), params)).first()
-
-
-def _identity_stmt(_upsert_fn: Any) -> Any:
-    c = t.identities.c
-    return select(t.identities).where(c.channel == bindparam("channel"), c.external_id == bindparam("external_id"))
-
-
-def _conversation_select(_upsert_fn: Any) -> Any:
-    c = t.conversations.c
-    return select(t.conversations).where(c.channel == bindparam("channel"), c.user_id == bindparam("user_id"))
-
-
-def _conversation_select_for_update(upsert_fn: Any) -> Any:
-    return _conversation_select(upsert_fn).with_for_update()
-
-
-def _conversation_touch(upsert_fn: Any) -> Any:
-    return upsert_fn(t.conversations).on_conflict_do_nothing()
-
-
-def _conversation_save(upsert_fn: Any) -> Any:
-    stmt = upsert_fn(t.conversations)
-    return stmt.on_conflict_do_update(
-        index_elements=[t.conversations.c.channel, t.conversations.c.user_id],
-        set_={k: getattr(stmt.excluded, k) for k in ("step", "data", "version", "updated_at")})
-
-
-def _inbound_claim(upsert_fn: Any) -> Any:
-    return upsert_fn(t.inbound_messages).on_conflict_do_nothing()
-
-
-def _outbox_insert(_upsert_fn: Any) -> Any:
-    return insert(t.outbox).returning(t.outbox.c.id)
-
-
-_INBOUND_KEYS = ("channel", "message_id", "received_at")
-_CONVERSATION_KEYS = ("channel", "user_id", "step", "data", "version", "updated_at")
-_OUTBOX_KEYS = ("channel", "recipient", "body", "appeal_number", "status", "attempts", "next_attempt_at",
-                "created_at", "sent_at")
 
 
 class SqlAppealRepository:
@@ -281,7 +193,9 @@ class SqlDirectoryRepository:
         return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
 
     async def identity(self, key: ConversationKey) -> Identity:
-        r = await _first(self.conn, "identity", _identity_stmt, {"channel": key.channel, "external_id": key.user_id})
+        c = t.identities.c
+        stmt = select(t.identities).where(c.channel == key.channel, c.external_id == key.user_id)
+        r = (await self.conn.execute(stmt)).first()
         if r is None:
             return Identity(key)
         staff_member = await self.staff(r.staff_id) if r.staff_id else None
@@ -327,61 +241,6 @@ class SqlDirectoryRepository:
         return [ConversationKey(r.channel, r.external_id) for r in (await self.conn.execute(stmt)).all()]
 
 
-class SqlConversationRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    async def lock_and_load(self, key: ConversationKey) -> ConversationState:
-        """Lock first, then read: two messages of one person never act on the same stale state.
-
-        On SQLite the transaction already holds the database write lock (BEGIN IMMEDIATE);
-        on PostgreSQL the row is created if missing and locked FOR UPDATE.
-        """
-        params = {"channel": key.channel, "user_id": key.user_id}
-        if self.conn.dialect.name == "postgresql":
-            await _execute(self.conn, "conversation_touch", _conversation_touch,
-                           params | {"step": "idle", "data": {}, "version": 0, "updated_at": datetime.now(UTC)})
-            return self.state_from(await _first(self.conn, "conversation_select_for_update",
-                                                _conversation_select_for_update, params))
-        return self.state_from(await _first(self.conn, "conversation_select", _conversation_select, params))
-
-    @staticmethod
-    def payload(state: ConversationState) -> dict[str, Any]:
-        return {"draft": state.data, "history": state.history, "choices": state.choices}
-
-    @staticmethod
-    def state_from(row: Any) -> ConversationState:
-        if row is None or row.version == 0:
-            return ConversationState()
-        data = dict(row.data)
-        return ConversationState(
-            step=row.step, data=data.get("draft", {}), history=list(data.get("history", [])),
-            choices=list(data.get("choices", [])), version=row.version, updated_at=row.updated_at,
-        )
-
-    async def save(self, key: ConversationKey, state: ConversationState) -> None:
-        now = state.updated_at or datetime.now(UTC)
-        params = {"channel": key.channel, "user_id": key.user_id, "step": state.step, "data": self.payload(state),
-                  "version": state.version + 1, "updated_at": now}
-        await _execute(self.conn, "conversation_save", _conversation_save, params, _CONVERSATION_KEYS)
-        state.version += 1
-
-
-def outbox_rows(messages: Sequence[OutboundMessage], now: datetime,
-                mailbox_channels: frozenset[str]) -> list[dict[str, Any]]:
-    """Outbox rows for messages; a mailbox channel's rows (the web chat, whose page reads the outbox
-    itself) are delivered by being stored."""
-    rows = []
-    for m in messages:
-        stored = m.recipient.channel in mailbox_channels
-        rows.append({
-            "channel": m.recipient.channel, "recipient": m.recipient.user_id,
-            "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),
-            "appeal_number": m.appeal_number, "status": "sent" if stored else "pending",
-            "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": now if stored else None})
-    return rows
-
-
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -392,8 +251,8 @@ class SqlOutbox:
         outbox itself) are delivered by being stored, so no sender ever has to touch them."""
         rows = outbox_rows(messages, now, mailbox_channels)
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
-        return [(await _execute(self.conn, "outbox_insert", _outbox_insert, row, _OUTBOX_KEYS)).fetchone()[0]
-                for row in rows]
+        stmt = insert(t.outbox).returning(t.outbox.c.id)
+        return [(await self.conn.execute(stmt, row)).scalar_one() for row in rows]
 
     @staticmethod
     def _row(r: Any) -> OutboxRow:
@@ -406,16 +265,9 @@ class SqlOutbox:
                 .order_by(c.id).limit(limit))
         return [self._row(r) for r in (await self.conn.execute(stmt)).all()]
 
-    async def claim(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
-        """Take a due row for sending until `lease_until`; false when another sender has it."""
-        c = t.outbox.c
-        result = await self.conn.execute(
-            update(t.outbox).where(c.id == outbox_id, c.status == "pending", c.next_attempt_at <= now)
-            .values(next_attempt_at=lease_until))
-        return result.rowcount == 1
-
     async def claim_many(self, ids: Sequence[int], now: datetime, lease_until: datetime) -> list[int]:
-        """claim() for many rows in one statement; returns the ids taken."""
+        """Take due rows for sending until `lease_until`, in one statement; returns the ids taken (not
+        those another sender has)."""
         c = t.outbox.c
         result = await self.conn.execute(
             update(t.outbox).where(c.id.in_(list(ids)), c.status == "pending", c.next_attempt_at <= now)
@@ -432,10 +284,6 @@ class SqlOutbox:
         await self.conn.execute(update(t.outbox).where(c.id.in_(list(ids)), c.status == "pending")
                                 .values(next_attempt_at=now))
 
-    async def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        await self.conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id)
-                                .values(status="sent", sent_at=now, attempts=t.outbox.c.attempts + 1))
-
     async def mark_failed(self, outbox_id: int, *, attempts: int, next_attempt_at: datetime,
                           error: str, dead: bool) -> None:
         await self.conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(
@@ -451,7 +299,6 @@ class SqlOutbox:
     async def get(self, outbox_id: int) -> OutboxRow | None:
         r = (await self.conn.execute(select(t.outbox).where(t.outbox.c.id == outbox_id))).first()
         return self._row(r) if r else None
-
 
     async def recent(self, status: str | None, limit: int) -> list[OutboxRow]:
         stmt = select(t.outbox).order_by(t.outbox.c.id.desc()).limit(limit)
@@ -488,8 +335,9 @@ class SqlInboundLog:
 
     async def claim(self, channel: str, message_id: str, now: datetime) -> bool:
         """True exactly once per (channel, message id); the claim commits with the turn's effects."""
-        params = {"channel": channel, "message_id": message_id[:191], "received_at": now}
-        return (await _execute(self.conn, "inbound_claim", _inbound_claim, params, _INBOUND_KEYS)).rowcount == 1
+        stmt = _upsert(self.conn, t.inbound_messages).values(
+            channel=channel, message_id=message_id[:191], received_at=now).on_conflict_do_nothing()
+        return (await self.conn.execute(stmt)).rowcount == 1
 
 
 class SqlTagCorrections:

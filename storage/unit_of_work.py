@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.services.ports import StorageInterrupted
-from storage.engine import DirectConnection, PgDriver, direct_connection, is_sqlite
+from storage.engine import DirectConnection, OwnedSqlite, PgDriver, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
     SqlAppealRepository,
     SqlBindCodes,
-    SqlConversationRepository,
     SqlDirectoryRepository,
     SqlEnterpriseRepository,
     SqlInboundLog,
@@ -24,7 +24,7 @@ from storage.repositories import (
     SqlTagCorrections,
 )
 from storage.sweep_repository import SqlSweepRepository
-from storage.turn_repository import PgTurnStore, SqlTurnStore
+from storage.turn_repository import PgTurnStore, turn_store
 
 log = logging.getLogger(__name__)
 SAVEPOINT, RELEASE, ROLLBACK_TO = "SAVEPOINT uow", "RELEASE SAVEPOINT uow", "ROLLBACK TO SAVEPOINT uow"
@@ -42,7 +42,7 @@ class _Repository:
     """A repository over the unit of work's connection, made on first use: a turn uses two or three
     of the twelve, and making all of them for every turn showed in the profile."""
 
-    def __init__(self, factory: type) -> None:
+    def __init__(self, factory: Callable[[AsyncConnection], object]) -> None:
         self.factory = factory
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -63,10 +63,9 @@ class SqlUnitOfWork:
     appeals = _Repository(SqlAppealRepository)
     enterprises = _Repository(SqlEnterpriseRepository)
     directory = _Repository(SqlDirectoryRepository)
-    conversations = _Repository(SqlConversationRepository)
     outbox = _Repository(SqlOutbox)
     inbound = _Repository(SqlInboundLog)
-    turns = _Repository(SqlTurnStore)
+    turns = _Repository(turn_store)
     bind_codes = _Repository(SqlBindCodes)
     handling = _Repository(SqlHandlingRepository)
     evaluation = _Repository(SqlEvaluationRepository)
@@ -150,6 +149,8 @@ class GroupCommit:
         self._waiting = 0
         self._batch: _Batch | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        self._owned: OwnedSqlite | None = None  # opened by the first unit of work
+        self._inline = True  # until OwnedSqlite.for_engine says the engine has none
         self.commits = 0  # transactions committed, for benchmarks
         self.members = 0  # units of work they carried
 
@@ -167,7 +168,7 @@ class GroupCommit:
             if self._batch is None:
                 checkout = await self.engine.connect()
                 try:
-                    conn = await direct_connection(checkout) or checkout
+                    conn = self._direct() or checkout
                     await conn.begin()
                 except BaseException:
                     await checkout.close()
@@ -177,6 +178,12 @@ class GroupCommit:
         except BaseException:
             self._slot.release()
             raise
+
+    def _direct(self) -> DirectConnection | None:
+        if self._owned is None and self._inline:
+            self._owned = OwnedSqlite.for_engine(self.engine)
+            self._inline = self._owned is not None
+        return self._owned.connection() if self._owned is not None else None
 
     async def leave(self, joined: bool) -> None:
         """Give the connection to the next unit of work. A complete batch commits now; otherwise the
@@ -224,6 +231,9 @@ class GroupCommit:
             if self._batch is not None:
                 batch, self._batch = self._batch, None
                 await self._commit(batch)
+            if self._owned is not None:
+                owned, self._owned = self._owned, None
+                owned.close()
 
     async def _commit(self, batch: _Batch) -> None:
         try:

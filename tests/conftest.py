@@ -12,15 +12,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.bootstrap import App, build_app
 from bot.config import EXAMPLE_CONFIG, Settings, load_settings
 from bot.messages import ConversationKey, InboundMessage
+from bot.services.ports import ConversationState
 from nlp.rules import KeywordRules, RuleTagger
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.tables import metadata
+from storage.rows import state_from
+from storage.tables import conversations, metadata
 from tests.fakes import FrozenClock
 
 PG_URL = os.environ.get("QIHU_TEST_DATABASE_URL", "")
@@ -145,3 +147,12 @@ async def bind_staff(app: App, user: str, staff_id: str, channel: str = "web") -
         await uow.directory.link_staff(ConversationKey(channel, user), staff_id)
         await uow.commit()
     return Chat(app, user, channel)
+
+
+async def conversation_state(app: App, key: ConversationKey) -> ConversationState:
+    """The conversation's state as stored (a fresh one when there is none)."""
+    c = conversations.c
+    stmt = select(conversations).where(c.channel == key.channel, c.user_id == key.user_id)
+    async with app.engine.connect() as conn:
+        row = (await conn.execute(stmt)).first()
+    return state_from(row)

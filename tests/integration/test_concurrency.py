@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from bot.domain.identifiers import uscc_check_char
 from storage.engine import create_engine
-from tests.conftest import PG_URL, Chat, start_app
+from tests.conftest import PG_URL, Chat, conversation_state, start_app
 
 PROBLEM = "园区这周已经停电三次了，每次都没有提前通知，设备损坏严重"
 
@@ -42,8 +42,7 @@ async def test_two_messages_of_one_person_at_once_leave_one_consistent_state(app
     chat = Chat(app, "ent-x")
     await chat.say(PROBLEM)
     first, second = await asyncio.gather(chat.say("甲公司有限公司"), chat.say("乙公司有限公司"))
-    async with app.runtime.uow() as uow:
-        state = await uow.conversations.lock_and_load(chat.key)
+    state = await conversation_state(app, chat.key)
     # One answer was taken as the company name, the other was judged as a credit code.
     assert state.step == "filing.uscc"
     assert state.data["company"] in ("甲公司有限公司", "乙公司有限公司")
@@ -57,8 +56,7 @@ async def test_two_app_instances_on_one_database_serialise_a_conversation(settin
         a, b = Chat(app, "ent-y"), Chat(other, "ent-y")
         await a.say(PROBLEM)
         await asyncio.gather(a.say("甲公司有限公司"), b.say("乙公司有限公司"))
-        async with app.runtime.uow() as uow:
-            state = await uow.conversations.lock_and_load(a.key)
+        state = await conversation_state(app, a.key)
         assert state.step == "filing.uscc"
         assert state.version == 3
     finally:
@@ -81,6 +79,5 @@ async def test_a_turn_survives_the_database_dropping_every_pooled_connection(app
     assert killed >= 1
     reply = await chat.say(PROBLEM)  # the dead connection fails the first statement; the turn runs again
     assert "请输入企业全称" in reply
-    async with app.runtime.uow() as uow:
-        state = await uow.conversations.lock_and_load(chat.key)
+    state = await conversation_state(app, chat.key)
     assert state.step == "filing.company" and state.version == 2

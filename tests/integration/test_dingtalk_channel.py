@@ -11,6 +11,7 @@ from bot.channels.dingtalk_channel import DingTalkApi
 from bot.domain.appeal import Source, Status
 from bot.messages import ConversationKey, OutboundMessage
 from storage import tables as t
+from tests.conftest import conversation_state
 from tests.fake_servers import RECORD_THEN_500, FakeDingTalk
 from tests.integration.dingtalk_env import DingUser, make_env
 
@@ -151,8 +152,7 @@ async def test_picture_rich_text_file_and_audio_are_understood(ding):
     assert "联系人姓名" in reply
     reply = await user.say("", msgtype="file", text=None, content={"downloadCode": "f1", "fileName": "发票.pdf"})
     assert "企业全称" not in reply and reply  # an answer, and the dialogue did not restart
-    async with ding.app.runtime.uow() as uow:
-        state = await uow.conversations.lock_and_load(ConversationKey("dingtalk", "user001"))
+    state = await conversation_state(ding.app, ConversationKey("dingtalk", "user001"))
     refs = [a["ref"] for a in state.data.get("attachments", [])]
     assert {"pic1", "pic2", "f1"} <= set(refs)
 
@@ -265,8 +265,7 @@ async def test_zzd_work_notification_is_signed_and_a_retried_send_is_not_deliver
         assert "企业诉求服务" in delivered[0].msg["text"]["content"]
         assert fake_ding.state.rejected == []  # every X-Hmac-Auth signature matched
         assert fake_ding.state.token_calls == 1
-        async with env.app.runtime.uow() as uow:
-            state = await uow.conversations.lock_and_load(ConversationKey("zzd", "acc001"))
+        state = await conversation_state(env.app, ConversationKey("zzd", "acc001"))
         assert state.step == "idle"
     finally:
         await env.close()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.domain.appeal import Action, Status
 from storage import tables as t
-from tests.conftest import SHANGHAI, Chat, bind_staff, start_app
+from tests.conftest import SHANGHAI, Chat, bind_staff, conversation_state, start_app
 
 PROBLEM = "我们公司新上的生产线需要增容一台变压器，报装两个月了供电所一直没有答复，影响投产"
 USCC = "91330825MA2DH4KX39"
@@ -136,8 +136,7 @@ async def test_stale_dialogue_expires_politely(app, chat, clock):
     clock.advance(minutes=61)
     reply = await chat.say("示范精密机械有限公司")
     assert "超过 60 分钟未完成，已自动取消" in reply
-    async with app.runtime.uow() as uow:
-        state = await uow.conversations.lock_and_load(chat.key)
+    state = await conversation_state(app, chat.key)
     assert state.step == "idle"
 
 
@@ -183,8 +182,7 @@ async def test_withdraw_asks_then_withdraws_and_tells_the_dispatcher(app, chat):
 async def test_duplicate_message_id_is_processed_once(app, chat):
     await chat.say(PROBLEM, message_id="m-1")
     assert await chat.say(PROBLEM, message_id="m-1") == ""
-    async with app.runtime.uow() as uow:
-        state = await uow.conversations.lock_and_load(chat.key)
+    state = await conversation_state(app, chat.key)
     assert state.step == "filing.company"
 
 

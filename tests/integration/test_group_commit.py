@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from bot.bootstrap import App
 from storage import tables as t
-from tests.conftest import PG_URL
+from storage.engine import DirectConnection
+from tests.conftest import PG_URL, Chat, conversation_state, start_app
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="group commit is SQLite's (PostgreSQL: one transaction each)")
 
@@ -66,3 +67,30 @@ async def test_a_reader_that_saw_uncommitted_work_waits_for_its_commit(app: App)
 
     await asyncio.gather(writer(), reader(), release())
     assert seen == [0]
+
+PROBLEM = "我们公司新上的生产线需要增容一台变压器，报装两个月了供电所一直没有答复"
+
+
+async def test_a_turn_runs_on_the_sqlite3_connection_qihu_owns(app: App) -> None:
+    async with app.runtime.uow() as uow:
+        assert isinstance(uow.conn, DirectConnection)
+        assert uow.turns.raw is uow.conn.raw  # type: ignore[attr-defined]
+    chat = Chat(app, "ent-own")
+    assert "请输入企业全称" in await chat.say(PROBLEM)
+    assert (await conversation_state(app, chat.key)).step == "filing.company"
+
+
+async def test_without_inline_statements_the_same_turn_runs_through_aiosqlite(settings, clock) -> None:
+    database = settings.database.model_copy(update={"sqlite_inline": False})
+    app = await start_app(settings.model_copy(update={"database": database}), clock)
+    try:
+        async with app.runtime.uow() as uow:
+            assert not isinstance(uow.conn, DirectConnection) and uow.turns.raw is None  # type: ignore[attr-defined]
+        chat = Chat(app, "ent-thread")
+        await chat.say("你好", message_id="m-1")
+        assert "请输入企业全称" in await chat.say(PROBLEM)
+        assert await chat.say("你好", message_id="m-1") == ""  # a re-delivery is still recognised
+        state = await conversation_state(app, chat.key)
+        assert (state.step, state.version) == ("filing.company", 2)
+    finally:
+        await app.close()

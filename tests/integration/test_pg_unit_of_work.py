@@ -1,17 +1,19 @@
 """PostgreSQL's unit of work drives its transaction on the asyncpg connection: it commits all or
-nothing, and its one-statement turn path stores exactly what the repositories' statements store."""
+nothing, and its one-statement turn path stores exactly what SQLAlchemy's own statements store."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.messages import Choice, ConversationKey, OutboundMessage
+from bot.services.ports import ConversationState
+from storage import tables as t
 from storage.engine import create_engine
-from storage.turn_repository import SqlTurnStore
+from storage.rows import conversation_row
 from storage.unit_of_work import PgUnitOfWork, SqlUnitOfWork, pg_autocommit
 from tests.conftest import PG_URL
 
@@ -77,9 +79,15 @@ async def test_the_one_statement_turn_stores_what_the_repositories_store(engine)
     async with PgUnitOfWork(pg_autocommit(engine)) as uow:
         assert type(uow.turns).__name__ == "PgTurnStore"
         fast = await run(uow, "fast")
-    async with SqlUnitOfWork(engine) as uow:
-        assert isinstance(uow.turns, SqlTurnStore) and type(uow.turns).__name__ == "SqlTurnStore"
-        plain = await run(uow, "plain")
+    async with SqlUnitOfWork(engine) as uow:  # the same rows through SQLAlchemy's statements
+        with pytest.raises(RuntimeError, match="PgUnitOfWork"):
+            uow.turns  # noqa: B018 - a turn's statements need the asyncpg connection's transaction
+        ids = await uow.outbox.add(messages, NOW, frozenset({"web"}))
+        state = ConversationState("filing.uscc", {"company": "示范有限公司", "n": 1.5}, updated_at=NOW)
+        row = conversation_row(ConversationKey("dingtalk", "plain"), state, NOW)
+        await uow.conn.execute(insert(t.conversations), row)
+        await uow.commit()
+        plain = (ids, 1)
     assert fast == ([1, 2, 3], 1) and plain == ([4, 5, 6], 1)
 
     async with engine.connect() as conn:
