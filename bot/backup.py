@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import make_url
 
@@ -207,7 +208,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
           f"用时 {result.seconds:.2f} 秒。启动 qihu run 时表结构会自动升级到当前版本。")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
     """The two commands, for bot/cli.py build_parser."""
     backup = sub.add_parser("backup", help="备份数据库（SQLite 在线备份；PostgreSQL 给出 pg_dump 命令）")
     backup.add_argument("--out", required=True, help="备份文件，如 /var/backups/qihu/qihu-$(date +%%F).db")

@@ -8,6 +8,7 @@ import os
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
@@ -134,7 +135,7 @@ def cmd_calendar_show(args: argparse.Namespace) -> None:
                      for d in chosen]) if chosen else "（无）")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
     sub.add_parser("doctor", help="检查数据库、迁移版本、渠道配置、节假日数据，列出配置（密钥隐藏）").set_defaults(
         fn=cmd_doctor)
     cal = sub.add_parser("calendar", help="节假日数据")

@@ -125,7 +125,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         print(text)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
     """`qihu privacy purge|export`, for bot/cli.py build_parser."""
     privacy = sub.add_parser("privacy", help="个人信息：到期匿名化、按企业导出")
     privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)

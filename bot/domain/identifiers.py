@@ -71,10 +71,10 @@ _FOLD = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {
 _SEP = r"[ \-.]?"
 _MOBILE_IN_TEXT = re.compile(
     rf"(?<![\d+])(?:(?:\+|00)?86{_SEP}|\(\+?86\){_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?!\d)")
-_EXTENSION = r"(?:\s*(?:-|转|分机|ext\.?|x|#)\s*\d{1,6})?"
+_EXTENSION_IN_TEXT = r"(?:\s*(?:-|转|分机|ext\.?|x|#)\s*\d{1,6})?"
 _LANDLINE_IN_TEXT = re.compile(
     rf"(?<![\d+])(?:(?:\+|00)86{_SEP}\(?0?(?P<iarea>[1-9]\d{{1,2}})\)?|\(?(?P<area>0\d{{2,3}})\)?)"
-    rf"{_SEP}(?P<local>[1-9]\d{{2,3}}{_SEP}\d{{4}})(?P<ext>{_EXTENSION})(?!\d)", re.IGNORECASE)
+    rf"{_SEP}(?P<local>[1-9]\d{{2,3}}{_SEP}\d{{4}})(?P<ext>{_EXTENSION_IN_TEXT})(?!\d)", re.IGNORECASE)
 _NUMBER_AFTER_WORD = re.compile(
     rf"(?P<word>(?:联系)?(?:电话|手机|座机|固话|号码|联系方式)|tel|phone)(?P<gap>\s*(?:[:是为]\s*)?)"
     rf"(?P<number>\d(?:{_SEP}\d){{5,13}})(?!\d)", re.IGNORECASE)
