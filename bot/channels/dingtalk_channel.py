@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -22,6 +21,7 @@ from aiohttp import web
 from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import DingTalkConfig
+from bot.escaping import dingtalk_markdown, dtmd_content
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
@@ -170,18 +170,18 @@ def is_allowed_webhook(url: str, prefixes: list[str]) -> bool:
 
 def dtmd_link(value: str) -> str:
     """Tapping it makes the DingTalk client send `value` back as a text message (channels.md §2.4 A)."""
-    return "dtmd://dingtalkclient/sendMessage?content=" + quote(value, safe="")
+    return "dtmd://dingtalkclient/sendMessage?content=" + dtmd_content(value)
 
 
 def render_markdown(text: str, choices: list[Choice]) -> tuple[str, str]:
-    """(title, markdown): the text, then every choice as a numbered one-tap link."""
+    """(title, markdown): the text, then every choice as a numbered one-tap link.
+
+    The text is plain (it carries what people wrote): escaped whole, so only our links are markup.
+    """
     title = (text.strip().splitlines() or ["企呼"])[0][:40]
-    lines = [line if line.strip() else "" for line in text.splitlines()]
+    lines = [dingtalk_markdown(line) if line.strip() else "" for line in text.splitlines()]
     body = "  \n".join(lines)  # DingTalk markdown needs two trailing spaces for a line break
-    options = [
-        f"{i}. [{c.label.replace('[', '(').replace(']', ')')}]({dtmd_link(c.value)})"
-        for i, c in enumerate(choices, start=1)
-    ]
+    options = [f"{i}. [{dingtalk_markdown(c.label)}]({dtmd_link(c.value)})" for i, c in enumerate(choices, start=1)]
     return title, body + "\n\n" + "  \n".join(options) + "  \n" + texts.CHOICES_HINT
 
 

@@ -105,6 +105,7 @@ class TelegramSender:
         if wait > 0:
             await self.sleep(wait)
         try:
+            # No parse_mode: the text carries what people wrote, and as plain text none of it is markup.
             await self.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                         text=text[:TEXT_MAX], reply_markup=keyboard(choices))
         except RetryAfter as exc:
