@@ -78,6 +78,7 @@ class App:
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
     scheduler: Any = None  # scheduler.runner.SweepRunner once started
     delivery_process: Any = None  # bot.delivery_process.DeliveryProcess with [delivery] worker = "process"
+    spool: Any = None  # bot.spool.Spool: turns kept while the database cannot be reached
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -114,6 +115,20 @@ class App:
             return
         self.background.append(asyncio.create_task(self.outbox.run_forever(self.settings.delivery.poll_seconds)))
 
+    async def start_spool(self) -> None:
+        """Replay what an earlier run kept (before new messages are taken), then keep replaying."""
+        if self.spool.depth:
+            log.warning("spool %s holds %s turns from an earlier run: replaying", self.spool.path, self.spool.depth)
+            try:
+                await self.spool.replay()
+            except Exception:
+                log.exception("spool replay at start failed; retrying every %ss", self.settings.spool.replay_seconds)
+        self.background.append(asyncio.create_task(self.spool.run_forever(self.settings.spool.replay_seconds)))
+
+    async def handle_spooled(self, msg: Any) -> None:
+        """A turn from the spool: the pipeline, which raises when it could not store it."""
+        await self.pipeline.handle(msg)
+
     async def start_channels(self) -> None:
         for channel in self.channels:
             await channel.start()
@@ -132,6 +147,7 @@ class App:
             self.scheduler = None
         for channel in self.channels:
             await channel.close()
+        await self.spool.settle()
         if self.delivery_process is not None:
             await self.delivery_process.stop()
             self.delivery_process = None
@@ -169,6 +185,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes,
                         log_text=settings.logging.log_message_text)
     app = App(settings, engine, runtime, pipeline, outbox)
+    from bot.spool import Spool
+    app.spool = Spool(settings.spool.path, runtime.clock)
+    app.spool.attach(app.handle_spooled)
     from handlers.notices import ChatNotices
     app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick)
     if settings.monitoring.metrics:
