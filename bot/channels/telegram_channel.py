@@ -22,6 +22,8 @@ from bot.config import TelegramConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
+from bot.spool import LOST
+from handlers import texts
 
 log = logging.getLogger(__name__)
 
@@ -242,5 +244,11 @@ class TelegramChannel:
                 return
         else:
             return  # edits, reactions, …: nothing to act on
-        await self.app.pipeline.handle(msg)
+        # Polling has moved past this update already: with the database away it waits in the spool.
+        if await self.app.spool.take(msg, lambda: self.app.pipeline.handle(msg), self._tell_kept) == LOST:
+            raise RuntimeError(f"telegram {message_id} neither stored nor spooled")
+
+    async def _tell_kept(self, msg: InboundMessage) -> None:
+        chat_id = str(msg.reply_context.get("chat_id") or msg.key.user_id)
+        await self.sender.send(chat_id, {"text": texts.SPOOLED_NOTICE}, outbox_id=0)
 

@@ -207,3 +207,43 @@ async def test_restart_with_a_non_empty_spool_replays_it(database_url, settings,
     finally:
         server.stop()
     assert any("replaying" in line for line in server.output)
+
+
+@pg_only
+async def test_telegram_update_taken_while_the_database_is_cut_is_answered_after(settings, clock, relay):
+    """Telegram too: the update is kept (polling would have moved past it), the person told, then answered."""
+    from aiohttp.test_utils import TestClient, TestServer
+    from pydantic import SecretStr
+
+    from bot.config import ChannelsConfig, TelegramConfig
+    from bot.server import make_web_app
+    from tests.fake_servers import FakeTelegram
+    from tests.integration.test_telegram_channel import SECRET, TOKEN, TgEnv, TgUser
+
+    fake = await FakeTelegram(TOKEN, clock).start()
+    cfg = TelegramConfig(enabled=True, token=SecretStr(TOKEN), webhook_secret=SecretStr(SECRET),
+                         base_url=fake.base_url)
+    app = await start_app(through(settings, relay).model_copy(
+        update={"channels": ChannelsConfig(telegram=cfg)}), clock)
+
+    async def frozen_sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    app.channels[0].sender.sleep = frozen_sleep
+    client = TestClient(TestServer(make_web_app(app), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        user = TgUser(TgEnv(app, client, fake, clock), 42)
+        assert "企业全称" in await user.say(PROBLEM)
+        await relay.close()
+        resp = await user.env.post(user.update("示范精密机械有限公司"))
+        assert resp.status == 200
+        assert fake.sent(42)[-1]["text"] == texts.SPOOLED_NOTICE
+        await relay.reopen()
+        assert await app.spool.replay() == 1
+        answers = await user.replies()
+        assert answers.count("统一社会信用代码") == 1
+    finally:
+        await client.close()
+        await app.close()
+        await fake.close()
