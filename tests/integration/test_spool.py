@@ -247,3 +247,32 @@ async def test_telegram_update_taken_while_the_database_is_cut_is_answered_after
         await client.close()
         await app.close()
         await fake.close()
+
+
+async def test_a_line_cut_by_a_crash_is_skipped_and_the_whole_ones_replayed(app, clock):
+    """Only a line whose fsync never finished can be broken, and that one was never acknowledged."""
+    key = ConversationKey("dingtalk", "user010")
+    app.spool.keep(InboundMessage(key, PROBLEM, "c1", clock.now()))
+    with app.spool.path.open("ab") as fh:
+        fh.write(b'{"v": 1, "spooled_at": "2026-11-25T10:00:00+08:00", "chan')
+    reread = Spool(app.spool.path, clock)
+    reread.attach(app.handle_spooled)
+    assert reread.depth == 1
+    assert await reread.replay() == 1 and await stored_messages(app) == 1
+
+
+async def test_an_entry_refused_for_another_reason_is_set_aside_and_the_rest_go_on(app, clock):
+    key = ConversationKey("dingtalk", "user011")
+    for n, said in enumerate((PROBLEM, "示范精密机械有限公司", USCC), start=1):
+        app.spool.keep(InboundMessage(key, said, f"r{n}", clock.now()))
+
+    async def handle(msg: InboundMessage) -> None:
+        if msg.message_id == "r2":
+            raise ValueError("a bug, not an outage")
+        await app.handle_spooled(msg)
+
+    app.spool.attach(handle)
+    assert await app.spool.replay() == 3 and app.spool.depth == 0
+    assert await stored_messages(app) == 2
+    [line] = app.spool.failed_path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["message_id"] == "r2" and json.loads(line)["text"] == "示范精密机械有限公司"
