@@ -160,7 +160,7 @@ async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
 def spool_check(settings: Settings, now: datetime, checks: list[Check]) -> tuple[int, datetime | None]:
     """Turns kept while the database was away and not yet stored: not ready until they are."""
     from bot.spool import waiting
-    path = settings.spool.path
+    path = str(Path(settings.spool.path).absolute())
     try:
         n, oldest = waiting(path)
     except OSError as exc:
