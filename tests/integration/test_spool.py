@@ -276,3 +276,22 @@ async def test_an_entry_refused_for_another_reason_is_set_aside_and_the_rest_go_
     assert await stored_messages(app) == 2
     [line] = app.spool.failed_path.read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["message_id"] == "r2" and json.loads(line)["text"] == "示范精密机械有限公司"
+
+
+async def test_a_turn_still_running_at_ack_time_is_spooled_before_the_200_and_not_doubled(settings, clock):
+    """Answered before its turn finished: the message is on disk first; its replay is a duplicate."""
+    fake = await FakeDingTalk().start()
+    ding = await make_env(settings, clock, fake)
+    try:
+        ding.channel.cfg = ding.channel.cfg.model_copy(update={"ack_seconds": 1e-9})
+        user = DingUser(ding, "user001")
+        resp = await user.post(user.payload(PROBLEM, "slow-1"))
+        assert resp.status == 200
+        assert ding.app.spool.depth == 1  # kept before the 200, while the turn was still running
+        assert "企业全称" in await user.replies()
+        assert await ding.app.spool.replay() == 1 and ding.app.spool.depth == 0
+        assert await user.replies() == ""  # the replay found it stored: nothing said twice
+        assert await stored_messages(ding.app) == 1
+    finally:
+        await ding.close()
+        await fake.close()
