@@ -17,6 +17,7 @@ from bot.services.runtime import Runtime
 from handlers import router, texts
 from handlers.render import refusal
 from handlers.turn import Turn
+from storage.engine import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,11 @@ class Pipeline:
             except DomainError as err:
                 result = "refused"
                 outcome = await self._refuse(msg, refusal(err))
-            except Exception:
+            except Exception as exc:
+                if database_unreachable(exc):
+                    # Not even a refusal can be stored: the channel keeps the message (bot.spool).
+                    log.warning("database unreachable for %s message %s: %r", msg.key, msg.message_id, exc)
+                    raise
                 result = "failed"
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
                 outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)
