@@ -53,6 +53,11 @@ def waiting(path: str | Path) -> tuple[int, datetime | None]:
     return len(entries), datetime.fromisoformat(entries[0]["spooled_at"]) if entries else None
 
 
+def _private(path: Path, flag: int) -> Any:
+    """Open for writing, created readable by the service user only: the lines hold what people wrote."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | flag, 0o600), "wb")
+
+
 class Spool:
     """Append-only JSON lines: `keep` returns only once the line is on disk; `replay` hands the lines,
     in order and each msgId once, back to the turn handler and drops those that are done."""
@@ -62,6 +67,7 @@ class Spool:
         self.failed_path = self.path.with_name(self.path.name + ".failed")
         self.clock = clock
         self.failing = False  # the last attempt to store a turn found the database unreachable
+        self._told: set[ConversationKey] = set()  # told "received" during this outage: once is enough
         self._lock = asyncio.Lock()
         self._entries = self.read_file(self.path)
         self._handle: Callable[[InboundMessage], Awaitable[object]] | None = None
@@ -91,7 +97,7 @@ class Spool:
     def _append(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         new = not path.exists()
-        with path.open("ab") as fh:
+        with _private(path, os.O_APPEND) as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -117,7 +123,7 @@ class Spool:
             self.path.unlink(missing_ok=True)
             return
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("wb") as fh:
+        with _private(tmp, os.O_TRUNC) as fh:
             fh.write(b"".join((json.dumps(e, ensure_ascii=False) + "\n").encode() for e in self._entries))
             fh.flush()
             os.fsync(fh.fileno())
@@ -143,6 +149,7 @@ class Spool:
             try:
                 await run()
                 self.failing = False
+                self._told.clear()
                 return STORED
             except Exception as exc:
                 self.failing = self.failing or database_unreachable(exc)
@@ -152,7 +159,8 @@ class Spool:
             return LOST
         if not self.failing:
             self.kick()
-        elif notify is not None:
+        elif notify is not None and msg.key not in self._told:
+            self._told.add(msg.key)
             try:
                 await notify(msg)
             except Exception:
@@ -193,6 +201,7 @@ class Spool:
                 done += 1
             else:
                 self.failing = False
+                self._told.clear()
             if done:
                 self._drop_first(done)
                 log.info("spool: %s entries done, %s waiting", done, len(self._entries))
