@@ -124,6 +124,13 @@ class SqlAppealRepository:
         row = (await self.conn.execute(select(t.appeals).where(t.appeals.c.number == number))).first()
         return self._appeal(row) if row else None
 
+    async def get_many(self, numbers: Sequence[str]) -> dict[str, Appeal]:
+        """Several appeals in one statement, by number (the missing ones left out)."""
+        if not numbers:
+            return {}
+        rows = (await self.conn.execute(select(t.appeals).where(t.appeals.c.number.in_(list(numbers))))).all()
+        return {r.number: self._appeal(r) for r in rows}
+
     async def list_for_enterprise(self, enterprise_id: int, *, open_only: bool) -> list[Appeal]:
         stmt = select(t.appeals).where(t.appeals.c.enterprise_id == enterprise_id)
         if open_only:
