@@ -187,7 +187,8 @@ async def request_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, n
     appeal.require(Action.ESCALATE_REQUEST)
     reason = _text(reason, "escalate_reason", rt)
     await _city(uow, appeal)
-    if _pending(appeal):
+    req = _pending(appeal)
+    if req is not None and req["unit"] == staff.unit_id:  # a request left by a unit that no longer leads is stale
         raise InvalidInput("escalation_pending", number=appeal.number)
     now = rt.now()
     appeal.flags = {**appeal.flags, "escalation_request": {
@@ -196,6 +197,13 @@ async def request_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, n
                  unit=staff.unit_id)
     await uow.appeals.save(appeal)
     return appeal
+
+
+async def pending_escalations(uow: UnitOfWork, identity: Identity) -> list[tuple[Appeal, dict]]:
+    """Requests awaiting the centre's decision, oldest first, for 待分派."""
+    await require_centre_dispatcher(uow, identity)
+    return [(a, req) for a in await uow.appeals.with_open_escalation_requests()
+            if (req := _pending(a)) is not None and req["unit"] == a.lead_unit_id]
 
 
 @dataclass

@@ -172,6 +172,8 @@ async def test_escalation_goes_through_the_centre(app, chat, clock):
     assert a.level != Level.CITY and a.lead_unit_id == "gdgs" and a.due_at == before
     assert not any("市级专班" in m for m in await inbox(app, chat))  # the enterprise is not told of a request
     assert "等待服务中心审核" in await li.say(f"提级 {number} 再催一下")
+    pool = await dispatcher.say("待分派")
+    assert "待审核提级申请（1 件" in pool and "国网示范县供电公司 申请提级市级专班：涉及跨县电网规划" in pool
     assert "并告知企业" in await li.say(f"进展 {number} 正在与市电力公司沟通")
 
     # Declined: the handler carries on, told why, deadline unchanged.
@@ -181,6 +183,7 @@ async def test_escalation_goes_through_the_centre(app, chat, clock):
     assert len(told) == 1 and "县内可协调变电站间隔" in told[0] and "继续办理" in told[0]
     assert (await appeal(app)).lead_unit_id == "gdgs"
     assert "没有待审核的提级申请" in await dispatcher.say(f"提级 同意 {number}")
+    assert "待审核提级申请" not in await dispatcher.say("待分派")
 
     # Asked again and approved: 市级专班 leads with 20 working days from the approval.
     await li.say(f"提级 {number} 变电站间隔需市里统筹")
@@ -221,6 +224,21 @@ async def test_centre_escalates_directly(app, chat):
     assert any("【提级】" in m and "省市重点项目" in m for m in await inbox(app, li))
     assert "已在市级专班办理" in await dispatcher.say(f"提级 {number} 再提一次")
     assert "只有县企业综合服务中心的调度员" in await li.say(f"提级 同意 {number}")
+
+
+async def test_a_request_left_behind_by_a_transfer_cannot_be_approved(app, chat):
+    dispatcher, li, zhao, _ = await staff(app)
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电公司")
+    await li.say(f"提级 {number} 需市级协调")
+    await dispatcher.say(f"转办 {number} 经信局 属于技改项目")
+    assert "已不由申请提级的单位主办" in await dispatcher.say(f"提级 同意 {number}")
+    assert (await appeal(app)).lead_unit_id == "jxj"
+    assert "待审核提级申请" not in await dispatcher.say("待分派")
+    # The new lead unit may ask for itself; that request is the one the centre decides.
+    assert "服务中心审核" in await zhao.say(f"提级 {number} 技改项目需市级统筹")
+    assert "县经济和信息化局" in await dispatcher.say(f"提级 同意 {number}")
+    assert (await appeal(app)).lead_unit_id == "city"
 
 
 async def test_reject_merge_and_urge(app, chat):
