@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import shutil
+import re
 import signal
 import sys
 import tempfile
@@ -32,11 +32,19 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def deployment_config(example: str) -> str:
+    """The shipped example as a deployment starts from it: the web chat's demo picker switched off."""
+    changed, count = re.subn(r"(?m)^demo_mode = true\b", "demo_mode = false", example)
+    if count != 1:
+        raise AssertionError("config.example.toml should set demo_mode exactly once")
+    return changed
+
+
 def cmd_init(args: argparse.Namespace) -> None:
     target = Path(args.config or "config.toml")
     if not target.exists():
-        shutil.copyfile(EXAMPLE_CONFIG, target)
-        print(f"已生成配置文件 {target}（演示县），请按本县实际修改。")
+        target.write_text(deployment_config(EXAMPLE_CONFIG.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"已生成配置文件 {target}（演示县，网页聊天演示模式已关闭），请按本县实际修改。")
     settings = _settings(args, target)
     asyncio.run(_prepare(settings))
     print(f"数据库已就绪：{_shown(settings.database.url)}")
@@ -188,7 +196,9 @@ def cmd_staff_bind_code(args: argparse.Namespace) -> None:
     from datetime import timedelta
 
     from bot.domain.errors import DomainError
-    from bot.services.binding import issue_bind_code
+    from bot.services.binding import MAX_CODE_HOURS, issue_bind_code
+    if not 1 <= args.hours <= MAX_CODE_HOURS:
+        raise SystemExit(f"--hours 应在 1 到 {MAX_CODE_HOURS} 之间（当前 {args.hours}），绑定码有效期以小时计。")
     settings = _settings(args)
 
     async def work(app):  # type: ignore[no-untyped-def]
@@ -203,7 +213,7 @@ def cmd_staff_bind_code(args: argparse.Namespace) -> None:
         raise SystemExit(f"没有编号为 {args.staff_id} 的在职人员，请检查配置。") from None
     print(f"绑定码：{code}")
     print(f"请让 {args.staff_id} 本人在钉钉/浙政钉/Telegram 中向机器人发送「绑定 {code}」；"
-          f"{args.hours} 小时内有效，只能使用一次。")
+          f"{args.hours} 小时内有效，只能使用一次；此前为此人生成的绑定码已作废。")
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> None:
@@ -603,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     bind_code = staff_sub.add_parser("bind-code", help="为人员生成一次性绑定码（在聊天中发送「绑定 绑定码」）")
     bind_code.add_argument("staff_id", help="人员编号，如 li-gdgs")
-    bind_code.add_argument("--hours", type=int, default=72, help="有效小时数（默认 72）")
+    bind_code.add_argument("--hours", type=int, default=72, help="有效小时数，1–720（默认 72）")
     bind_code.set_defaults(fn=cmd_staff_bind_code)
     outbox = sub.add_parser("outbox", help="待发送消息（发件箱）管理")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)

@@ -129,8 +129,14 @@ class OutboxRepository(Protocol):
 
 
 class BindCodeRepository(Protocol):
-    async def add(self, code: str, staff_id: str, expires_at: datetime) -> None: ...
-    async def redeem(self, code: str, now: datetime) -> str | None: ...
+    async def add(self, code_hash: str, staff_id: str, expires_at: datetime) -> None: ...
+    async def revoke_live(self, staff_id: str, now: datetime) -> int: ...
+    async def redeem(self, code_hash: str, now: datetime) -> str | None: ...
+
+
+class CallbackSignatures(Protocol):
+    async def first_use(self, channel: str, timestamp: str, sign: str, message_id: str, now: datetime,
+                        keep_until: datetime) -> bool: ...
 
 
 class InboundLog(Protocol):
@@ -352,6 +358,7 @@ class UnitOfWork(Protocol):
     inbound: InboundLog
     turns: TurnStore
     bind_codes: BindCodeRepository
+    callback_signatures: CallbackSignatures
     handling: HandlingRepository
     evaluation: EvaluationRepository
     sweeps: SweepRepository
