@@ -6,7 +6,7 @@ import csv
 import os
 import re
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -113,9 +113,11 @@ class EvaluationConfig(Section):
 
 class WebChatConfig(Section):
     enabled: bool = True
-    demo_mode: bool = True  # "pick who you are"; honoured only for loopback clients
+    demo_mode: bool = True  # "pick who you are"; honoured only for a direct loopback request (no proxy)
     portal_secret: SecretStr = SecretStr("")  # from QIHU_WEBCHAT__PORTAL_SECRET
     token_max_age_seconds: int = Field(12 * 3600, ge=60)
+    # CSP frame-ancestors: who may embed the page (portals do); one source expression each.
+    frame_ancestors: list[Annotated[str, Field(pattern=r"^[^\s;,]{1,200}$")]] = ["'self'"]
 
 
 class DeliveryConfig(Section):

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.bootstrap import App
-from bot.channels.webchat_channel import WebChat
+from bot.channels.webchat_channel import WebChat, security_headers
 
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("qihu_app", App)
@@ -35,6 +35,12 @@ async def json_errors(request: web.Request, handler):  # type: ignore[no-untyped
 def make_web_app(app: App) -> web.Application:
     web_app = web.Application(client_max_size=app.settings.server.max_body_bytes, middlewares=[json_errors])
     web_app[APP_KEY] = app
+    headers = security_headers(app.settings.webchat.frame_ancestors)
+
+    async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(headers)
+
+    web_app.on_response_prepare.append(add_security_headers)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "nlp_ready": app.runtime.tagger.tokenizer.ready})

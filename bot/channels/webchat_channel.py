@@ -69,6 +69,16 @@ def is_direct_loopback(request: web.Request) -> bool:
     return _is_loopback_address(_host_name(request.headers.get("Host", "")).lower())
 
 
+def security_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """Sent with every response: the page runs only its own script and style files (no inline code),
+    talks only to this server, and may be framed only by the configured portals."""
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+           f"frame-ancestors {' '.join(frame_ancestors) or chr(39) + 'none' + chr(39)}")
+    # no-referrer: the page's URL carries the portal token, which must not travel to another site.
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
 def parse_after(raw: str) -> int | None:
     """The `after` cursor: ASCII digits that fit an outbox id, else None."""
     return int(raw) if ASCII_INT.match(raw) else None
