@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -199,6 +199,11 @@ class DingTalkConfig(Section):
     robot_code: str = ""  # empty: the app_key (true for internal-app robots)
     tenant_id: str = ""  # zzd only: the tenant of work notifications
     signature: Literal["required", "if_present", "off"] = "required"
+    # The signed timestamp may be this far from our clock; DingTalk's own limit (one hour) is the ceiling.
+    # A (timestamp, sign) pair is remembered this long, in the database, and refused with another msgId.
+    max_clock_skew_seconds: int = Field(3600, ge=10, le=3600)
+    source_allowlist: list[IPvAnyNetwork] = []  # callback source networks (CIDR); empty = any address
+    trusted_proxies: list[IPvAnyNetwork] = []  # our reverse proxies: X-Forwarded-For is read only behind them
     api_base: str = ""  # empty: the dialect's public endpoint
     # sessionWebhook URLs come inside the callback; only these prefixes are ever POSTed to.
     session_webhook_prefixes: list[str] = ["https://oapi.dingtalk.com/", "https://api.dingtalk.com/"]

@@ -343,12 +343,11 @@ class SqlCallbackSignatures:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def first_use(self, channel: str, timestamp: str, sign: str, message_id: str, now: datetime,
+    async def first_use(self, channel: str, timestamp: str, sign: str, message_id: str,
                         keep_until: datetime) -> bool:
         """False when this pair already came with another message id (a replayed header pair); the
-        same message again (the channel re-sending it) is True. Pairs past their window are dropped."""
+        same message again (the channel re-sending it) is True."""
         c = t.callback_signatures.c
-        await self.conn.execute(t.callback_signatures.delete().where(c.keep_until < now))
         stmt = _upsert(self.conn, t.callback_signatures).values(
             channel=channel, timestamp=timestamp, sign=sign, message_id=message_id[:191],
             keep_until=keep_until).on_conflict_do_nothing()
@@ -357,6 +356,11 @@ class SqlCallbackSignatures:
         first = (await self.conn.execute(select(c.message_id).where(
             c.channel == channel, c.timestamp == timestamp, c.sign == sign))).scalar_one_or_none()
         return first == message_id[:191]
+
+    async def prune(self, now: datetime) -> int:
+        """Pairs past their window: the timestamp check refuses them anyway."""
+        c = t.callback_signatures.c
+        return (await self.conn.execute(t.callback_signatures.delete().where(c.keep_until < now))).rowcount
 
 
 class SqlInboundLog:

@@ -6,12 +6,14 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot.channels import jsonbody
 from bot.channels.ratelimit import limiter_for
 from bot.channels.registry import reply_unsupported
 from bot.config import DingTalkConfig
@@ -30,7 +33,8 @@ from handlers import texts
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/channels/dingtalk/callback"
-MAX_SKEW_MS = 3600 * 1000  # channels.md §1.1: refuse a timestamp more than one hour off
+MAX_SKEW_MS = 3600 * 1000  # channels.md §1.1: DingTalk itself refuses a timestamp more than one hour off
+TIMESTAMP = re.compile(r"^[0-9]{1,15}$")  # str.isdigit() also takes '²', and int() of 5000 digits raises
 SESSION_MARGIN_MS = 60 * 1000  # do not start a webhook reply in the last minute of its life
 AUTH_ERROR_CODES = ("InvalidAuthentication", "Forbidden.AccessDenied.AccessTokenInvalid")
 BATCH_LIMIT = 20  # batchSend takes at most 20 userIds
@@ -47,7 +51,8 @@ def callback_signature(app_secret: str, timestamp: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int) -> tuple[int, str] | None:
+def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int,
+                    max_skew_ms: int = MAX_SKEW_MS) -> tuple[int, str] | None:
     """None when the request may pass; otherwise (HTTP status, reason). `mode` is required|if_present|off."""
     if mode == "off":
         return None
@@ -57,13 +62,66 @@ def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int) -> tu
             log.warning("dingtalk callback without timestamp/sign headers accepted (signature = if_present)")
             return None
         return 401, "缺少 timestamp / sign 签名头。"
-    if not timestamp or not sign or not timestamp.isdigit():
-        return 401, "签名头不完整或格式错误。"
-    if abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
-        return 403, "请求时间戳与服务器时间相差超过一小时（可能是重放）。"
+    if not timestamp or not sign:
+        return 401, "签名头不完整：timestamp 与 sign 须同时提供。"
+    if not TIMESTAMP.match(timestamp):
+        return 400, "timestamp 应为毫秒时间戳（1–15 位阿拉伯数字）。"
+    if abs(now_ms - int(timestamp)) > max_skew_ms:
+        return 403, f"请求时间戳与服务器时间相差超过 {max_skew_ms // 1000} 秒（可能是重放）。"
     if not hmac.compare_digest(callback_signature(app_secret, timestamp).encode(), sign.encode()):
         return 403, "签名不正确。"
     return None
+
+
+def client_address(remote: str | None, forwarded_for: list[str], trusted: list[Any]) -> Any:
+    """The address that sent the request: the peer, unless the peer is one of our trusted proxies; then
+    X-Forwarded-For read from the right, skipping trusted hops. None when an address does not parse."""
+    try:
+        peer = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return None
+    if not any(peer in net for net in trusted):
+        return peer  # X-Forwarded-For from anyone else is whatever the client chose to write
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    address = peer
+    for hop in reversed(hops):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return None
+        if not any(address in net for net in trusted):
+            break
+    return address
+
+
+class ReplayGuard:
+    """Refuses a (timestamp, sign) pair already used with another msgId: the sign covers only the
+    timestamp, so a captured header pair would otherwise carry any body for the whole skew window.
+    The pairs live in the database, so every instance behind a load balancer agrees."""
+
+    PRUNE_EVERY = timedelta(minutes=1)
+
+    def __init__(self, app: Any, channel: str, cfg: DingTalkConfig) -> None:
+        self.app = app  # bot.bootstrap.App
+        self.channel = channel
+        self.window = timedelta(seconds=cfg.max_clock_skew_seconds)
+        self.checked = cfg.signature != "off"
+        self._pruned_at: datetime | None = None
+
+    async def refusal(self, headers: Any, message_id: str, now: datetime) -> tuple[int, str] | None:
+        timestamp, sign = headers.get("timestamp"), headers.get("sign")
+        if not self.checked or not timestamp or not sign:
+            return None  # signature = off / if_present without headers: nothing to remember (warned at start)
+        keep_until = datetime.fromtimestamp(int(timestamp) / 1000, UTC) + self.window
+        async with self.app.runtime.uow() as uow:
+            if self._pruned_at is None or now - self._pruned_at >= self.PRUNE_EVERY:
+                self._pruned_at = now
+                await uow.callback_signatures.prune(now)
+            fresh = await uow.callback_signatures.first_use(self.channel, timestamp, sign, message_id, keep_until)
+            await uow.commit()
+        if fresh:
+            return None
+        return 403, "该签名（timestamp + sign）已随另一条消息使用过，拒绝重放。"
 
 
 # ---- inbound: payload ---------------------------------------------------------------------------
@@ -512,6 +570,7 @@ class DingTalkChannel:
         self.cfg = cfg
         self.name = cfg.channel
         self.sender = DingTalkSender(cfg, app.runtime.clock)
+        self.replays = ReplayGuard(app, self.name, cfg)
         self._tasks: set[asyncio.Task] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -519,21 +578,27 @@ class DingTalkChannel:
 
     async def callback(self, request: web.Request) -> web.Response:
         now = self.app.runtime.now()
-        refused = verify_callback(request.headers, self.cfg.app_secret.get_secret_value(), self.cfg.signature,
-                                  int(now.timestamp() * 1000))
+        refused = self.source_refusal(request) or verify_callback(
+            request.headers, self.cfg.app_secret.get_secret_value(), self.cfg.signature,
+            int(now.timestamp() * 1000), self.cfg.max_clock_skew_seconds * 1000)
         if refused is not None:
             log.warning("dingtalk callback refused from %s: %s", request.remote, refused[1])
             return web.json_response({"error": refused[1]}, status=refused[0])
         try:
-            payload = json.loads(await request.read())
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
-            return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
+            payload = jsonbody.loads(await request.read())
+        except jsonbody.BodyError as exc:
+            return web.json_response({"error": exc.reason}, status=400)
         if not isinstance(payload, dict):
             return web.json_response({"error": "请求体应为 JSON 对象。"}, status=400)
         try:
             parsed = parse_callback(payload)
         except PayloadError as exc:
             return web.json_response({"error": exc.reason}, status=400)
+        replayed = await self.replays.refusal(request.headers, parsed.message_id, now)
+        if replayed is not None:
+            log.warning("dingtalk callback refused from %s: %s (msgId %s)", request.remote, replayed[1],
+                        parsed.message_id[:64])
+            return web.json_response({"error": replayed[1]}, status=replayed[0])
         limited = limiter_for(self.app).refusal(self.name, parsed.user_id)
         if limited is not None:
             return limited
@@ -547,6 +612,15 @@ class DingTalkChannel:
             log.warning("dingtalk message %s answered before its turn was stored (ack_seconds=%s)",
                         msg.message_id, self.cfg.ack_seconds)
         return web.Response(body=b"{}", content_type="application/json")
+
+    def source_refusal(self, request: web.Request) -> tuple[int, str] | None:
+        if not self.cfg.source_allowlist:
+            return None
+        address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                                 self.cfg.trusted_proxies)
+        if address is not None and any(address in net for net in self.cfg.source_allowlist):
+            return None
+        return 403, f"来源地址 {address or '无法识别'} 不在 channels.dingtalk.source_allowlist 中。"
 
     def inbound(self, parsed: ParsedMessage, now: Any) -> InboundMessage:
         ctx: dict[str, Any] = {"conversation_type": parsed.conversation_type}

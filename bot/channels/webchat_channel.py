@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels import jsonbody
 from bot.channels.ratelimit import limiter_for
 from bot.messages import ConversationKey, InboundMessage
 
@@ -150,9 +151,9 @@ class WebChat:
 
     async def post_message(self, request: web.Request) -> web.Response:
         try:
-            payload = await request.json(loads=json.loads)
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
-            return _bad(400, "请求体不是有效的 JSON。")
+            payload = jsonbody.loads(await request.read())
+        except jsonbody.BodyError as exc:
+            return _bad(400, exc.reason)
         if not isinstance(payload, dict):
             return _bad(400, "请求体应为 JSON 对象。")
         user = self._authenticate(request, payload.get("user"), payload.get("token"))

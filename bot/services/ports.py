@@ -135,8 +135,9 @@ class BindCodeRepository(Protocol):
 
 
 class CallbackSignatures(Protocol):
-    async def first_use(self, channel: str, timestamp: str, sign: str, message_id: str, now: datetime,
+    async def first_use(self, channel: str, timestamp: str, sign: str, message_id: str,
                         keep_until: datetime) -> bool: ...
+    async def prune(self, now: datetime) -> int: ...
 
 
 class InboundLog(Protocol):
