@@ -2,19 +2,29 @@
 
 Usage: python -m benchmarks.replay_guard --tree before=/tmp/trust-b-before --tree after=. \\
        [--rounds 3] [--seconds 10] [--concurrency 64] [--users 2000] [--postgres postgresql+asyncpg://…]
+       python -m benchmarks.replay_guard --in-process [--rounds 4] [--seconds 4] [--postgres …]
 
 Each tree's server (`python -m bot run` with that tree first on the path and its own config.example.toml)
 takes the same signed callbacks, each with a (timestamp, sign) pair of its own, from the generator of
 this tree (wrk when installed, else the Python one); the bare aiohttp baseline is measured in every round,
-so each figure is also a ratio to it. The order of the trees alternates by round."""
+so each figure is also a ratio to it. The order of the trees alternates by round.
+
+--in-process: the turn's statements alone (as benchmarks/turn_store.py) against the guard's transaction
+followed by the same turn, at concurrency 64 in one process, alternately, each run a fresh process and
+database: the guard's own cost without the HTTP stack's noise."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +59,110 @@ def run_tree(tree: Path, database_url: str, seconds: float, concurrency: int, us
     return result
 
 
+async def measure(url: str, seconds: float, concurrency: int, users: int, guard: bool) -> dict[str, float]:
+    """In the child: turns (open, close with one outbox row, commit), each after the guard's check if asked."""
+    from benchmarks.common import reset_postgres, sign
+    from bot.messages import ConversationKey, OutboundMessage
+    from storage.engine import create_engine
+    from storage.migrate import upgrade_async
+    from storage.unit_of_work import uow_factory
+
+    if url.startswith("postgresql"):
+        await reset_postgres(url)
+    await upgrade_async(url)
+    engine = create_engine(url, pool_size=10)
+    uow = uow_factory(engine)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    base_ms = int(now.timestamp() * 1000)
+    done = 0
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+
+    async def person(worker: int) -> None:
+        nonlocal done
+        n = 0
+        while time.monotonic() < stop:
+            key = ConversationKey("dingtalk", f"ent-{(worker + n * concurrency) % users}")
+            msg_id = f"{worker}-{n}"
+            started = time.perf_counter()
+            if guard:
+                ts = str(base_ms - done)
+                async with uow() as u:
+                    fresh = await u.callback_signatures.first_use("dingtalk", ts, sign(int(ts)), msg_id,
+                                                                  now + timedelta(hours=1))
+                    await u.commit()
+                assert fresh
+            async with uow() as u:
+                opened = await u.turns.open(key, msg_id, now)
+                assert opened is not None
+                state = opened.state
+                state.step, state.updated_at = "idle", now
+                await u.turns.close(key, state, [OutboundMessage(key, "您好", [], None, {})], now)
+                await u.commit()
+            latencies.append(time.perf_counter() - started)
+            n += 1
+            done += 1
+
+    began = time.monotonic()
+    await asyncio.gather(*(person(w) for w in range(concurrency)))
+    elapsed = time.monotonic() - began
+    group = getattr(uow, "group", None)
+    if group is not None:
+        await group.close()
+    await engine.dispose()
+    latencies.sort()
+    return {"turns": done, "turns_per_second": round(done / elapsed, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2)}
+
+
+def in_process(args: argparse.Namespace) -> None:
+    results: dict[str, list[float]] = {}
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd in range(args.rounds):
+            for db in ["sqlite"] + (["postgresql"] if args.postgres else []):
+                for variant in (["turn", "guard+turn"] if rnd % 2 == 0 else ["guard+turn", "turn"]):
+                    url = args.postgres if db == "postgresql" else f"sqlite+aiosqlite:///{tmp}/{variant}-{rnd}.db"
+                    out = subprocess.run(
+                        [sys.executable, "-m", "benchmarks.replay_guard", "--child-url", url, "--seconds",
+                         str(args.seconds), "--concurrency", str(args.concurrency), "--users", str(args.users)]
+                        + (["--child-guard"] if variant == "guard+turn" else []),
+                        env={**os.environ}, capture_output=True, text=True, check=True)
+                    run = {"round": rnd, "database": db, "variant": variant,
+                           "at": time.strftime("%H:%M:%S", time.gmtime()),
+                           **json.loads(out.stdout.strip().splitlines()[-1])}
+                    runs.append(run)
+                    print(json.dumps(run), flush=True)
+                    results.setdefault(f"{db} {variant}", []).append(run["turns_per_second"])
+    summary = {name: {"median_turns_per_second": statistics.median(v), "runs": v} for name, v in results.items()}
+    for db in ["sqlite", "postgresql"]:
+        if f"{db} turn" in summary:
+            guarded, plain = summary[f"{db} guard+turn"], summary[f"{db} turn"]
+            summary[f"{db} ratio guard+turn / turn"] = round(
+                guarded["median_turns_per_second"] / plain["median_turns_per_second"], 3)
+    print(json.dumps({"machine": machine(), "summary": summary}, indent=2, ensure_ascii=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tree", action="append", required=True, help="name=path of a source tree")
+    parser.add_argument("--tree", action="append", default=[], help="name=path of a source tree")
+    parser.add_argument("--in-process", action="store_true", help="the guard's own cost, this tree only")
+    parser.add_argument("--child-url", help=argparse.SUPPRESS)
+    parser.add_argument("--child-guard", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--postgres", default="", help="a database of your own; its schema is dropped each run")
     args = parser.parse_args()
+    if args.child_url:
+        print(json.dumps(asyncio.run(measure(args.child_url, args.seconds, args.concurrency, args.users,
+                                             args.child_guard))))
+        return
+    if args.in_process:
+        in_process(args)
+        return
     trees = [(name, Path(path).resolve()) for name, _, path in (t.partition("=") for t in args.tree)]
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
