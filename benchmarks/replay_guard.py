@@ -9,8 +9,8 @@ takes the same signed callbacks, each with a (timestamp, sign) pair of its own, 
 this tree (wrk when installed, else the Python one); the bare aiohttp baseline is measured in every round,
 so each figure is also a ratio to it. The order of the trees alternates by round.
 
---in-process: the turn's statements alone (as benchmarks/turn_store.py) against the guard's transaction
-followed by the same turn, at concurrency 64 in one process, alternately, each run a fresh process and
+--in-process: the turn's statements alone (as benchmarks/turn_store.py) against the same turn with the
+guard's statements first in its transaction, at concurrency 64 in one process, alternately, each run a fresh process and
 database: the guard's own cost without the HTTP stack's noise."""
 
 from __future__ import annotations
@@ -85,14 +85,11 @@ async def measure(url: str, seconds: float, concurrency: int, users: int, guard:
             key = ConversationKey("dingtalk", f"ent-{(worker + n * concurrency) % users}")
             msg_id = f"{worker}-{n}"
             started = time.perf_counter()
-            if guard:
-                ts = str(base_ms - done)
-                async with uow() as u:
-                    fresh = await u.callback_signatures.first_use("dingtalk", ts, sign(int(ts)), msg_id,
-                                                                  now + timedelta(hours=1))
-                    await u.commit()
-                assert fresh
             async with uow() as u:
+                if guard:  # as bot.channels.dingtalk_channel.ReplayGuard: first, in the turn's transaction
+                    ts = str(base_ms - done)
+                    assert await u.callback_signatures.first_use("dingtalk", ts, sign(int(ts)), msg_id,
+                                                                 now + timedelta(hours=1))
                 opened = await u.turns.open(key, msg_id, now)
                 assert opened is not None
                 state = opened.state

@@ -348,11 +348,6 @@ class SqlCallbackSignatures:
         """False when this pair already came with another message id (a replayed header pair); the
         same message again (the channel re-sending it) is True."""
         c = t.callback_signatures.c
-        if self.conn.dialect.name == "postgresql":
-            # This transaction's commit does not wait for the WAL flush: that wait doubled the fsyncs
-            # of a callback (docs/benchmarks.md). A PostgreSQL crash within the flush delay could forget
-            # a pair seen in that fraction of a second; nothing a person sent is at stake here.
-            await self.conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
         stmt = _upsert(self.conn, t.callback_signatures).values(
             channel=channel, timestamp=timestamp, sign=sign, message_id=message_id[:191],
             keep_until=keep_until).on_conflict_do_nothing()

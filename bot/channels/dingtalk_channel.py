@@ -25,8 +25,9 @@ from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
+from bot.pipeline import Guard, TurnRejected
 from bot.services.delivery import DeliveryError
-from bot.services.ports import Clock
+from bot.services.ports import Clock, UnitOfWork
 from handlers import texts
 
 log = logging.getLogger(__name__)
@@ -96,31 +97,32 @@ def client_address(remote: str | None, forwarded_for: list[str], trusted: list[A
 class ReplayGuard:
     """Refuses a (timestamp, sign) pair already used with another msgId: the sign covers only the
     timestamp, so a captured header pair would otherwise carry any body for the whole skew window.
-    The pairs live in the database, so every instance behind a load balancer agrees."""
+    The pairs live in the database, so every instance behind a load balancer agrees; the check runs
+    inside the turn's own transaction (bot.pipeline.Guard)."""
 
     PRUNE_EVERY = timedelta(minutes=1)
 
-    def __init__(self, app: Any, channel: str, cfg: DingTalkConfig) -> None:
-        self.app = app  # bot.bootstrap.App
+    def __init__(self, channel: str, cfg: DingTalkConfig) -> None:
         self.channel = channel
         self.window = timedelta(seconds=cfg.max_clock_skew_seconds)
         self.checked = cfg.signature != "off"
         self._pruned_at: datetime | None = None
 
-    async def refusal(self, headers: Any, message_id: str, now: datetime) -> tuple[int, str] | None:
+    def guard(self, headers: Any, message_id: str, now: datetime) -> Guard | None:
+        """The check for this request, or None when it carries no signature to remember."""
         timestamp, sign = headers.get("timestamp"), headers.get("sign")
         if not self.checked or not timestamp or not sign:
             return None  # signature = off / if_present without headers: nothing to remember (warned at start)
         keep_until = datetime.fromtimestamp(int(timestamp) / 1000, UTC) + self.window
-        async with self.app.runtime.uow() as uow:
+
+        async def check(uow: UnitOfWork) -> None:
             if self._pruned_at is None or now - self._pruned_at >= self.PRUNE_EVERY:
                 self._pruned_at = now
                 await uow.callback_signatures.prune(now)
-            fresh = await uow.callback_signatures.first_use(self.channel, timestamp, sign, message_id, keep_until)
-            await uow.commit()
-        if fresh:
-            return None
-        return 403, "该签名（timestamp + sign）已随另一条消息使用过，拒绝重放。"
+            if not await uow.callback_signatures.first_use(self.channel, timestamp, sign, message_id, keep_until):
+                raise TurnRejected(403, "该签名（timestamp + sign）已随另一条消息使用过，拒绝重放。")
+
+        return check
 
 
 # ---- inbound: payload ---------------------------------------------------------------------------
@@ -569,7 +571,7 @@ class DingTalkChannel:
         self.cfg = cfg
         self.name = cfg.channel
         self.sender = DingTalkSender(cfg, app.runtime.clock)
-        self.replays = ReplayGuard(app, self.name, cfg)
+        self.replays = ReplayGuard(self.name, cfg)
         self._tasks: set[asyncio.Task] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -593,16 +595,12 @@ class DingTalkChannel:
             parsed = parse_callback(payload)
         except PayloadError as exc:
             return web.json_response({"error": exc.reason}, status=400)
-        replayed = await self.replays.refusal(request.headers, parsed.message_id, now)
-        if replayed is not None:
-            log.warning("dingtalk callback refused from %s: %s (msgId %s)", request.remote, replayed[1],
-                        parsed.message_id[:64])
-            return web.json_response({"error": replayed[1]}, status=replayed[0])
         limited = self.app.rate_limit.refusal(self.name, parsed.user_id)
         if limited is not None:
             return limited
         msg = self.inbound(parsed, now)
-        task = asyncio.create_task(self._handle(msg, parsed))
+        guard = self.replays.guard(request.headers, parsed.message_id, now)
+        task = asyncio.create_task(self._handle(msg, parsed, guard))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         # DingTalk re-sends a message it thinks was not taken (~60 s); answer fast, finish in the background.
@@ -610,6 +608,8 @@ class DingTalkChannel:
         if not done:  # a crash before the commit would now lose it: DingTalk does not resend a 200
             log.warning("dingtalk message %s answered before its turn was stored (ack_seconds=%s)",
                         msg.message_id, self.cfg.ack_seconds)
+        elif (rejected := task.result()) is not None:
+            return web.json_response({"error": rejected.reason}, status=rejected.status)
         return web.Response(body=b"{}", content_type="application/json")
 
     def source_refusal(self, request: web.Request) -> tuple[int, str] | None:
@@ -633,14 +633,18 @@ class DingTalkChannel:
         return InboundMessage(ConversationKey(self.name, parsed.user_id), parsed.text, parsed.message_id, now,
                               parsed.display_name, tuple(parsed.attachments), ctx)
 
-    async def _handle(self, msg: InboundMessage, parsed: ParsedMessage) -> None:
+    async def _handle(self, msg: InboundMessage, parsed: ParsedMessage, guard: Guard | None) -> TurnRejected | None:
         try:
             if not msg.text and not msg.attachments:
-                await self.app.pipeline.unsupported(msg, parsed.kind)
+                await self.app.pipeline.unsupported(msg, parsed.kind, guard)
             else:
-                await self.app.pipeline.handle(msg)
+                await self.app.pipeline.handle(msg, guard)
+        except TurnRejected as rejected:
+            log.warning("dingtalk callback refused: %s (msgId %s)", rejected.reason, msg.message_id[:64])
+            return rejected
         except Exception:
             log.exception("dingtalk message %s failed", msg.message_id)
+        return None
 
     async def drain(self) -> None:
         """Wait for turns still running after their callback was answered (tests, shutdown)."""
