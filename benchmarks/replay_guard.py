@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -75,6 +76,7 @@ async def measure(url: str, seconds: float, concurrency: int, users: int, guard:
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     base_ms = int(now.timestamp() * 1000)
     done = 0
+    signed = itertools.count()  # each callback its own timestamp, as DingTalk signs them
     latencies: list[float] = []
     stop = time.monotonic() + seconds
 
@@ -87,7 +89,7 @@ async def measure(url: str, seconds: float, concurrency: int, users: int, guard:
             started = time.perf_counter()
             async with uow() as u:
                 if guard:  # as bot.channels.dingtalk_channel.ReplayGuard: first, in the turn's transaction
-                    ts = str(base_ms - done)
+                    ts = str(base_ms - next(signed))
                     assert await u.callback_signatures.first_use("dingtalk", ts, sign(int(ts)), msg_id,
                                                                  now + timedelta(hours=1))
                 opened = await u.turns.open(key, msg_id, now)
