@@ -90,8 +90,9 @@ async def measure(url: str, seconds: float, concurrency: int, users: int, guard:
             async with uow() as u:
                 if guard:  # as bot.channels.dingtalk_channel.ReplayGuard: first, in the turn's transaction
                     ts = str(base_ms - next(signed))
-                    assert await u.callback_signatures.first_use("dingtalk", ts, sign(int(ts)), msg_id,
-                                                                 now + timedelta(hours=1))
+                    assert await u.turns.claim_signature({"channel": "dingtalk", "timestamp": ts,
+                                                          "sign": sign(int(ts)), "message_id": msg_id,
+                                                          "keep_until": now + timedelta(hours=1)})
                 opened = await u.turns.open(key, msg_id, now)
                 assert opened is not None
                 state = opened.state

@@ -343,19 +343,11 @@ class SqlCallbackSignatures:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def first_use(self, channel: str, timestamp: str, sign: str, message_id: str,
-                        keep_until: datetime) -> bool:
-        """False when this pair already came with another message id (a replayed header pair); the
-        same message again (the channel re-sending it) is True."""
+    async def message_of(self, channel: str, timestamp: str, sign: str) -> str | None:
+        """The msgId a pair was first seen with (the pair itself is stored by the turn: TurnStore)."""
         c = t.callback_signatures.c
-        stmt = _upsert(self.conn, t.callback_signatures).values(
-            channel=channel, timestamp=timestamp, sign=sign, message_id=message_id[:191],
-            keep_until=keep_until).on_conflict_do_nothing()
-        if (await self.conn.execute(stmt)).rowcount == 1:
-            return True
-        first = (await self.conn.execute(select(c.message_id).where(
+        return (await self.conn.execute(select(c.message_id).where(
             c.channel == channel, c.timestamp == timestamp, c.sign == sign))).scalar_one_or_none()
-        return first == message_id[:191]
 
     async def prune(self, now: datetime) -> int:
         """Pairs past their window: the timestamp check refuses them anyway."""

@@ -119,7 +119,11 @@ class ReplayGuard:
             if self._pruned_at is None or now - self._pruned_at >= self.PRUNE_EVERY:
                 self._pruned_at = now
                 await uow.callback_signatures.prune(now)
-            if not await uow.callback_signatures.first_use(self.channel, timestamp, sign, message_id, keep_until):
+            row = {"channel": self.channel, "timestamp": timestamp, "sign": sign,
+                   "message_id": message_id[:191], "keep_until": keep_until}
+            if await uow.turns.claim_signature(row):
+                return
+            if await uow.callback_signatures.message_of(self.channel, timestamp, sign) != row["message_id"]:
                 raise TurnRejected(403, "该签名（timestamp + sign）已随另一条消息使用过，拒绝重放。")
 
         return check
