@@ -122,6 +122,13 @@ class WebChatConfig(Section):
     frame_ancestors: list[Annotated[str, Field(pattern=r"^[^\s;,]{1,200}$")]] = ["'self'"]
 
 
+class SpoolConfig(Section):
+    """[spool]: where turns wait while the database cannot be reached (docs/operations.md)."""
+
+    path: str = "./qihu-spool.jsonl"
+    replay_seconds: float = Field(5.0, gt=0)
+
+
 class DeliveryConfig(Section):
     poll_seconds: float = Field(2.0, gt=0)
     max_attempts: int = Field(8, ge=1)
@@ -264,6 +271,7 @@ class Settings(BaseSettings):
     calendar: CalendarConfig = CalendarConfig()
     webchat: WebChatConfig = WebChatConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    spool: SpoolConfig = SpoolConfig()
     channels: ChannelsConfig = ChannelsConfig()
     org: OrgConfig = OrgConfig()
     dispatch: DispatchConfig = DispatchConfig()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import cli
+from bot.cli import parser as cli
 from bot.config import EXAMPLE_CONFIG
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services.binding import issue_bind_code
