@@ -211,6 +211,7 @@ BOUND = "绑定成功：您已作为{role}（{name}，{unit}）使用企呼。�
 ERRORS.update({
     "bind_code_missing": BIND_USAGE,
     "bind_code_invalid": "绑定码无效、已使用或已过期，请向系统管理员重新申请。",
+    "bind_code_hours": "绑定码有效期应在 1 到 720 小时之间。",
     "bind_staff_inactive": "该绑定码对应的人员已停用，请联系系统管理员。",
     "staff_not_found": "没有编号为 {staff_id} 的在职人员。",
 })

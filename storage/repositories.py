@@ -325,15 +325,41 @@ class SqlBindCodes:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, code: str, staff_id: str, expires_at: datetime) -> None:
-        await self.conn.execute(insert(t.bind_codes).values(code=code, staff_id=staff_id, expires_at=expires_at))
+    async def add(self, code_hash: str, staff_id: str, expires_at: datetime) -> None:
+        await self.conn.execute(insert(t.bind_codes).values(code_hash=code_hash, staff_id=staff_id,
+                                                            expires_at=expires_at))
 
-    async def redeem(self, code: str, now: datetime) -> str | None:
+    async def revoke_live(self, staff_id: str, now: datetime) -> int:
+        """Every unused, unexpired code of this member expires now: a new code replaces them."""
+        c = t.bind_codes.c
+        stmt = (update(t.bind_codes).where(c.staff_id == staff_id, c.used_at.is_(None), c.expires_at > now)
+                .values(expires_at=now))
+        return (await self.conn.execute(stmt)).rowcount
+
+    async def redeem(self, code_hash: str, now: datetime) -> str | None:
         """Atomically use a valid code: of two people racing with one code, exactly one gets it."""
         c = t.bind_codes.c
-        stmt = (update(t.bind_codes).where(c.code == code, c.used_at.is_(None), c.expires_at > now)
+        stmt = (update(t.bind_codes).where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
                 .values(used_at=now).returning(c.staff_id))
         return (await self.conn.execute(stmt)).scalar_one_or_none()
+
+
+class SqlCallbackSignatures:
+    """The (timestamp, sign) pairs of signed callbacks seen within the clock-skew window."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def message_of(self, channel: str, timestamp: str, sign: str) -> str | None:
+        """The msgId a pair was first seen with (the pair itself is stored by the turn: TurnStore)."""
+        c = t.callback_signatures.c
+        return (await self.conn.execute(select(c.message_id).where(
+            c.channel == channel, c.timestamp == timestamp, c.sign == sign))).scalar_one_or_none()
+
+    async def prune(self, now: datetime) -> int:
+        """Pairs past their window: the timestamp check refuses them anyway."""
+        c = t.callback_signatures.c
+        return (await self.conn.execute(t.callback_signatures.delete().where(c.keep_until < now))).rowcount
 
 
 class SqlInboundLog:

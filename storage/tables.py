@@ -200,10 +200,23 @@ inbound_messages = Table(
 
 bind_codes = Table(
     "bind_codes", metadata,
-    Column("code", String(16), primary_key=True),
+    Column("code_hash", String(64), primary_key=True),  # bot.services.binding.code_hash; never the code
     Column("staff_id", String(64), ForeignKey("staff.id"), nullable=False),
     ts("expires_at", nullable=False),
     ts("used_at"),
+    Index("ix_bind_codes_staff", "staff_id"),
+)
+
+# Signed callbacks whose signature covers only the timestamp (DingTalk): a pair seen with one msgId
+# is refused with another until keep_until (issue 14 §3, migration 0012).
+callback_signatures = Table(
+    "callback_signatures", metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("timestamp", String(16), primary_key=True),
+    Column("sign", String(64), primary_key=True),
+    Column("message_id", String(191), nullable=False),
+    ts("keep_until", nullable=False),
+    Index("ix_callback_signatures_keep", "keep_until"),
 )
 
 # ---- dispatch and handling (issue 4, migration 0004) ----

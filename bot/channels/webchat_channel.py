@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
 from bot.messages import ConversationKey, InboundMessage
 
@@ -20,6 +21,12 @@ CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent.parent / "static"
 USER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 MAX_TEXT = 4000
+ASCII_INT = re.compile(r"^[0-9]{1,15}$")  # str.isdigit() also takes '²' and '٣', which int() refuses or misreads
+HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
+# A proxy in front of us says so with one of these; a request carrying any is not "straight from loopback".
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
+                 "X-Forwarded-Server", "X-Real-IP")
+STAFF_PREFIX = "staff:"
 
 
 def portal_signature(secret: str, user: str, expires: int) -> str:
@@ -36,11 +43,46 @@ def _bad(status: int, message: str) -> web.Response:
     return _json({"error": message}, status=status)
 
 
-def _is_loopback(request: web.Request) -> bool:
+def _is_loopback_address(value: str) -> bool:
+    if value == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
+        return ipaddress.ip_address(value).is_loopback
     except ValueError:
         return False
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header: `[::1]:8080` → `::1`, `127.0.0.1:8080` → `127.0.0.1`."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_direct_loopback(request: web.Request) -> bool:
+    """A request from a browser on this machine, not one relayed by a reverse proxy on this machine:
+    the peer is loopback, no proxy header is present (any X-Forwarded-* counts) and Host names loopback."""
+    if not _is_loopback_address(request.remote or ""):
+        return False
+    if any(name in request.headers for name in PROXY_HEADERS) or any(
+            name.lower().startswith("x-forwarded-") for name in request.headers):
+        return False
+    return _is_loopback_address(_host_name(request.headers.get("Host", "")).lower())
+
+
+def security_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """Sent with every response: the page runs only its own script and style files (no inline code),
+    talks only to this server, and may be framed only by the configured portals."""
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+           f"frame-ancestors {' '.join(frame_ancestors) or chr(39) + 'none' + chr(39)}")
+    # no-referrer: the page's URL carries the portal token, which must not travel to another site.
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def parse_after(raw: str) -> int | None:
+    """The `after` cursor: ASCII digits that fit an outbox id, else None."""
+    return int(raw) if ASCII_INT.match(raw) else None
 
 
 class WebChat:
@@ -63,7 +105,7 @@ class WebChat:
         return web.FileResponse(STATIC / "index.html")
 
     def demo_allowed(self, request: web.Request) -> bool:
-        return self.settings.demo_mode and _is_loopback(request)
+        return self.settings.demo_mode and is_direct_loopback(request)
 
     async def config(self, request: web.Request) -> web.Response:
         demo = self.demo_allowed(request)
@@ -75,17 +117,22 @@ class WebChat:
         if not isinstance(user, str) or not USER_ID.match(user):
             return _bad(400, "缺少或无效的用户标识 user（1–64 位字母、数字或 _.:-）。")
         if self.demo_allowed(request):
-            if user.startswith("staff:") and user[6:] not in {s.id for s in self.app.settings.staff if s.demo}:
+            if user.startswith(STAFF_PREFIX) and user[6:] not in {s.id for s in self.app.settings.staff if s.demo}:
                 return _bad(403, "演示模式只能以演示人员身份登录。")
             return user
         secret = self.settings.portal_secret.get_secret_value()
         if not secret:
-            return _bad(403, "网页聊天未开启：未配置门户签名密钥，且不是本机演示访问。")
+            return _bad(403, "网页聊天未开启：未配置门户签名密钥，且不是本机直接访问的演示模式。")
+        if user.startswith(STAFF_PREFIX):
+            # These identities are the demo picker's; a staff link made there must never follow a portal user.
+            return _bad(403, "staff: 开头的用户标识只用于本机演示，门户身份不能使用。")
         if not isinstance(token, str) or "." not in token:
             return _bad(401, "缺少身份令牌 token（格式：过期时间戳.签名）。")
         expires_raw, _, signature = token.partition(".")
-        if not expires_raw.isdigit():
-            return _bad(401, "身份令牌格式错误。")
+        if not ASCII_INT.match(expires_raw):
+            return _bad(400, "身份令牌格式错误：过期时间应为不超过 15 位的阿拉伯数字。")
+        if not HEX_SIGNATURE.match(signature):
+            return _bad(400, "身份令牌格式错误：签名应为 64 位小写十六进制。")
         expires = int(expires_raw)
         now = int(self.app.runtime.now().timestamp())  # the Clock: tests freeze it like every other time
         if expires < now or expires > now + self.settings.token_max_age_seconds:
@@ -104,9 +151,9 @@ class WebChat:
 
     async def post_message(self, request: web.Request) -> web.Response:
         try:
-            payload = await request.json(loads=json.loads)
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
-            return _bad(400, "请求体不是有效的 JSON。")
+            payload = jsonbody.loads(await request.read())
+        except jsonbody.BodyError as exc:
+            return _bad(400, exc.reason)
         if not isinstance(payload, dict):
             return _bad(400, "请求体应为 JSON 对象。")
         user = self._authenticate(request, payload.get("user"), payload.get("token"))
@@ -138,11 +185,11 @@ class WebChat:
         user = self._authenticate(request, request.query.get("user"), request.query.get("token"))
         if isinstance(user, web.Response):
             return user
-        after_raw = request.query.get("after", "0")
-        if not after_raw.isdigit():
-            return _bad(400, "after 应为非负整数。")
+        after = parse_after(request.query.get("after", "0"))
+        if after is None:
+            return _bad(400, "after 应为不超过 15 位的非负整数（阿拉伯数字）。")
         async with self.app.runtime.uow() as uow:
-            rows = await uow.outbox.for_recipient(CHANNEL, user, int(after_raw), 100)
+            rows = await uow.outbox.for_recipient(CHANNEL, user, after, 100)
         return _json({"messages": [_message(r) for r in rows]})
 
 
