@@ -57,9 +57,9 @@ STEP_WHAT = {Step.NEW_OR_SUPPLEMENT: "选择", Step.SUPPLEMENT_PICK: "选择诉�
 
 # Staff commands (issue 4) register themselves the same way; imported here, not at the top,
 # so that they can see `command` and the step tables without a circular import.
-from handlers import dispatcher_cmds, entry, handler_cmds, leader_cmds  # noqa: E402
+from handlers import dispatcher_cmds, entry, handler_cmds, leader_cmds, membership_cmds  # noqa: E402
 
-for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry):
+for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry, membership_cmds):
     _module.register(command, STEP_HANDLERS, STEP_WHAT)
 
 from handlers import evaluation_cmds  # noqa: E402  (issue 6: 评价, 核实, 回访, 重复, 上级评价, 统计, 指数)
