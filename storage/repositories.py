@@ -252,9 +252,14 @@ class SqlEnterpriseRepository:
                 "decided_by": m.decided_by, "reason": m.reason}
 
     async def add_membership(self, member: Membership) -> Membership:
-        stmt = insert(t.enterprise_members).returning(t.enterprise_members.c.id)
-        member.id = (await self.conn.execute(stmt, self._member_row(member))).scalar_one()
-        return member
+        """Store a new claim; of two requests racing to claim for one person, the first one's stands."""
+        stmt = _upsert(self.conn, t.enterprise_members).values(self._member_row(member)).on_conflict_do_nothing(
+            index_elements=[t.enterprise_members.c.enterprise_id, t.enterprise_members.c.channel,
+                            t.enterprise_members.c.external_id])
+        await self.conn.execute(stmt)
+        stored = await self.membership(member.enterprise_id, member.key)
+        assert stored is not None
+        return stored
 
     async def save_membership(self, member: Membership) -> None:
         await self.conn.execute(update(t.enterprise_members).where(t.enterprise_members.c.id == member.id)

@@ -71,10 +71,12 @@ class Staff:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a conversation key belongs to: a staff member, an enterprise, or nobody yet."""
+    """Who a conversation key belongs to: a staff member, an enterprise person, or nobody yet."""
 
     key: ConversationKey
     staff: Staff | None = None
+    # The enterprise this person last filed for: what their next filing starts from. It grants nothing:
+    # access to an enterprise's appeals is a verified Membership (bot.services.membership).
     enterprise_id: int | None = None
 
     @property
