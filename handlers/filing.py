@@ -34,8 +34,10 @@ async def start_filing(turn: Turn, text: str | None = None) -> None:
             turn.draft.update(contact=claim.contact, phone=claim.phone)
             turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
                                                  contact=claim.contact, phone_masked=mask_mobile(claim.phone)))
-        else:
+        elif claim is not None and claim.contact:  # a name but no phone: anonymised by the purge
             turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
+        else:  # verified through the portal, no contact given yet
+            turn.say(texts.PROFILE_REUSED_ASK_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
     if text is not None:
         try:
             await _set_text(turn, text)

@@ -109,6 +109,7 @@ PROFILE_REUSED = (
     "已为您带入企业信息：{company}（{uscc_masked}），联系人 {contact} {phone_masked}。"
     "如需修改，可在提交前选择「修改」。"
 )
+PROFILE_REUSED_ASK_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。请填写您的联系人信息。"
 PROFILE_REUSED_NO_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。联系人信息已按保存期限清除，请重新填写。"
 ASK_COMPANY = "请输入企业全称（与营业执照一致）："
 ASK_USCC = "请输入统一社会信用代码（18 位，见营业执照）："

@@ -221,6 +221,20 @@ async def test_a_a_portal_token_with_uscc_and_name_makes_a_verified_member(setti
             assert status == 200 and number_a in body["replies"][0]["text"]
             status, body = await post("ent-p", good, f"查询 {number_a}")
             assert "办理记录" in body["replies"][0]["text"]
+            # The portal's member files: the company comes from the portal, the contact is theirs to give.
+            status, body = await post("ent-p", good, "我要反映")
+            assert "已为您带入企业信息：示范精密机械有限公司" in body["replies"][0]["text"]
+            assert "请填写您的联系人信息" in body["replies"][0]["text"]
+            for said in ("园区外的污水管网堵塞半个月了，厂区积水影响生产，请尽快疏通", "赵六", "13500001111",
+                         "溪口镇", "1"):
+                await post("ent-p", good, said)
+            status, body = await post("ent-p", good, "确认提交")
+            assert "诉求已登记" in body["replies"][0]["text"] and "尚未核验" not in body["replies"][0]["text"]
+            number_p = body["replies"][0]["text"].split("编号 ")[1].split("。")[0]
+            async with application.runtime.uow() as uow:
+                assert (await uow.appeals.get(number_p)).flags.get("filer_unverified") is None
+                profile = await uow.enterprises.get_by_uscc(USCC)
+            assert (profile.contact, profile.phone) == ("赵六", "13500001111")  # a verified member's details
             # A plain token (no company claims) for someone else reaches nothing of A's.
             plain = portal_token("portal-secret", "ent-q", expires)
             status, body = await post("ent-q", plain, f"查询 {number_a}")
