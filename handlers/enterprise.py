@@ -9,7 +9,7 @@ from bot.messages import Choice
 from bot.services import appeals as svc
 from bot.services import tagging
 from handlers import filing, texts
-from handlers.render import fmt_date, timeline
+from handlers.render import fmt_date, timeline, unverified_mark
 from handlers.steps import Step
 from handlers.turn import Turn
 
@@ -29,7 +29,8 @@ async def query(turn: Turn, arg: str) -> None:
     if number:
         appeal, events = await svc.appeal_with_timeline(turn.uow, turn.identity, number)
         turn.say(texts.DETAIL.format(
-            number=appeal.number, status=texts.STATUS[appeal.status], company=appeal.enterprise_name,
+            number=appeal.number, status=texts.STATUS[appeal.status],
+            company=appeal.enterprise_name + (unverified_mark(appeal) if turn.identity.staff else ""),
             category=appeal.category, type=appeal.type.value, submitted=fmt_date(appeal.submitted_at, tz),
             promised=fmt_date(appeal.promised_at, tz), text=appeal.text, timeline=timeline(events, tz),
         ), appeal_number=appeal.number)

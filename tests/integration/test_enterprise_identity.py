@@ -91,6 +91,8 @@ async def test_an_impostor_with_a_public_uscc_reaches_nothing_of_the_first_filer
     pool = await dispatcher.say("待分派")
     assert pool.count("【未核验身份】") == 2
     assert "【未核验身份】" in await dispatcher.say(f"详情 {number_b}")
+    assert "【未核验身份】" in await dispatcher.say(f"查询 {number_b}")
+    assert "【未核验身份】" not in await b.say(f"查询 {number_b}")  # a mark for staff, not for the filer
     assert any(f"【新诉求】{number_b} 示范精密机械有限公司【未核验身份】" in m["text"]
                for m in await inbox(app, "staff:chen"))
 
