@@ -41,9 +41,13 @@ async def may_act_for(uow: UnitOfWork, identity: Identity, appeal: Appeal) -> bo
 
 
 async def acting_person(uow: UnitOfWork, identity: Identity, appeal: Appeal) -> Actor:
-    """The timeline's actor for an enterprise person: their own name, never the filer's."""
+    """The timeline's actor for an enterprise person: their own name, never the filer's; a member who
+    has given no name yet (verified by the portal) is named by their chat identity."""
     member = await uow.enterprises.membership(appeal.enterprise_id, identity.key)
-    name = member.contact if member and member.contact else (appeal.contact if is_filer(identity, appeal) else "")
+    if member and member.contact:
+        name = member.contact
+    else:
+        name = appeal.contact if is_filer(identity, appeal) else str(identity.key)[:100]
     return Actor("enterprise", str(appeal.enterprise_id), name)
 
 
