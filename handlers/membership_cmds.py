@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.identifiers import mask_mobile
 from bot.services import membership as svc
 from handlers import texts
+from handlers.registry import CommandRegistry
 from handlers.render import fmt_date
 from handlers.turn import Turn
 
@@ -42,7 +43,6 @@ async def verify(turn: Turn, arg: str) -> None:
                                                        reason=m.reason or texts.CLAIM_REJECTED_NO_REASON))
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    # Every role reaches the service, which says why it refuses: authorization lives there.
-    command("核验", "/verify", roles=everyone)(verify)
+def register(reg: CommandRegistry) -> None:
+    # Dispatchers settle any claim, verified members their enterprise's; the service refuses anyone else.
+    reg.command("核验", "/claims", roles=frozenset({"enterprise", "dispatcher"}))(verify)
