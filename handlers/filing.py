@@ -9,7 +9,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.identifiers import mask_mobile, normalize_mobile, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as svc
-from bot.services import membership
+from bot.services import directory, membership
 from bot.services.ports import OrgUnit
 from handlers import dispatcher_cmds, texts
 from handlers.render import fmt_date, refusal, unverified_mark
@@ -78,7 +78,7 @@ async def advance(turn: Turn) -> None:
 
 
 async def _townships(turn: Turn) -> list[OrgUnit]:
-    return [u for u in await turn.uow.directory.units() if u.kind == "township"]
+    return await directory.townships(turn.uow)
 
 
 async def prompt(turn: Turn) -> None:
@@ -248,8 +248,7 @@ async def _submit(turn: Turn) -> None:
     )
     appeal = await svc.submit_appeal(turn.uow, turn.rt, turn.identity, draft,
                                      CHANNEL_SOURCE.get(turn.key.channel, Source.WEB))
-    limits = turn.rt.policy.time_limits
-    days = limits.dispatch + limits.signoff + limits.handling_days(appeal.type, appeal.difficulty, appeal.level)
+    days = svc.promised_workdays(turn.rt.policy, appeal.type, appeal.difficulty, appeal.level)
     turn.reset()
     turn.say(texts.SUBMITTED.format(
         number=appeal.number, category=appeal.category, type=appeal.type.value,
@@ -262,7 +261,7 @@ async def _submit(turn: Turn) -> None:
         area=areas.get(appeal.area_id, ""),
         category=appeal.category, type=appeal.type.value,
         text_short=appeal.text[:80] + ("…" if len(appeal.text) > 80 else ""))
-    for key in await turn.uow.directory.keys_for_role("dispatcher"):
+    for key in await directory.dispatcher_keys(turn.uow):
         turn.notify(key, note, appeal.number)
     prompt = await membership.claim_prompt(turn.uow, turn.rt, turn.identity, appeal)
     if prompt is not None:  # (b) the enterprise's verified members may vouch for the claimant
