@@ -11,7 +11,7 @@ from bot.services import directory, tagging
 from bot.services.access import require_enterprise
 from handlers import filing, texts
 from handlers.registry import ALL_ROLES, ENTERPRISE, CommandRegistry
-from handlers.render import fmt_date, timeline
+from handlers.render import fmt_date, timeline, unverified_mark
 from handlers.steps import Step
 from handlers.turn import Turn
 
@@ -31,7 +31,8 @@ async def query(turn: Turn, arg: str) -> None:
     if number:
         appeal, events = await svc.appeal_with_timeline(turn.uow, turn.identity, number)
         turn.say(texts.DETAIL.format(
-            number=appeal.number, status=texts.STATUS[appeal.status], company=appeal.enterprise_name,
+            number=appeal.number, status=texts.STATUS[appeal.status],
+            company=appeal.enterprise_name + (unverified_mark(appeal) if turn.identity.staff else ""),
             category=appeal.category, type=appeal.type.value, submitted=fmt_date(appeal.submitted_at, tz),
             promised=fmt_date(appeal.promised_at, tz), text=appeal.text, timeline=timeline(events, tz),
         ), appeal_number=appeal.number)

@@ -9,10 +9,10 @@ from bot.domain.errors import InvalidInput
 from bot.domain.identifiers import mask_mobile, normalize_mobile, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as svc
-from bot.services import directory
+from bot.services import directory, membership
 from bot.services.ports import OrgUnit
 from handlers import dispatcher_cmds, texts
-from handlers.render import fmt_date, refusal
+from handlers.render import fmt_date, refusal, unverified_mark
 from handlers.steps import FILING_ORDER, Step
 from handlers.turn import Turn
 
@@ -24,16 +24,20 @@ async def start_filing(turn: Turn, text: str | None = None) -> None:
     """Begin a filing; with `text` the description is already given (free text that reads like a problem)."""
     turn.reset()
     turn.state.data = {"attachments": [_attachment(a) for a in turn.msg.attachments]}
-    profile = await svc.enterprise_profile(turn.uow, turn.identity)
-    if profile is not None:
+    known = await membership.prefill(turn.uow, turn.identity)
+    if known is not None:
+        # The contact comes from this person's own claim, never from a profile someone else wrote.
+        profile, claim = known
         turn.draft.update(company=profile.name, uscc=profile.uscc, area=profile.area_id or "")
         uscc_masked = profile.uscc[:6] + "…" + profile.uscc[-4:]
-        if profile.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
-            turn.draft.update(contact=profile.contact, phone=profile.phone)
+        if claim is not None and claim.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
+            turn.draft.update(contact=claim.contact, phone=claim.phone)
             turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
-                                                 contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
-        else:
+                                                 contact=claim.contact, phone_masked=mask_mobile(claim.phone)))
+        elif claim is not None and claim.contact:  # a name but no phone: anonymised by the purge
             turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
+        else:  # verified through the portal, no contact given yet
+            turn.say(texts.PROFILE_REUSED_ASK_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
     if text is not None:
         try:
             await _set_text(turn, text)
@@ -249,12 +253,23 @@ async def _submit(turn: Turn) -> None:
     turn.say(texts.SUBMITTED.format(
         number=appeal.number, category=appeal.category, type=appeal.type.value,
         promised=fmt_date(appeal.promised_at, turn.rt.tz), days=days,
-        gap=texts.CALENDAR_GAP if appeal.calendar_gap else ""), appeal_number=appeal.number)
+        gap=texts.CALENDAR_GAP if appeal.calendar_gap else "")
+        + (texts.FILED_UNVERIFIED if membership.filer_unverified(appeal) else ""), appeal_number=appeal.number)
     areas = {u.id: u.name for u in await _townships(turn)}
     note = texts.NEW_APPEAL_FOR_DISPATCHER.format(
-        number=appeal.number, company=appeal.enterprise_name, area=areas.get(appeal.area_id, ""),
+        number=appeal.number, company=appeal.enterprise_name, unverified=unverified_mark(appeal),
+        area=areas.get(appeal.area_id, ""),
         category=appeal.category, type=appeal.type.value,
         text_short=appeal.text[:80] + ("…" if len(appeal.text) > 80 else ""))
     for key in await directory.dispatcher_keys(turn.uow):
         turn.notify(key, note, appeal.number)
+    prompt = await membership.claim_prompt(turn.uow, turn.rt, turn.identity, appeal)
+    if prompt is not None:  # (b) the enterprise's verified members may vouch for the claimant
+        claim, members = prompt
+        ask = texts.CLAIM_PROMPT.format(contact=claim.contact, phone=mask_mobile(claim.phone),
+                                        company=appeal.enterprise_name)
+        buttons = [Choice(texts.VERIFY_APPROVE, f"核验 {claim.id} 通过"),
+                   Choice(texts.VERIFY_REJECT, f"核验 {claim.id} 拒绝")]
+        for key in members:
+            turn.notify(key, ask, choices=buttons)
     await dispatcher_cmds.after_submit(turn, appeal)

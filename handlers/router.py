@@ -16,6 +16,7 @@ from handlers import (
     filing,
     handler_cmds,
     leader_cmds,
+    membership_cmds,
     notices,
     texts,
 )
@@ -28,7 +29,7 @@ def build() -> CommandRegistry:
     """Every command and step, in the order a message is matched against them; called once at start-up."""
     reg = CommandRegistry()
     for module in (enterprise, binding, handler_cmds, dispatcher_cmds, leader_cmds, entry, evaluation_cmds,
-                   notices):
+                   notices, membership_cmds):
         module.register(reg)
     return reg
 

@@ -50,7 +50,11 @@ SOURCE = {
 ERRORS = {
     "illegal_transition": "诉求 {number} 当前状态为「{status_label}」，不能{action_label}。",
     "appeal_not_found": "没有找到编号为 {number} 的诉求，请核对编号（格式如 QH20261125-0007）。",
-    "appeal_not_yours": "诉求 {number} 不是您单位提交的，无法查看或操作。",
+    "appeal_not_yours": "诉求 {number} 不是您本人提交的：只有提交人和经核验的本企业人员可以查看或操作。",
+    "verify_not_allowed": "核验只能由服务中心调度员，或已核验的本企业人员进行。",
+    "claim_not_found": "没有找到编号为 {id} 的待核验身份申请，请发送「核验」查看列表。",
+    "claim_settled": "身份申请 {id} 已经处理过了，无需重复核验。",
+    "verify_reason_missing": "拒绝时请写明理由：核验 编号 拒绝 理由。",
     "supplement_enterprise_only": "补充材料只能由提交诉求的企业进行。",
     "withdraw_enterprise_only": "撤回只能由提交诉求的企业进行。",
     "supplement_empty": "补充内容不能为空，请发送：补充 编号 内容。",
@@ -121,6 +125,7 @@ COMMAND_HELP = {
     "日报": "日报：诉求概况、超期与临期",
     "统计": "统计 [本月|上月|本季度|2026-11]：办理和评价统计，不写期间即本月",
     "指数": "指数 [本季度|2026Q4]：企业服务指数与红黑榜，不写期间即本季度",
+    "核验": "核验：待核验的企业身份申请；核验 编号 通过|拒绝 理由（企业用户须是已核验的本企业人员）",
 }
 ROLE = {"handler": "承办人", "dispatcher": "调度员", "leader": "领导", "admin": "管理员"}
 
@@ -131,6 +136,7 @@ PROFILE_REUSED = (
     "已为您带入企业信息：{company}（{uscc_masked}），联系人 {contact} {phone_masked}。"
     "如需修改，可在提交前选择「修改」。"
 )
+PROFILE_REUSED_ASK_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。请填写您的联系人信息。"
 PROFILE_REUSED_NO_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。联系人信息已按保存期限清除，请重新填写。"
 ASK_COMPANY = "请输入企业全称（与营业执照一致）："
 ASK_USCC = "请输入统一社会信用代码（18 位，见营业执照）："
@@ -194,9 +200,29 @@ WITHDRAW_NO = "不撤回"
 WITHDRAWN = "诉求 {number} 已撤回。如问题仍存在，可随时重新反映。"
 WITHDRAW_KEPT = "好的，诉求 {number} 继续办理。"
 
+# ---- enterprise identity (issue 14) ----
+UNVERIFIED_MARK = "【未核验身份】"
+VERIFY_USAGE = "请按格式发送：核验（查看待核验列表），或 核验 编号 通过|拒绝 [理由]，例如：核验 3 拒绝 非本企业员工。"
+VERIFY_EMPTY = "目前没有待核验的企业身份申请。"
+VERIFY_HEAD = "待核验的企业身份申请（{n} 件）："
+VERIFY_LINE = "{id}　{company}（{uscc}）　申请人：{contact} {phone}　申请于 {claimed}"
+VERIFY_TAIL = "发送「核验 编号 通过」或「核验 编号 拒绝 理由」。"
+VERIFY_APPROVE = "同意"
+VERIFY_REJECT = "拒绝"
+VERIFIED_OK = "已核验通过：{contact}（{phone}）可代表{company}查看和办理本企业的诉求。"
+REJECTED_CLAIM_OK = "已拒绝 {contact}（{phone}）代表{company}的身份申请。"
+CLAIM_PROMPT = (
+    "【身份核验】{contact}（手机 {phone}）以{company}的名义提交了诉求，申请成为本企业人员。\n"
+    "同意后，对方可查看和办理本企业的全部诉求；拒绝后，对方只能看到自己提交的诉求。"
+)
+CLAIM_APPROVED = "您代表{company}的身份已核验通过，现在可以查看和办理本企业的诉求。"
+CLAIM_REJECTED = "您代表{company}的身份未通过核验：{reason}。您仍可反映问题，但只能查看自己提交的诉求。"
+CLAIM_REJECTED_NO_REASON = "未说明理由"
+FILED_UNVERIFIED = "\n提示：您代表该企业的身份尚未核验，只能查看和办理自己提交的诉求。"
+
 # ---- notifications ----
 NEW_APPEAL_FOR_DISPATCHER = (
-    "【新诉求】{number} {company}（{area}）\n类别：{category}（{type}）\n{text_short}\n请及时分派。"
+    "【新诉求】{number} {company}{unverified}（{area}）\n类别：{category}（{type}）\n{text_short}\n请及时分派。"
 )
 WITHDRAWN_FOR_STAFF = "【撤回】诉求 {number} 已被企业撤回。原因：{reason}"
 SUPPLEMENT_FOR_STAFF = "【补充】诉求 {number} 企业补充：{text}"
@@ -278,7 +304,7 @@ CO_LIST = "，协办：{names}"
 POOL_EMPTY = "问题池中没有待分派的诉求。"
 POOL_HEAD = "待分派诉求（{n} 件）："
 POOL_LINE = (
-    "{number}　{company}（"
+    "{number}　{company}{unverified}（"
     "{area}）　{category}/{type}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
 )
 POOL_NO_SUGGESTION = "无匹配规则，请指定主办单位"
@@ -334,7 +360,7 @@ URGED_OK = "已对诉求 {number} 督办，已通知{unit}和服务中心。"
 # ---- 详情 ----
 DETAIL_STAFF = (
     "诉求 {number}（{source}）\n状态：{status}　级别：{level}　难度：{difficulty}\n"
-    "企业：{company}（{uscc}）　联系人：{contact} {phone}\n所在地：{area}　类别：{category}（{type}）\n"
+    "企业：{company}（{uscc}）{unverified}　联系人：{contact} {phone}\n所在地：{area}　类别：{category}（{type}）\n"
     "主办：{lead}{co}　办理期限：{due}{gap}\n问题：{text}\n\n办理记录：\n{timeline}\n\n各单位办理用时：\n{spells}"
 )
 DETAIL_NO_SPELLS = "（尚未交办）"

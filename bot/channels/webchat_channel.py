@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -15,7 +16,9 @@ from aiohttp import web
 
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
+from bot.domain.errors import DomainError
 from bot.messages import ConversationKey, InboundMessage
+from bot.services import membership
 
 CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -29,9 +32,31 @@ PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarde
 STAFF_PREFIX = "staff:"
 
 
-def portal_signature(secret: str, user: str, expires: int) -> str:
-    """hex(HMAC-SHA256(secret, "<user>.<expires>")): what the hosting portal puts in `token`."""
-    return hmac.new(secret.encode(), f"{user}.{expires}".encode(), hashlib.sha256).hexdigest()
+def portal_signature(secret: str, user: str, expires: int, uscc: str = "", name_b64: str = "") -> str:
+    """hex(HMAC-SHA256(secret, "<user>.<expires>")), or over "<user>.<expires>.<uscc>.<name_b64>" when
+    the portal vouches for the company its 法人 login authenticated: what the portal puts in `token`."""
+    payload = f"{user}.{expires}" + (f".{uscc}.{name_b64}" if uscc else "")
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def encode_name(name: str) -> str:
+    """The company name as it goes into a token: base64url of its UTF-8, without padding."""
+    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+
+
+def portal_token(secret: str, user: str, expires: int, uscc: str = "", name: str = "") -> str:
+    """`<expires>.<signature>`, or `<expires>.<uscc>.<name_b64>.<signature>` with the company claims."""
+    if not uscc:
+        return f"{expires}.{portal_signature(secret, user, expires)}"
+    name_b64 = encode_name(name)
+    return f"{expires}.{uscc}.{name_b64}.{portal_signature(secret, user, expires, uscc, name_b64)}"
+
+
+def _decode_name(name_b64: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(name_b64 + "=" * (-len(name_b64) % 4)).decode().strip()
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -128,7 +153,11 @@ class WebChat:
             return _bad(403, "staff: 开头的用户标识只用于本机演示，门户身份不能使用。")
         if not isinstance(token, str) or "." not in token:
             return _bad(401, "缺少身份令牌 token（格式：过期时间戳.签名）。")
-        expires_raw, _, signature = token.partition(".")
+        parts = token.split(".")
+        if len(parts) not in (2, 4):
+            return _bad(400, "身份令牌格式错误（应为 过期时间戳.签名，或 过期时间戳.信用代码.企业名称.签名）。")
+        expires_raw, signature = parts[0], parts[-1]
+        claims = parts[1:3] if len(parts) == 4 else ["", ""]
         if not ASCII_INT.match(expires_raw):
             return _bad(400, "身份令牌格式错误：过期时间应为不超过 15 位的阿拉伯数字。")
         if not HEX_SIGNATURE.match(signature):
@@ -137,9 +166,19 @@ class WebChat:
         now = int(self.app.runtime.now().timestamp())  # the Clock: tests freeze it like every other time
         if expires < now or expires > now + self.settings.token_max_age_seconds:
             return _bad(401, "身份令牌已过期或有效期过长，请从门户重新进入。")
-        if not hmac.compare_digest(portal_signature(secret, user, expires), signature):
+        if not hmac.compare_digest(portal_signature(secret, user, expires, *claims), signature):
             return _bad(403, "身份令牌签名不正确。")
         return user
+
+    def _company_claims(self, token: Any) -> tuple[str, str] | web.Response | None:
+        """The USCC and company name a signed portal token carries (checked by _authenticate first)."""
+        if not isinstance(token, str) or token.count(".") != 3:
+            return None
+        _, uscc, name_b64, _ = token.split(".")
+        name = _decode_name(name_b64)
+        if not uscc or name is None or not 2 <= len(name) <= 100:
+            return _bad(400, "身份令牌中的企业名称无效（应为 2–100 字，UTF-8 再经 base64url 编码）。")
+        return uscc, name
 
     async def _bind_demo_staff(self, user: str) -> None:
         if user.startswith("staff:"):
@@ -148,6 +187,19 @@ class WebChat:
                 if identity.staff is None:
                     await uow.directory.link_staff(ConversationKey(CHANNEL, user), user[6:])
                     await uow.commit()
+
+    async def _verify_company(self, user: str, token: Any) -> web.Response | None:
+        """(a) The portal vouches for the company: the person becomes its verified member before the turn."""
+        claims = self._company_claims(token)
+        if claims is None or isinstance(claims, web.Response):
+            return claims
+        try:
+            async with self.app.runtime.uow() as uow:
+                if await membership.portal_verify(uow, self.app.runtime, ConversationKey(CHANNEL, user), *claims):
+                    await uow.commit()
+        except DomainError:
+            return _bad(400, "身份令牌中的统一社会信用代码无效。")
+        return None
 
     async def post_message(self, request: web.Request) -> web.Response:
         try:
@@ -174,6 +226,10 @@ class WebChat:
             return limited
         if self.demo_allowed(request):
             await self._bind_demo_staff(user)
+        else:
+            refused = await self._verify_company(user, payload.get("token"))
+            if refused is not None:
+                return refused
         msg = InboundMessage(ConversationKey(CHANNEL, user), text, f"{user}:{client_id}",
                              self.app.runtime.now())
         outcome = await self.app.pipeline.handle_turn(msg)

@@ -17,6 +17,7 @@ from bot.domain.appeal import (
 )
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.domain.identifiers import normalize_mobile, normalize_uscc
+from bot.services import membership
 from bot.services.policy import Policy
 from bot.services.ports import Enterprise, Identity, UnitOfWork
 from bot.services.repeats import flag_repeat
@@ -92,9 +93,16 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     if not draft.categories:
         raise InvalidInput("category_missing")
 
-    enterprise = await uow.enterprises.upsert(Enterprise(None, uscc, company, contact, phone, draft.area_id))
-    if identity.staff is None:
-        await uow.directory.link_enterprise(identity.key, enterprise.id)
+    flags: dict = {}
+    if identity.staff is None and record_filer:
+        # The filer's own claim carries their contact details; only a verified member's change the profile.
+        enterprise, member = await membership.claim_for_filing(uow, rt, identity, uscc, company, contact, phone,
+                                                                draft.area_id)
+        if not member.verified:
+            flags[membership.UNVERIFIED_FLAG] = True
+    else:  # staff entries and imports belong to the enterprise and never rewrite its profile
+        enterprise = await uow.enterprises.create_if_missing(
+            Enterprise(None, uscc, company, contact, phone, draft.area_id))
 
     day = now.astimezone(rt.tz).strftime("%Y%m%d")
     number = await uow.appeals.next_number(policy.number_prefix, day)
@@ -114,7 +122,7 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
         level=level, difficulty=difficulty, attachments=list(draft.attachments),
         promised_at=promised.at, calendar_gap=promised.calendar_gap,
         filer_channel=identity.key.channel if record_filer else None,
-        filer_external_id=identity.key.user_id if record_filer else None,
+        filer_external_id=identity.key.user_id if record_filer else None, flags=flags,
     )
     appeal.record_submission(actor=actor or actor_of(identity, contact), now=now, note=note)
     appeal = await uow.appeals.add(appeal)
@@ -128,13 +136,6 @@ def promised_workdays(policy: Policy, type_: AppealType, difficulty: Difficulty,
     return limits.dispatch + limits.signoff + limits.handling_days(type_, difficulty, level)
 
 
-async def enterprise_profile(uow: UnitOfWork, identity: Identity) -> Enterprise | None:
-    """The enterprise this person filed for before: its details are offered again."""
-    if identity.enterprise_id is None:
-        return None
-    return await uow.enterprises.get(identity.enterprise_id)
-
-
 DIFFICULTY_EVIDENCE = "难度"  # tag_evidence key of the words behind a difficulty hint
 
 
@@ -143,7 +144,7 @@ async def load_appeal_for(uow: UnitOfWork, identity: Identity, number: str) -> A
     appeal = await uow.appeals.get(number.upper())
     if appeal is None:
         raise NotFound("appeal_not_found", number=number)
-    if identity.staff is None and appeal.enterprise_id != identity.enterprise_id:
+    if identity.staff is None and not await membership.may_act_for(uow, identity, appeal):
         raise Forbidden("appeal_not_yours", number=number)
     return appeal
 
@@ -155,10 +156,12 @@ async def appeal_with_timeline(uow: UnitOfWork, identity: Identity, number: str
 
 
 async def own_open_appeals(uow: UnitOfWork, identity: Identity) -> list[Appeal]:
-    """Open appeals plus resolved ones awaiting a rating, newest first."""
-    if identity.enterprise_id is None:
+    """Open appeals plus resolved ones awaiting a rating, newest first: those this person filed, and
+    those of the enterprises they are a verified member of."""
+    if identity.staff is not None:
         return []
-    return await uow.appeals.list_for_enterprise(identity.enterprise_id, open_only=True)
+    verified = await membership.verified_enterprises(uow, identity)
+    return await uow.appeals.list_for_person(identity.key, verified, open_only=True)
 
 
 async def supplement_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
@@ -171,7 +174,8 @@ async def supplement_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, nu
         raise InvalidInput("supplement_empty")
     if len(content) > rt.policy.text_max_chars:
         raise InvalidInput("text_long", max=rt.policy.text_max_chars, length=len(content))
-    appeal.apply(Action.SUPPLEMENT, actor=actor_of(identity, appeal.contact), now=rt.now(), note=content)
+    actor = await membership.acting_person(uow, identity, appeal)
+    appeal.apply(Action.SUPPLEMENT, actor=actor, now=rt.now(), note=content)
     await uow.appeals.save(appeal)
     return appeal
 
@@ -182,7 +186,8 @@ async def withdraw_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
     if identity.staff is not None:
         raise Forbidden("withdraw_enterprise_only")
     now = rt.now()
-    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=now, note=reason.strip()[:200])
+    actor = await membership.acting_person(uow, identity, appeal)
+    appeal.apply(Action.WITHDRAW, actor=actor, now=now, note=reason.strip()[:200])
     await uow.appeals.save(appeal)
     for spell in await uow.handling.holdings(appeal.id, open_only=True):  # holder time stops here
         spell.ended_at, spell.end_reason = now, "withdrawn"

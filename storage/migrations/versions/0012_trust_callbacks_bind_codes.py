@@ -6,7 +6,7 @@ A downgrade cannot recover the codes from their hashes: it empties bind_codes (i
 callback_signatures starts empty; a pair is kept for the clock-skew window (issue 14 §3).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 import hashlib
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
