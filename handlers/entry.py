@@ -6,7 +6,7 @@ import asyncio
 
 from bot.domain.appeal import AppealType, Source
 from bot.domain.errors import DomainError, InvalidInput
-from bot.domain.identifiers import normalize_mobile, normalize_uscc
+from bot.domain.identifiers import normalize_phone, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as appeal_svc
 from bot.services import intake
@@ -90,7 +90,7 @@ async def on_field(turn: Turn) -> None:
         elif field == "contact":
             d["contact"] = appeal_svc.validate_contact(policy, text)
         elif field == "phone":
-            d["phone"] = normalize_mobile(text)
+            d["phone"] = normalize_phone(text)
         elif field == "area":
             try:
                 d["area"] = match_unit(await _townships(turn), text).id

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain import answers
+from bot.messages import Choice, OutboundMessage
+from bot.services import typos
 from handlers import binding, enterprise, filing, texts
 from handlers.steps import Step
 from handlers.turn import Turn
@@ -76,6 +80,8 @@ HELP = {"帮助", "/help", "/start", "?", "？", "菜单"}
 GREETINGS = {"你好", "您好", "你们好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好", "中午好",
              "下午好", "晚上好", "早", "嗨", "哈喽", "hi", "hello", "您好请问", "你好请问"}
 _GREETING_TAIL = " !！?？。.,，~～、"
+THANKS = {"谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "谢了", "好的", "好", "好的谢谢", "好的，谢谢",
+          "收到", "知道了", "明白了", "ok", "okay", "thanks", "thank you", "thx", "辛苦了", "👍", "🙏"}
 
 
 # Full-width digits and Latin letters become ASCII; Chinese punctuation stays as typed.
@@ -159,10 +165,15 @@ async def route(turn: Turn) -> None:
 
     step = turn.step
     if step != Step.IDLE:
-        cmd, _ = split_command(text)
-        if cmd is not None and text.split(" ")[0] in cmd.names:
-            what = texts.FILING_WHAT if step.value.startswith("filing.") else STEP_WHAT.get(step, "操作")
-            turn.say(texts.BUSY_IN_DIALOGUE.format(what=what))
+        cmd, arg = split_command(text)
+        if cmd is not None:
+            await _command_mid_dialogue(turn, cmd, arg)
+            return
+        if _is_chatter(text) and not step.value.startswith("rating."):  # thanks can be a rating's comment
+            turn.say(texts.CHATTER_IN_DIALOGUE.format(what=_what(step)))
+            await _ask_again(turn)
+            return
+        if await _suggest(turn, text, strict=True):
             return
         await STEP_HANDLERS[step](turn)
         return
@@ -178,18 +189,97 @@ async def route(turn: Turn) -> None:
             return
         await cmd.run(turn, arg)
         return
-    if role == "enterprise" and looks_like_problem(turn, text):
-        await enterprise.free_text(turn)
-        return
     if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
         turn.say(texts.GREETING.format(help=help_text(turn)))
+        return
+    if _bare(text) in THANKS:
+        turn.say(texts.THANKS_REPLY)
+        return
+    if await _suggest(turn, text):
+        return
+    if role == "enterprise" and looks_like_problem(turn, text):
+        await enterprise.free_text(turn)
         return
     turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=help_text(turn)))
 
 
+def _bare(text: str) -> str:
+    return text.rstrip(_GREETING_TAIL + "🙏👍😊").lower()
+
+
+def _is_chatter(text: str) -> bool:
+    """A greeting or a thank-you typed where an answer was expected."""
+    return _bare(text) in GREETINGS or _bare(text) in THANKS
+
+
+def _what(step: Step) -> str:
+    return texts.FILING_WHAT if step.value.startswith("filing.") else STEP_WHAT.get(step, "操作")
+
+
+async def _ask_again(turn: Turn) -> None:
+    """Repeat the pending question (the filing steps know theirs; the others show their last choices)."""
+    if turn.step.value.startswith("filing."):
+        await filing.prompt(turn)
+    else:
+        turn.say(texts.ANSWER_ABOVE.format(what=_what(turn.step)),
+                 [Choice(c, c) for c in turn.state.choices])
+
+
+async def _command_mid_dialogue(turn: Turn, cmd: Command, arg: str) -> None:
+    """Run a command typed mid-dialogue; keep the pending dialogue unless the command starts another."""
+    role = turn.identity.role
+    if role not in cmd.roles:
+        turn.say(texts.COMMAND_NOT_FOR_ROLE.format(command=cmd.names[0], role=texts.ROLE_LABEL[role]))
+        return
+    state = turn.state
+    pending = (state.step, copy.deepcopy(state.data), list(state.history), list(state.choices))
+    what = _what(turn.step)
+    first = len(turn.outbound)
+    await cmd.run(turn, arg)
+    untouched = state.step == pending[0] and state.data == pending[1]
+    if untouched or (turn.step == Step.IDLE and not state.data):
+        # The command answered and left no dialogue of its own: the one it interrupted goes on.
+        state.step, state.data, state.history, state.choices = pending
+        turn.say(texts.DIALOGUE_KEPT.format(what=what))
+        await _ask_again(turn)
+    else:  # it began a dialogue of its own: say so before its first question
+        choices = state.choices
+        turn.say(texts.DIALOGUE_SET_ASIDE.format(what=what))
+        turn.outbound.insert(first, turn.outbound.pop())
+        state.choices = choices
+
+
+def _offered_commands(turn: Turn) -> list[str]:
+    """The command words this person's help shows: only those are suggested for a typo."""
+    shown = help_text(turn)
+    return [name for cmd in COMMANDS if turn.identity.role in cmd.roles
+            for name in cmd.names if not name.startswith("/") and name in shown]
+
+
+async def _suggest(turn: Turn, text: str, *, strict: bool = False) -> bool:
+    """`您是不是要：查询？` for a word close to a command, with a button that runs it."""
+    word, rest = typos.split_head(text)
+    if rest and not typos.NUMBER_START.match(rest) and len(rest) > 20:
+        return False
+    if strict and not rest and not (word.isascii() and word.isalpha()):
+        # Mid-dialogue a lone word is most likely the answer; only a sound-alike with a number is a command.
+        return False
+    name = typos.nearest(word, _offered_commands(turn), strict=strict)
+    if name is None:
+        return False
+    corrected = f"{name} {rest}".strip()
+    question = texts.DID_YOU_MEAN.format(command=name, text=corrected)
+    if turn.step == Step.IDLE:
+        turn.say(question, [Choice(corrected, corrected)])
+    else:  # the pending question's numbers keep meaning its options
+        turn.outbound.append(OutboundMessage(turn.key, question, [Choice(corrected, corrected)], None,
+                                             dict(turn.msg.reply_context)))
+    return True
+
+
 def looks_like_problem(turn: Turn, text: str) -> bool:
-    """Long enough to be a description, or short but naming something our rules know."""
-    if len(text) >= turn.rt.policy.text_min_chars:
+    """Long enough to be a description, a short report (停电了), or short but naming something our rules know."""
+    if len(text) >= turn.rt.policy.text_min_chars or answers.reads_like_problem(text):
         return True
     return len(text) >= 4 and turn.rt.tagger.tokenizer.ready and bool(turn.rt.tagger.suggest(text, top=1))
 
