@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.domain import answers
 from bot.domain.appeal import AppealType, Source
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.identifiers import normalize_phone, normalize_uscc
@@ -82,6 +83,10 @@ async def on_source(turn: Turn) -> None:
 async def on_field(turn: Turn) -> None:
     d, text, policy = turn.draft, turn.text, turn.rt.policy
     field = d.get("field", "company")
+    if field not in ("text", "category", "type") and answers.is_question(text):
+        turn.say(texts.QUESTION_PARKED_STAFF.format(question=text[:60]))  # not this field's value
+        await _ask(turn)
+        return
     try:
         if field == "company":
             d["company"] = appeal_svc.validate_company(policy, text)

@@ -170,8 +170,9 @@ async def route(turn: Turn) -> None:
             await _command_mid_dialogue(turn, cmd, arg)
             return
         if _is_chatter(text) and not step.value.startswith("rating."):  # thanks can be a rating's comment
+            choices = list(turn.state.choices)
             turn.say(texts.CHATTER_IN_DIALOGUE.format(what=_what(step)))
-            await _ask_again(turn)
+            await _ask_again(turn, choices)
             return
         if await _suggest(turn, text, strict=True):
             return
@@ -192,7 +193,7 @@ async def route(turn: Turn) -> None:
     if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
         turn.say(texts.GREETING.format(help=help_text(turn)))
         return
-    if _bare(text) in THANKS:
+    if _is_thanks(text):
         turn.say(texts.THANKS_REPLY)
         return
     if await _suggest(turn, text):
@@ -207,22 +208,26 @@ def _bare(text: str) -> str:
     return text.rstrip(_GREETING_TAIL + "🙏👍😊").lower()
 
 
+def _is_thanks(text: str) -> bool:
+    bare = _bare(text)
+    return bare in THANKS or (not bare and bool(text))  # an emoji alone is a reaction: 👍 🙏
+
+
 def _is_chatter(text: str) -> bool:
     """A greeting or a thank-you typed where an answer was expected."""
-    return _bare(text) in GREETINGS or _bare(text) in THANKS
+    return _bare(text) in GREETINGS or _is_thanks(text)
 
 
 def _what(step: Step) -> str:
     return texts.FILING_WHAT if step.value.startswith("filing.") else STEP_WHAT.get(step, "操作")
 
 
-async def _ask_again(turn: Turn) -> None:
-    """Repeat the pending question (the filing steps know theirs; the others show their last choices)."""
+async def _ask_again(turn: Turn, choices: list[str]) -> None:
+    """Repeat the pending question (the filing steps know theirs; the others offer its choices again)."""
     if turn.step.value.startswith("filing."):
         await filing.prompt(turn)
     else:
-        turn.say(texts.ANSWER_ABOVE.format(what=_what(turn.step)),
-                 [Choice(c, c) for c in turn.state.choices])
+        turn.say(texts.ANSWER_ABOVE.format(what=_what(turn.step)), [Choice(c, c) for c in choices])
 
 
 async def _command_mid_dialogue(turn: Turn, cmd: Command, arg: str) -> None:
@@ -241,7 +246,7 @@ async def _command_mid_dialogue(turn: Turn, cmd: Command, arg: str) -> None:
         # The command answered and left no dialogue of its own: the one it interrupted goes on.
         state.step, state.data, state.history, state.choices = pending
         turn.say(texts.DIALOGUE_KEPT.format(what=what))
-        await _ask_again(turn)
+        await _ask_again(turn, pending[3])
     else:  # it began a dialogue of its own: say so before its first question
         choices = state.choices
         turn.say(texts.DIALOGUE_SET_ASIDE.format(what=what))
@@ -250,10 +255,11 @@ async def _command_mid_dialogue(turn: Turn, cmd: Command, arg: str) -> None:
 
 
 def _offered_commands(turn: Turn) -> list[str]:
-    """The command words this person's help shows: only those are suggested for a typo."""
-    shown = help_text(turn)
-    return [name for cmd in COMMANDS if turn.identity.role in cmd.roles
-            for name in cmd.names if not name.startswith("/") and name in shown]
+    """The command words a typo may be meant as: an enterprise's are those its help shows, staff's all theirs."""
+    role = turn.identity.role
+    shown = help_text(turn) if role == "enterprise" else None
+    return [name for cmd in COMMANDS if role in cmd.roles
+            for name in cmd.names if not name.startswith("/") and (shown is None or name in shown)]
 
 
 async def _suggest(turn: Turn, text: str, *, strict: bool = False) -> bool:
@@ -279,6 +285,9 @@ async def _suggest(turn: Turn, text: str, *, strict: bool = False) -> bool:
 
 def looks_like_problem(turn: Turn, text: str) -> bool:
     """Long enough to be a description, a short report (停电了), or short but naming something our rules know."""
+    word, rest = typos.split_head(text)
+    if typos.NUMBER_START.match(rest) and len(word) <= 4:
+        return False  # a word and an appeal number: a command mistyped, not a description
     if len(text) >= turn.rt.policy.text_min_chars or answers.reads_like_problem(text):
         return True
     return len(text) >= 4 and turn.rt.tagger.tokenizer.ready and bool(turn.rt.tagger.suggest(text, top=1))

@@ -16,11 +16,13 @@ _NAME_LEAD = re.compile(r"^(?:我是|我叫|本人|姓名是?|名字是?|联系�
 # Words that make a sentence of what would otherwise pass as a short name.
 _SENTENCE_WORDS = re.compile(r"(?:你好|您好|我们|你们|他们|不知道|没有|不是|公司|电话|手机|问题|一下|谢谢|好的|可以|"
                              r"什么|怎么|请|吧|啊|呀|了)")
+_PRONOUNS = re.compile(r"[我你您他她它咱]")  # 我是张伟 is handled above; a pronoun left over means a sentence
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NAME_CHARS = re.compile(r"^[\u3400-\u9fffA-Za-z·•.\- ]+$")
 _LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z .\-]*[A-Za-z.]$")
 _DIGITS_ONLY = re.compile(r"^[\d\s\-+()（）]+$")
 _USCC_SHAPE = re.compile(r"^[0-9A-Z]{18}$")
+_COMPANY_SENTENCE_MARKS = re.compile(r"[，。！？；!?;…~～\"“”【】]")  # Co., Ltd. is a name
 _COMPANY_SENTENCE_START = re.compile(r"^(?:我|你|他|她|这|那|帮|麻烦|请)")
 
 
@@ -50,7 +52,8 @@ def person_name(raw: str, max_chars: int) -> str:
         # transliterated name (阿卜杜·热合曼); anything longer is a sentence.
         if cjk == 1:
             raise InvalidInput("contact_too_short", value=text)
-        if cjk > 8 or (cjk > 3 and _SENTENCE_WORDS.search(text)) or _SENTENCE_WORDS.fullmatch(text):
+        if (cjk > 8 or (cjk > 3 and _SENTENCE_WORDS.search(text)) or _SENTENCE_WORDS.fullmatch(text)
+                or _PRONOUNS.search(text)):
             raise InvalidInput("not_a_name_sentence", value=text[:30])
     elif not _LATIN_NAME.match(text) or len(text.split()) > 4:
         raise InvalidInput("not_a_name_sentence", value=text[:30])
@@ -68,7 +71,7 @@ def company_name(raw: str, max_chars: int) -> str:
         raise InvalidInput("company_is_code")
     if _DIGITS_ONLY.match(text):
         raise InvalidInput("company_is_number", value=text[:20])
-    if _SENTENCE_MARKS.search(text) or _COMPANY_SENTENCE_START.match(text):
+    if _COMPANY_SENTENCE_MARKS.search(text) or _COMPANY_SENTENCE_START.match(text):
         raise InvalidInput("not_a_company_sentence", value=text[:30])
     if len(text) < 2 or len(text) > max_chars:
         raise InvalidInput("company_length", max=max_chars)

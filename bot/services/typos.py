@@ -46,7 +46,7 @@ def nearest(word: str, names: Iterable[str], *, strict: bool = False) -> str | N
     away (查寻 → 查询, 询查 → 查询). A word that is itself a command is not a typo.
     """
     names = [n for n in names if n and not n.startswith("/")]
-    if not word or word in names or len(word) > 8:
+    if not word or word in names or len(word) > (24 if word.isascii() else 8):
         return None
     sound = _pinyin(word)
     for name in names:
