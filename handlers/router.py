@@ -13,6 +13,7 @@ from bot.domain import answers
 from bot.messages import Choice, OutboundMessage
 from bot.services import typos
 from handlers import binding, enterprise, filing, texts
+from handlers.handling_common import unit_names
 from handlers.steps import Step
 from handlers.turn import Turn
 
@@ -113,15 +114,16 @@ def split_command(text: str) -> tuple[Command | None, str]:
     return None, text
 
 
-def help_text(turn: Turn) -> str:
+async def help_text(turn: Turn) -> str:
     staff = turn.identity.staff
     if staff is None:
         return texts.HELP_ENTERPRISE
+    unit = (await unit_names(turn)).get(staff.unit_id, "")  # people see the unit's name, never its id
     if staff.role in texts.HELP_ROLE:
         limits = turn.rt.policy.time_limits
-        return texts.HELP_ROLE[staff.role].format(name=staff.name, unit=staff.unit_id, signoff=limits.signoff,
+        return texts.HELP_ROLE[staff.role].format(name=staff.name, unit=unit, signoff=limits.signoff,
                                                   ext=limits.extension_max)
-    return texts.HELP_STAFF.format(role=texts.ROLE.get(staff.role, staff.role), name=staff.name, unit=staff.unit_id)
+    return texts.HELP_STAFF.format(role=texts.ROLE.get(staff.role, staff.role), name=staff.name, unit=unit)
 
 
 async def route(turn: Turn) -> None:
@@ -155,7 +157,7 @@ async def route(turn: Turn) -> None:
             turn.say(texts.CANCELLED)
         return
     if text in HELP:
-        turn.say(help_text(turn))
+        turn.say(await help_text(turn))
         if turn.step.value.startswith("filing."):
             await filing.prompt(turn)
         return
@@ -191,7 +193,7 @@ async def route(turn: Turn) -> None:
         await cmd.run(turn, arg)
         return
     if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
-        turn.say(texts.GREETING.format(help=help_text(turn)))
+        turn.say(texts.GREETING.format(help=await help_text(turn)))
         return
     if _is_thanks(text):
         turn.say(texts.THANKS_REPLY)
@@ -201,7 +203,7 @@ async def route(turn: Turn) -> None:
     if role == "enterprise" and looks_like_problem(turn, text):
         await enterprise.free_text(turn)
         return
-    turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=help_text(turn)))
+    turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=await help_text(turn)))
 
 
 def _bare(text: str) -> str:
@@ -254,10 +256,10 @@ async def _command_mid_dialogue(turn: Turn, cmd: Command, arg: str) -> None:
         state.choices = choices
 
 
-def _offered_commands(turn: Turn) -> list[str]:
+async def _offered_commands(turn: Turn) -> list[str]:
     """The command words a typo may be meant as: an enterprise's are those its help shows, staff's all theirs."""
     role = turn.identity.role
-    shown = help_text(turn) if role == "enterprise" else None
+    shown = await help_text(turn) if role == "enterprise" else None
     return [name for cmd in COMMANDS if role in cmd.roles
             for name in cmd.names if not name.startswith("/") and (shown is None or name in shown)]
 
@@ -270,7 +272,7 @@ async def _suggest(turn: Turn, text: str, *, strict: bool = False) -> bool:
     if strict and not rest and not (word.isascii() and word.isalpha()):
         # Mid-dialogue a lone word is most likely the answer; only a sound-alike with a number is a command.
         return False
-    name = typos.nearest(word, _offered_commands(turn), strict=strict)
+    name = typos.nearest(word, await _offered_commands(turn), strict=strict)
     if name is None:
         return False
     corrected = f"{name} {rest}".strip()

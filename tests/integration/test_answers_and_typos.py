@@ -112,3 +112,15 @@ async def test_staff_typos_get_a_suggestion_for_their_own_commands(app, chat):
     assert "您是不是要：督办？" in await wang.say(f"督半 {number} 请加快")
     # An enterprise is never offered a staff command.
     assert "分派" not in await chat.say("分排")
+
+
+async def test_people_see_names_never_ids_or_seeds(app, chat):
+    dispatcher, li, _, wang = await staff(app)
+    help_text = await dispatcher.say("帮助")
+    assert "调度员（陈晓，县企业综合服务中心）" in help_text and "centre" not in help_text
+    assert "承办人（李工，国网示范县供电公司）" in await li.say("帮助")
+    assert "gdgs" not in await li.say("你好")
+    assert "wang-leader" not in await wang.say("帮助")
+    await file_first_appeal(chat)
+    callbacks = await dispatcher.say("回访")
+    assert "种子" not in callbacks and "seed" not in callbacks
