@@ -31,7 +31,8 @@ async def query(turn: Turn, arg: str) -> None:
         turn.say(texts.DETAIL.format(
             number=appeal.number, status=texts.STATUS[appeal.status], company=appeal.enterprise_name,
             category=appeal.category, type=appeal.type.value, submitted=fmt_date(appeal.submitted_at, tz),
-            promised=fmt_date(appeal.promised_at, tz), text=appeal.text, timeline=timeline(events, tz),
+            promised=fmt_date(appeal.due_at or appeal.promised_at, tz), text=appeal.text,
+            timeline=timeline(events, tz),
         ), appeal_number=appeal.number)
         return
     if arg.strip():

@@ -381,7 +381,11 @@ EVENT_DETAIL = {
 ENT_DISPATCHED = "您的诉求 {number} 已交由{lead}办理{co}，办理期限 {due}{gap}。办理进展会及时通知您。"
 ENT_ACCEPTED = "您的诉求 {number} 已由{unit}签收，正在办理。"
 ENT_PROGRESS = "您的诉求 {number} 有新进展（{unit}）：{text}"
-ENT_EXT_APPROVED = "您的诉求 {number} 因「{reason}」延期 {days} 个工作日，新的办理期限为 {due}{gap}。"
+ENT_EXT_APPROVED = "您的诉求 {number} 因「{reason}」延期 {days} 个工作日，办理期限由 {old} 改为 {due}{gap}。"
+# A date the enterprise was told changes: say both dates and why (dispatch, difficulty, time limit).
+DATE_CHANGED = "\n办结日期有调整：此前告知您 {old}，现为 {new}。原因：{why}。"
+DATE_WHY_SET = "服务中心核定办理时限 {days} 个工作日，自 {start} 交办起算"
+DATE_WHY_RULE = "按{difficulty}{type}诉求、{level}单位办理，时限 {days} 个工作日，自 {start} 交办起算"
 ENT_EXT_REFUSED = "承办单位就您的诉求 {number} 申请的延期未获批准，仍将在 {due} 前办结。"
 ENT_RESOLVED = (
     "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况："

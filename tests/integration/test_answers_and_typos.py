@@ -5,7 +5,7 @@ from __future__ import annotations
 from storage import tables as t
 from tests.conftest import conversation_state
 from tests.integration.test_filing_dialogue import PROBLEM, USCC, count, file_first_appeal
-from tests.integration.test_handling_dialogue import appeal, staff
+from tests.integration.test_handling_dialogue import appeal, inbox, staff
 
 
 async def to_contact_step(chat) -> None:  # type: ignore[no-untyped-def]
@@ -124,3 +124,27 @@ async def test_people_see_names_never_ids_or_seeds(app, chat):
     await file_first_appeal(chat)
     callbacks = await dispatcher.say("回访")
     assert "种子" not in callbacks and "seed" not in callbacks
+
+
+async def test_when_the_date_changes_the_enterprise_is_told_both_dates_and_why(app, chat, clock):
+    dispatcher, li, *_ = await staff(app)
+    number = await file_first_appeal(chat)
+    assert "2026年12月04日" in await chat.say(f"查询 {number}")  # promised at submission
+    await dispatcher.say(f"分派 {number} 供电")
+    told = (await inbox(app, chat))[-1]
+    assert "办理期限 2026年12月02日" in told
+    assert "此前告知您 2026年12月04日，现为 2026年12月02日" in told
+    assert "按一般求助诉求、县级单位办理，时限 5 个工作日，自 2026年11月25日 交办起算" in told
+    await li.say(f"签收 {number}")
+    await li.say(f"延期 {number} 3 变压器需厂家调货")
+    await dispatcher.say(f"批准延期 {number}")
+    told = (await inbox(app, chat))[-1]
+    assert "因「变压器需厂家调货」延期 3 个工作日，办理期限由 2026年12月02日 改为 2026年12月07日" in told
+
+
+async def test_a_time_limit_set_by_the_dispatcher_is_given_as_the_reason(app, chat):
+    dispatcher, *_ = await staff(app)
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电 时限 10")
+    told = (await inbox(app, chat))[-1]
+    assert "此前告知您 2026年12月04日，现为 2026年12月09日" in told and "服务中心核定办理时限 10 个工作日" in told
