@@ -125,6 +125,7 @@ async def on_confirm(turn: Turn) -> None:
         turn.say(texts.CANCELLED)
         return
     if turn.text not in (texts.CONFIRM_SUBMIT, "确认", "提交"):
+        turn.say(texts.NOT_AN_OPTION.format(text=turn.text[:20]))
         await _next(turn)
         return
     d = turn.draft

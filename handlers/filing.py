@@ -255,7 +255,7 @@ async def _take_confirm(turn: Turn, d: Draft, text: str) -> bool:
         turn.reset()
         turn.say(texts.CANCELLED)
     else:
-        turn.say(texts.ASK_CONFIRM_AGAIN, _confirm_choices())
+        turn.say(texts.NOT_AN_OPTION.format(text=text[:20]) + texts.ASK_CONFIRM_AGAIN, _confirm_choices())
     return False
 
 
@@ -263,6 +263,7 @@ async def _take_edit(turn: Turn, d: Draft, text: str) -> bool:
     by_label = {label: name for name, label in texts.EDIT_FIELDS.items()}
     field_name = by_label.get(text)
     if field_name is None:
+        turn.say(texts.NOT_AN_OPTION.format(text=text[:20]))
         await _ask_edit(turn, d)
         return False
     d.editing = True

@@ -145,7 +145,9 @@ async def route(turn: Turn) -> None:
         if 1 <= n <= len(state.choices):
             text = state.choices[n - 1]
         else:
-            turn.say(texts.CHOICE_OUT_OF_RANGE.format(n=n, max=len(state.choices)))
+            choices = state.choices
+            turn.say(texts.CHOICE_OUT_OF_RANGE.format(n=n, max=len(choices)))
+            state.choices = choices  # the options still stand: the next number picks from them
             return
     turn.text = text
 

@@ -89,6 +89,7 @@ NOTHING_TO_GO_BACK = "已经是第一步了，无法再返回。发送「取消�
 EXPIRED = "您上次的填报超过 {minutes} 分钟未完成，已自动取消，内容未提交。如需反映问题，请重新发送。"
 UNKNOWN_COMMAND = "没有听懂「{text}」。\n\n{help}"
 GREETING = "您好！这里是企呼，企业诉求服务。\n\n{help}"
+NOT_AN_OPTION = "「{text}」不是下面的选项之一。"
 DID_YOU_MEAN = "您是不是要：{command}？点下面的按钮，或直接发送「{text}」。"
 DIALOGUE_KEPT = "（您正在进行的{what}还在，接着上面的问题继续。）"
 DIALOGUE_SET_ASIDE = "您刚才进行的{what}已放下，未保存；需要时可重新开始。"
