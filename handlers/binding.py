@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.services.binding import redeem_bind_code
 from handlers import texts
 from handlers.handling_common import unit_names
+from handlers.registry import ENTERPRISE, CommandRegistry
 from handlers.turn import Turn
 
 
@@ -15,3 +16,8 @@ async def bind(turn: Turn, arg: str) -> None:
     staff = await redeem_bind_code(turn.uow, turn.key, arg, turn.now)
     unit = (await unit_names(turn)).get(staff.unit_id, "")
     turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=unit))
+
+
+def register(reg: CommandRegistry) -> None:
+    # An unbound person is an enterprise user until 绑定 makes them staff: it is in their help.
+    reg.command("绑定", "/bind", roles=ENTERPRISE)(bind)

@@ -1,78 +1,42 @@
-"""Routing of one turn: choices by number, global commands, the current step, commands, free text."""
+"""Routing of one turn: choices by number, global commands, the current step, commands, free text; and build(),
+the one place where every command and step is registered."""
 
 from __future__ import annotations
 
 import copy
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain import answers
 from bot.messages import Choice, OutboundMessage
 from bot.services import typos
-from handlers import binding, enterprise, filing, texts
+from handlers import (
+    binding,
+    dispatcher_cmds,
+    enterprise,
+    entry,
+    evaluation_cmds,
+    filing,
+    handler_cmds,
+    leader_cmds,
+    notices,
+    texts,
+)
 from handlers.handling_common import unit_names
+from handlers.registry import Command, CommandRegistry
 from handlers.steps import Step
 from handlers.turn import Turn
 
-CommandFn = Callable[[Turn, str], Awaitable[None]]
 
+def build() -> CommandRegistry:
+    """Every command and step, in the order a message is matched against them; called once at start-up."""
+    reg = CommandRegistry()
+    for module in (enterprise, binding, handler_cmds, dispatcher_cmds, leader_cmds, entry, evaluation_cmds,
+                   notices):
+        module.register(reg)
+    return reg
 
-@dataclass(frozen=True)
-class Command:
-    names: tuple[str, ...]  # Chinese words first, then slash aliases
-    run: CommandFn
-    roles: frozenset[str]  # who may use it: enterprise, handler, dispatcher, leader, admin
-
-
-ALL_ROLES = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-COMMANDS: list[Command] = []
-
-
-def command(*names: str, roles: frozenset[str] = ALL_ROLES) -> Callable[[CommandFn], CommandFn]:
-    """Register a chat command; later modules (handling, dispatch, leader) add theirs the same way."""
-    def register(fn: CommandFn) -> CommandFn:
-        COMMANDS.append(Command(names, fn, roles))
-        return fn
-    return register
-
-
-ENTERPRISE = frozenset({"enterprise"})
-
-
-@command("我要反映", "反映问题", "/new", roles=ENTERPRISE)
-async def _new(turn: Turn, arg: str) -> None:
-    await filing.start_filing(turn, arg or None)
-
-
-command("查询", "/status")(enterprise.query)
-command("补充", "/supplement", roles=ENTERPRISE)(enterprise.supplement)
-command("撤回", "/withdraw", roles=ENTERPRISE)(enterprise.withdraw)
-command("绑定", "/bind")(binding.bind)
-
-STEP_HANDLERS: dict[Step, Callable[[Turn], Awaitable[None]]] = {
-    **{s: filing.handle for s in Step if s.value.startswith("filing.")},
-    Step.NEW_OR_SUPPLEMENT: enterprise.new_or_supplement,
-    Step.SUPPLEMENT_PICK: enterprise.pick_supplement,
-    Step.WITHDRAW_CONFIRM: enterprise.confirm_withdraw,
-}
-STEP_WHAT = {Step.NEW_OR_SUPPLEMENT: "选择", Step.SUPPLEMENT_PICK: "选择诉求", Step.WITHDRAW_CONFIRM: "确认撤回"}
-
-# Staff commands (issue 4) register themselves the same way; imported here, not at the top,
-# so that they can see `command` and the step tables without a circular import.
-from handlers import dispatcher_cmds, entry, handler_cmds, leader_cmds  # noqa: E402
-
-for _module in (handler_cmds, dispatcher_cmds, leader_cmds, entry):
-    _module.register(command, STEP_HANDLERS, STEP_WHAT)
-
-from handlers import evaluation_cmds  # noqa: E402  (issue 6: 评价, 核实, 回访, 重复, 上级评价, 统计, 指数)
-
-evaluation_cmds.register(command, STEP_HANDLERS, STEP_WHAT)
-from handlers import notices  # noqa: E402  (issue 5: 日报)
-
-notices.register(command, STEP_HANDLERS, STEP_WHAT)
 
 CANCEL = {"取消", "/cancel", "退出"}
 BACK = {"返回", "/back", "上一步"}
@@ -101,111 +65,154 @@ def normalize(text: str) -> str:
     return re.sub(r"[ \t\u3000]+", " ", text).strip()
 
 
-def split_command(text: str) -> tuple[Command | None, str]:
-    head, _, rest = text.partition(" ")
-    for cmd in COMMANDS:
-        for name in cmd.names:
-            if head == name or head.lower() == name:
-                return cmd, rest.strip()
-            # Chinese commands are often typed without a space: 查询QH20261125-0001
-            glued = not name.startswith("/") and head.startswith(name) and len(head) > len(name)
-            if glued and re.match(r"[A-Za-z0-9]", head[len(name)]):
-                return cmd, (head[len(name):] + " " + rest).strip()
-    return None, text
+class Router:
+    """Routes a turn through one registry; holds no other state."""
 
+    def __init__(self, registry: CommandRegistry) -> None:
+        self.registry = registry
 
-async def help_text(turn: Turn) -> str:
-    staff = turn.identity.staff
-    if staff is None:
-        return texts.HELP_ENTERPRISE
-    unit = (await unit_names(turn)).get(staff.unit_id, "")  # people see the unit's name, never its id
-    if staff.role in texts.HELP_ROLE:
-        limits = turn.rt.policy.time_limits
-        return texts.HELP_ROLE[staff.role].format(name=staff.name, unit=unit, signoff=limits.signoff,
-                                                  ext=limits.extension_max)
-    return texts.HELP_STAFF.format(role=texts.ROLE.get(staff.role, staff.role), name=staff.name, unit=unit)
+    async def help_text(self, turn: Turn) -> str:
+        """The role's heading, one line for each command the role may use (from the registry), a closing line."""
+        identity, limits = turn.identity, turn.rt.policy.time_limits
+        staff = identity.staff
+        if staff is None:
+            head, tail = texts.HELP_HEAD_ENTERPRISE, texts.HELP_TAIL_ENTERPRISE
+        else:
+            unit = (await unit_names(turn)).get(staff.unit_id, "")  # people see the unit's name, never its id
+            head = texts.HELP_HEAD_STAFF.format(role=texts.ROLE_LABEL.get(staff.role, staff.role), name=staff.name,
+                                                unit=unit)
+            tail = texts.HELP_TAIL_STAFF
+        lines = ["· " + texts.COMMAND_HELP.get(c.names[0], c.names[0]).format(signoff=limits.signoff,
+                                                                                 ext=limits.extension_max)
+                 for c in self.registry.for_role(identity.role)]
+        return "\n".join([head, *lines, tail])
 
+    async def route(self, turn: Turn) -> None:
+        """Decide what this message means for this person in their current state, and act on it."""
+        text = normalize(turn.msg.text)
+        state = turn.state
 
-async def route(turn: Turn) -> None:
-    """Decide what this message means for this person in their current state, and act on it."""
-    text = normalize(turn.msg.text)
-    state = turn.state
+        if state.step != Step.IDLE and state.updated_at is not None:
+            timeout = timedelta(minutes=turn.rt.policy.dialogue_timeout_minutes)
+            if turn.now - state.updated_at > timeout:
+                turn.reset()
+                turn.say(texts.EXPIRED.format(minutes=turn.rt.policy.dialogue_timeout_minutes))
+                # Only a command goes on: an answer to the old question (a name, a number) means nothing now.
+                if self.registry.split(text)[0] is None and text not in HELP:
+                    return
 
-    if state.step != Step.IDLE and state.updated_at is not None:
-        timeout = timedelta(minutes=turn.rt.policy.dialogue_timeout_minutes)
-        if turn.now - state.updated_at > timeout:
-            turn.reset()
-            turn.say(texts.EXPIRED.format(minutes=turn.rt.policy.dialogue_timeout_minutes))
-            # Only a command goes on: an answer to the old question (a name, a number) means nothing now.
-            if split_command(text)[0] is None and text not in HELP:
+        if text.isdigit() and state.choices:
+            n = int(text)
+            if 1 <= n <= len(state.choices):
+                text = state.choices[n - 1]
+            else:
+                choices = state.choices
+                turn.say(texts.CHOICE_OUT_OF_RANGE.format(n=n, max=len(choices)))
+                state.choices = choices  # the options still stand: the next number picks from them
                 return
+        turn.text = text
 
-    if text.isdigit() and state.choices:
-        n = int(text)
-        if 1 <= n <= len(state.choices):
-            text = state.choices[n - 1]
-        else:
-            choices = state.choices
-            turn.say(texts.CHOICE_OUT_OF_RANGE.format(n=n, max=len(choices)))
-            state.choices = choices  # the options still stand: the next number picks from them
+        if text in CANCEL:
+            if turn.step == Step.IDLE:
+                turn.say(texts.NOTHING_TO_CANCEL)
+            else:
+                turn.reset()
+                turn.say(texts.CANCELLED)
             return
-    turn.text = text
+        if text in HELP:
+            turn.say(await self.help_text(turn))
+            if turn.step.value.startswith("filing."):
+                await filing.prompt(turn)
+            return
+        if text in BACK:
+            await _back(turn)
+            return
 
-    if text in CANCEL:
-        if turn.step == Step.IDLE:
-            turn.say(texts.NOTHING_TO_CANCEL)
-        else:
-            turn.reset()
-            turn.say(texts.CANCELLED)
-        return
-    if text in HELP:
-        turn.say(await help_text(turn))
+        step = turn.step
+        if step != Step.IDLE:
+            cmd, arg = self.registry.split(text)
+            if cmd is not None:
+                await self._command_mid_dialogue(turn, cmd, arg)
+                return
+            if _is_chatter(text) and not step.value.startswith("rating."):  # thanks can be a rating's comment
+                choices = list(turn.state.choices)
+                turn.say(texts.CHATTER_IN_DIALOGUE.format(what=self._what(step)))
+                await self._ask_again(turn, choices)
+                return
+            if await self._suggest(turn, text, strict=True):
+                return
+            await self.registry.steps[step](turn)
+            return
+
+        if not text and turn.msg.attachments:
+            await filing.start_filing(turn)
+            return
+        cmd, arg = self.registry.split(text)
+        if cmd is not None:
+            await cmd.run(turn, arg)  # the service it calls refuses, saying why, whoever may not use it
+            return
+        if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
+            turn.say(texts.GREETING.format(help=await self.help_text(turn)))
+            return
+        if _is_thanks(text):
+            turn.say(texts.THANKS_REPLY)
+            return
+        if await self._suggest(turn, text):
+            return
+        if turn.identity.role == "enterprise" and looks_like_problem(turn, text):
+            await enterprise.free_text(turn)
+            return
+        turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=await self.help_text(turn)))
+
+    def _what(self, step: Step) -> str:
+        return self.registry.step_what.get(step, "操作")
+
+    async def _ask_again(self, turn: Turn, choices: list[str]) -> None:
+        """Repeat the pending question (the filing steps know theirs; the others offer its choices again)."""
         if turn.step.value.startswith("filing."):
             await filing.prompt(turn)
-        return
-    if text in BACK:
-        await _back(turn)
-        return
+        else:
+            turn.say(texts.ANSWER_ABOVE.format(what=self._what(turn.step)), [Choice(c, c) for c in choices])
 
-    step = turn.step
-    if step != Step.IDLE:
-        cmd, arg = split_command(text)
-        if cmd is not None:
-            await _command_mid_dialogue(turn, cmd, arg)
-            return
-        if _is_chatter(text) and not step.value.startswith("rating."):  # thanks can be a rating's comment
-            choices = list(turn.state.choices)
-            turn.say(texts.CHATTER_IN_DIALOGUE.format(what=_what(step)))
-            await _ask_again(turn, choices)
-            return
-        if await _suggest(turn, text, strict=True):
-            return
-        await STEP_HANDLERS[step](turn)
-        return
-
-    if not text and turn.msg.attachments:
-        await filing.start_filing(turn)
-        return
-    cmd, arg = split_command(text)
-    role = turn.identity.role
-    if cmd is not None:
-        if role not in cmd.roles:
-            turn.say(texts.COMMAND_NOT_FOR_ROLE.format(command=cmd.names[0], role=texts.ROLE_LABEL[role]))
-            return
+    async def _command_mid_dialogue(self, turn: Turn, cmd: Command, arg: str) -> None:
+        """Run a command typed mid-dialogue; keep the pending dialogue unless the command starts another."""
+        state = turn.state
+        pending = (state.step, copy.deepcopy(state.data), list(state.history), list(state.choices))
+        what = self._what(turn.step)
+        first = len(turn.outbound)
         await cmd.run(turn, arg)
-        return
-    if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
-        turn.say(texts.GREETING.format(help=await help_text(turn)))
-        return
-    if _is_thanks(text):
-        turn.say(texts.THANKS_REPLY)
-        return
-    if await _suggest(turn, text):
-        return
-    if role == "enterprise" and looks_like_problem(turn, text):
-        await enterprise.free_text(turn)
-        return
-    turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=await help_text(turn)))
+        untouched = state.step == pending[0] and state.data == pending[1]
+        if untouched or (turn.step == Step.IDLE and not state.data):
+            # The command answered and left no dialogue of its own: the one it interrupted goes on.
+            state.step, state.data, state.history, state.choices = pending
+            turn.say(texts.DIALOGUE_KEPT.format(what=what))
+            await self._ask_again(turn, pending[3])
+        else:  # it began a dialogue of its own: say so before its first question
+            choices = state.choices
+            turn.say(texts.DIALOGUE_SET_ASIDE.format(what=what))
+            turn.outbound.insert(first, turn.outbound.pop())
+            state.choices = choices
+
+    async def _suggest(self, turn: Turn, text: str, *, strict: bool = False) -> bool:
+        """`您是不是要：查询？` for a word close to one of this person's commands, with a button that runs it."""
+        word, rest = typos.split_head(text)
+        if rest and not typos.NUMBER_START.match(rest) and len(rest) > 20:
+            return False
+        if strict and not rest and not (word.isascii() and word.isalpha()):
+            # Mid-dialogue a lone word is most likely the answer; only a sound-alike with a number is a command.
+            return False
+        names = [n for c in self.registry.for_role(turn.identity.role) for n in c.names]
+        name = typos.nearest(word, names, strict=strict)
+        if name is None:
+            return False
+        corrected = f"{name} {rest}".strip()
+        question = texts.DID_YOU_MEAN.format(command=name, text=corrected)
+        if turn.step == Step.IDLE:
+            turn.say(question, [Choice(corrected, corrected)])
+        else:  # the pending question's numbers keep meaning its options
+            turn.outbound.append(OutboundMessage(turn.key, question, [Choice(corrected, corrected)], None,
+                                                 dict(turn.msg.reply_context)))
+        return True
 
 
 def _bare(text: str) -> str:
@@ -220,71 +227,6 @@ def _is_thanks(text: str) -> bool:
 def _is_chatter(text: str) -> bool:
     """A greeting or a thank-you typed where an answer was expected."""
     return _bare(text) in GREETINGS or _is_thanks(text)
-
-
-def _what(step: Step) -> str:
-    return texts.FILING_WHAT if step.value.startswith("filing.") else STEP_WHAT.get(step, "操作")
-
-
-async def _ask_again(turn: Turn, choices: list[str]) -> None:
-    """Repeat the pending question (the filing steps know theirs; the others offer its choices again)."""
-    if turn.step.value.startswith("filing."):
-        await filing.prompt(turn)
-    else:
-        turn.say(texts.ANSWER_ABOVE.format(what=_what(turn.step)), [Choice(c, c) for c in choices])
-
-
-async def _command_mid_dialogue(turn: Turn, cmd: Command, arg: str) -> None:
-    """Run a command typed mid-dialogue; keep the pending dialogue unless the command starts another."""
-    role = turn.identity.role
-    if role not in cmd.roles:
-        turn.say(texts.COMMAND_NOT_FOR_ROLE.format(command=cmd.names[0], role=texts.ROLE_LABEL[role]))
-        return
-    state = turn.state
-    pending = (state.step, copy.deepcopy(state.data), list(state.history), list(state.choices))
-    what = _what(turn.step)
-    first = len(turn.outbound)
-    await cmd.run(turn, arg)
-    untouched = state.step == pending[0] and state.data == pending[1]
-    if untouched or (turn.step == Step.IDLE and not state.data):
-        # The command answered and left no dialogue of its own: the one it interrupted goes on.
-        state.step, state.data, state.history, state.choices = pending
-        turn.say(texts.DIALOGUE_KEPT.format(what=what))
-        await _ask_again(turn, pending[3])
-    else:  # it began a dialogue of its own: say so before its first question
-        choices = state.choices
-        turn.say(texts.DIALOGUE_SET_ASIDE.format(what=what))
-        turn.outbound.insert(first, turn.outbound.pop())
-        state.choices = choices
-
-
-async def _offered_commands(turn: Turn) -> list[str]:
-    """The command words a typo may be meant as: an enterprise's are those its help shows, staff's all theirs."""
-    role = turn.identity.role
-    shown = await help_text(turn) if role == "enterprise" else None
-    return [name for cmd in COMMANDS if role in cmd.roles
-            for name in cmd.names if not name.startswith("/") and (shown is None or name in shown)]
-
-
-async def _suggest(turn: Turn, text: str, *, strict: bool = False) -> bool:
-    """`您是不是要：查询？` for a word close to a command, with a button that runs it."""
-    word, rest = typos.split_head(text)
-    if rest and not typos.NUMBER_START.match(rest) and len(rest) > 20:
-        return False
-    if strict and not rest and not (word.isascii() and word.isalpha()):
-        # Mid-dialogue a lone word is most likely the answer; only a sound-alike with a number is a command.
-        return False
-    name = typos.nearest(word, await _offered_commands(turn), strict=strict)
-    if name is None:
-        return False
-    corrected = f"{name} {rest}".strip()
-    question = texts.DID_YOU_MEAN.format(command=name, text=corrected)
-    if turn.step == Step.IDLE:
-        turn.say(question, [Choice(corrected, corrected)])
-    else:  # the pending question's numbers keep meaning its options
-        turn.outbound.append(OutboundMessage(turn.key, question, [Choice(corrected, corrected)], None,
-                                             dict(turn.msg.reply_context)))
-    return True
 
 
 def looks_like_problem(turn: Turn, text: str) -> bool:
