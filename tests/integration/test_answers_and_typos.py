@@ -148,3 +148,11 @@ async def test_a_time_limit_set_by_the_dispatcher_is_given_as_the_reason(app, ch
     await dispatcher.say(f"分派 {number} 供电 时限 10")
     told = (await inbox(app, chat))[-1]
     assert "此前告知您 2026年12月04日，现为 2026年12月09日" in told and "服务中心核定办理时限 10 个工作日" in told
+
+
+async def test_a_difficulty_set_at_dispatch_is_given_as_the_reason(app, chat):
+    dispatcher, *_ = await staff(app)
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电 难度 复杂")
+    told = (await inbox(app, chat))[-1]
+    assert "此前告知您 2026年12月04日" in told and "按复杂求助诉求、县级单位办理" in told
