@@ -13,6 +13,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.identifiers import mask_mobile, normalize_phone, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as svc
+from bot.services import directory
 from bot.services.ports import OrgUnit
 from handlers import dispatcher_cmds, texts
 from handlers.render import fmt_date, refusal
@@ -59,17 +60,16 @@ async def start_filing(turn: Turn, text: str | None = None) -> None:
     """
     turn.reset()
     d = Draft(attachments=[_attachment(a) for a in turn.msg.attachments])
-    if turn.identity.enterprise_id is not None:
-        profile = await turn.uow.enterprises.get(turn.identity.enterprise_id)
-        if profile is not None:
-            d.company, d.uscc, d.area = profile.name, profile.uscc, profile.area_id or ""
-            uscc_masked = profile.uscc[:6] + "…" + profile.uscc[-4:]
-            if profile.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
-                d.contact, d.phone = profile.contact, profile.phone
-                turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
-                                                     contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
-            else:
-                turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
+    profile = await svc.enterprise_profile(turn.uow, turn.identity)
+    if profile is not None:
+        d.company, d.uscc, d.area = profile.name, profile.uscc, profile.area_id or ""
+        uscc_masked = profile.uscc[:6] + "…" + profile.uscc[-4:]
+        if profile.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
+            d.contact, d.phone = profile.contact, profile.phone
+            turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
+                                                 contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
+        else:
+            turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
     if text is not None and len(text.strip()) < turn.rt.policy.text_min_chars and answers.reads_like_problem(text):
         d.hint = text.strip()
     elif text is not None:
@@ -112,7 +112,7 @@ async def advance(turn: Turn) -> None:
 
 
 async def _townships(turn: Turn) -> list[OrgUnit]:
-    return [u for u in await turn.uow.directory.units() if u.kind == "township"]
+    return await directory.townships(turn.uow)
 
 
 def _all_categories(turn: Turn) -> list[Choice]:
@@ -379,6 +379,6 @@ async def _submit(turn: Turn, d: Draft) -> None:
         number=appeal.number, company=appeal.enterprise_name, area=areas.get(appeal.area_id, ""),
         category=appeal.category, type=appeal.type.value,
         text_short=appeal.text[:80] + ("…" if len(appeal.text) > 80 else "")) + questions
-    for key in await turn.uow.directory.keys_for_role("dispatcher"):
+    for key in await directory.dispatcher_keys(turn.uow):
         turn.notify(key, note, appeal.number)
     await dispatcher_cmds.after_submit(turn, appeal)
