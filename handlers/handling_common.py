@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.domain.appeal import Action, Appeal
+from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
 from bot.messages import Choice, ConversationKey
 from bot.services import appeals as svc
@@ -110,9 +110,7 @@ async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str
 async def _date_change(turn: Turn, result: Dispatched) -> str:
     """When the date now given differs from the one the enterprise was told before: both, and why."""
     a, tz = result.appeal, turn.rt.tz
-    earlier = [e for e in await turn.uow.appeals.events(a.number) if e.action == Action.DISPATCH]
-    before_iso = earlier[-2].data.get("due_at") if len(earlier) >= 2 else None
-    before = datetime.fromisoformat(before_iso) if before_iso else a.promised_at
+    before = await svc.earlier_due(turn.uow, a)
     if before is None or fmt_date(before, tz) == fmt_date(result.due.at, tz):
         return ""
     limits = turn.rt.policy.time_limits

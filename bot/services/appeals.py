@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain import answers
 from bot.domain.appeal import (
@@ -152,6 +153,13 @@ async def appeal_with_timeline(uow: UnitOfWork, identity: Identity, number: str
                                ) -> tuple[Appeal, list[AppealEvent]]:
     appeal = await load_appeal_for(uow, identity, number)
     return appeal, await uow.appeals.events(appeal.number)
+
+
+async def earlier_due(uow: UnitOfWork, appeal: Appeal) -> datetime | None:
+    """The date the enterprise was given before the latest dispatch: the previous dispatch's, else the promise."""
+    dispatches = [e for e in await uow.appeals.events(appeal.number) if e.action == Action.DISPATCH]
+    before = dispatches[-2].data.get("due_at") if len(dispatches) >= 2 else None
+    return datetime.fromisoformat(before) if before else appeal.promised_at
 
 
 async def own_open_appeals(uow: UnitOfWork, identity: Identity) -> list[Appeal]:

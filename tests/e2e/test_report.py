@@ -117,7 +117,7 @@ async def test_what_enterprises_wrote_is_text_in_the_html_and_the_xlsx(app, cloc
     assert 'href="https://evil' not in page
     wb = load_workbook(write(content, tmp_path / "r.xlsx", SHANGHAI))
     sheet = wb["评价明细"]
-    col = [c.value for c in sheet[1]].index("comment")
+    col = [c.value for c in sheet[1]].index("意见")
     cells = [row[col] for row in sheet.iter_rows(min_row=2)]
     assert all(c.data_type == "s" for c in cells if c.value)  # no cell is a formula
     written = {c.value for c in cells}
