@@ -162,7 +162,8 @@ async def approve_extension(turn: Turn, arg: str) -> None:
     await tell_unit(turn, request.unit_id, texts.STAFF_EXT_APPROVED.format(
         number=appeal.number, days=request.days, due=due, gap=mark), appeal.number)
     tell_enterprise(turn, appeal, texts.ENT_EXT_APPROVED.format(
-        number=appeal.number, reason=request.reason, days=request.days, due=due, gap=mark))
+        number=appeal.number, reason=request.reason, days=request.days, due=due, gap=mark,
+        old=due_text(turn, request.old_due_at)))
     turn.say(texts.APPROVED_OK.format(number=appeal.number, days=request.days, due=due, gap=mark),
              appeal_number=appeal.number)
 

@@ -134,7 +134,9 @@ class WebChat:
 
     async def config(self, request: web.Request) -> web.Response:
         demo = self.demo_allowed(request)
-        staff = [{"id": f"staff:{s.id}", "name": s.name, "role": s.role}
+        units = {u.id: u.name for u in self.app.settings.units}
+        # The picker shows who the demo person is and where they work: 陈晓（县企业综合服务中心）.
+        staff = [{"id": f"staff:{s.id}", "name": f"{s.name}（{units.get(s.unit, '')}）", "role": s.role}
                  for s in self.app.settings.staff if s.demo] if demo else []
         return _json({"demo": demo, "staff": staff})
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from bot.domain import answers
 from bot.domain.appeal import (
     Action,
     Actor,
@@ -16,7 +18,7 @@ from bot.domain.appeal import (
     Source,
 )
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
-from bot.domain.identifiers import normalize_mobile, normalize_uscc
+from bot.domain.identifiers import normalize_phone, normalize_uscc
 from bot.services import membership
 from bot.services.policy import Policy
 from bot.services.ports import Enterprise, Identity, UnitOfWork
@@ -40,20 +42,15 @@ class FilingDraft:
     type: AppealType
     tag_evidence: dict[str, list[str]] = field(default_factory=dict)
     attachments: list[dict] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)  # asked while filing: recorded as supplements
 
 
 def validate_company(policy: Policy, raw: str) -> str:
-    name = raw.strip()
-    if len(name) < 2 or len(name) > policy.company_max_chars:
-        raise InvalidInput("company_length", max=policy.company_max_chars)
-    return name
+    return answers.company_name(raw, policy.company_max_chars)
 
 
 def validate_contact(policy: Policy, raw: str) -> str:
-    name = raw.strip()
-    if not name or len(name) > policy.contact_max_chars or any(ch.isdigit() for ch in name):
-        raise InvalidInput("contact", max=policy.contact_max_chars)
-    return name
+    return answers.person_name(raw, policy.contact_max_chars)
 
 
 def validate_text(policy: Policy, raw: str) -> str:
@@ -83,7 +80,7 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     policy = rt.policy
     now = rt.now()
     uscc = normalize_uscc(draft.uscc)
-    phone = normalize_mobile(draft.phone)
+    phone = normalize_phone(draft.phone)
     company = validate_company(policy, draft.company)
     contact = validate_contact(policy, draft.contact)
     text = validate_text(policy, draft.text)
@@ -126,6 +123,10 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     )
     appeal.record_submission(actor=actor or actor_of(identity, contact), now=now, note=note)
     appeal = await uow.appeals.add(appeal)
+    if draft.questions:  # kept so the staff can answer them; not part of the description
+        for question in draft.questions:
+            appeal.apply(Action.SUPPLEMENT, actor=actor or actor_of(identity, contact), now=now, note=question)
+        await uow.appeals.save(appeal)
     await flag_repeat(uow, rt, appeal)  # issue 6: same USCC + category soon after a closure
     return appeal
 
@@ -153,6 +154,13 @@ async def appeal_with_timeline(uow: UnitOfWork, identity: Identity, number: str
                                ) -> tuple[Appeal, list[AppealEvent]]:
     appeal = await load_appeal_for(uow, identity, number)
     return appeal, await uow.appeals.events(appeal.number)
+
+
+async def earlier_due(uow: UnitOfWork, appeal: Appeal) -> datetime | None:
+    """The date the enterprise was given before the latest dispatch: the previous dispatch's, else the promise."""
+    dispatches = [e for e in await uow.appeals.events(appeal.number) if e.action == Action.DISPATCH]
+    before = dispatches[-2].data.get("due_at") if len(dispatches) >= 2 else None
+    return datetime.fromisoformat(before) if before else appeal.promised_at
 
 
 async def own_open_appeals(uow: UnitOfWork, identity: Identity) -> list[Appeal]:

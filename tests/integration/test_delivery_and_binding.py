@@ -145,7 +145,7 @@ async def test_staff_bind_with_a_one_time_code(settings, clock, fake_ding, monke
 
         li = DingUser(env, "user777", "李工")
         reply = await li.say(f"绑定 {code.lower()[:4]} {code.lower()[4:]}")
-        assert "绑定成功：您已作为承办人（李工（供电公司）" in reply
+        assert "绑定成功：您已作为承办人（李工，国网示范县供电公司）" in reply and "gdgs" not in reply
         assert "工作人员 · 承办人" in await li.say("帮助")
         assert "绑定码无效、已使用或已过期" in await claimant.say(f"绑定 {code}")  # used up
         async with env.app.runtime.uow() as uow:
