@@ -13,6 +13,7 @@ from bot.domain.appeal import Action, Appeal, Status
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
 from bot.messages import ConversationKey, OutboundMessage
+from bot.services import membership
 from bot.services.access import require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.ports import Callback, GrassrootsRating, Holding, Identity, Rating, ThirdPartyScore, UnitOfWork
@@ -93,8 +94,8 @@ async def rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, le
     if bad:
         rating.verify_due_at = rt.calendar.add_workdays(now, rt.policy.evaluation.verify_days).at
     action = Action.RATE_BAD if bad else Action.RATE_GOOD
-    appeal.apply(action, actor=actor_of(identity, appeal.contact), now=now, note=comment if note is None else note,
-                 round=rnd, level=level,
+    actor = await membership.acting_person(uow, identity, appeal)
+    appeal.apply(action, actor=actor, now=now, note=comment if note is None else note, round=rnd, level=level,
                  level_label=LEVELS[level], tags=rating.tags, solved=solved, tag_version=ts.version)
     await uow.appeals.save(appeal)
     await uow.evaluation.add_rating(rating)
