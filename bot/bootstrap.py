@@ -78,6 +78,7 @@ class App:
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
     scheduler: Any = None  # scheduler.runner.SweepRunner once started
     delivery_process: Any = None  # bot.delivery_process.DeliveryProcess with [delivery] worker = "process"
+    webhooks: Any = None  # bot.channels.webhook_channel.WebhookSender with [api] enabled
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -132,6 +133,8 @@ class App:
             self.scheduler = None
         for channel in self.channels:
             await channel.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         if self.delivery_process is not None:
             await self.delivery_process.stop()
             self.delivery_process = None
@@ -179,4 +182,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app.channels = build_channels(app)
     for channel in app.channels:
         outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins
+    if settings.api.enabled:  # signed deliveries to other systems' webhooks, through the same outbox
+        from bot.channels.webhook_channel import WebhookSender
+        from bot.services.webhooks import CHANNEL
+        app.webhooks = WebhookSender(runtime.uow, runtime.clock, settings.api.webhook_timeout_seconds)
+        outbox.senders.setdefault(CHANNEL, app.webhooks)
     return app

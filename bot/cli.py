@@ -643,9 +643,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.set_defaults(fn=cmd_tags_common)
     from bot.ops_cli import register as register_ops
     register_ops(sub)  # doctor, calendar show
-    from bot import backup, privacy
+    from bot import api_cli, backup, privacy
     backup.register(sub)
     privacy.register(sub)
+    api_cli.register(sub)
     return parser
 
 

@@ -46,6 +46,13 @@ def make_web_app(app: App) -> web.Application:
         web_app.add_routes(WebChat(app).routes())
     for channel in app.channels:  # only the configured ones (bot.channels.registry)
         web_app.add_routes(channel.routes())
+    if app.settings.api.enabled:  # other systems: Open311 and /api/v1, each with its own error format
+        from bot.api.common import KeyGate
+        from bot.api.open311 import Open311
+        from bot.api.v1 import ApiV1
+        gate = KeyGate(app)
+        web_app.add_subapp("/open311/v2", Open311(app, gate).sub_app())
+        web_app.add_subapp("/api/v1", ApiV1(app, gate).sub_app())
     return web_app
 
 

@@ -31,6 +31,7 @@ from bot.services.ports import (
     TagCorrection,
 )
 from storage import tables as t
+from storage.api_repository import add_webhook_rows
 from storage.rows import outbox_rows
 
 
@@ -102,6 +103,7 @@ class SqlAppealRepository:
              "to_status": e.to_status.value, "note": e.note, "data": e.data}
             for e in appeal.pending_events
         ])
+        await add_webhook_rows(self.conn, appeal, appeal.pending_events)
         appeal.pending_events.clear()
 
     @staticmethod

@@ -72,7 +72,7 @@ def actor_of(identity: Identity, display: str = "") -> Actor:
 
 async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft: FilingDraft,
                         source: Source, *, actor: Actor | None = None, record_filer: bool = True,
-                        note: str = "") -> Appeal:
+                        note: str = "", flags: dict | None = None) -> Appeal:
     """Store a new appeal as 待受理 with its number, promised deadline and first event.
 
     Staff entering an appeal for an enterprise (录入, imports) pass record_filer=False: the
@@ -117,6 +117,7 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
         promised_at=promised.at, calendar_gap=promised.calendar_gap,
         filer_channel=identity.key.channel if record_filer else None,
         filer_external_id=identity.key.user_id if record_filer else None,
+        flags=dict(flags or {}),
     )
     appeal.record_submission(actor=actor or actor_of(identity, contact), now=now, note=note)
     appeal = await uow.appeals.add(appeal)
