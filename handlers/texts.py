@@ -521,6 +521,7 @@ STATS_BODY = (
     "差评 {bad} 件，差评整改率 {rectification}（{rect_n}）；无效差评已剔除 {excluded} 件\n"
     "回访满意率 {callback}（{callback_n}）"
 )
+STATS_SOURCES = "受理来源：{sources}"
 STATS_UNITS_HEAD = "单位（按企业服务指数）："
 STATS_UNIT_LINE = "{rank}. {unit}　指数 {index}　满意率 {satisfaction}　按时 {on_time}"
 INDEX_HEAD = "【企业服务指数 {label}】全县 {index}"
