@@ -29,7 +29,10 @@ DEFAULT_DAYS = 90  # the spec's window when no date is given
 async def open311_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The spec's error format, [{"code": …, "description": …}], for every refusal."""
     try:
-        return await handler(request)
+        try:
+            return await handler(request)
+        except DomainError as err:
+            raise refused(err) from None
     except ApiRefusal as r:
         headers = {"Retry-After": str(int(r.retry_after))} if r.retry_after else None
         return web.json_response([{"code": r.status, "description": r.reason}], status=r.status, headers=headers)

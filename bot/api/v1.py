@@ -45,7 +45,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def v1_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """{"error": reason} with the right 4xx for every refusal, aiohttp's own (404, 405, 413) included."""
     try:
-        return await handler(request)
+        try:
+            return await handler(request)
+        except DomainError as err:
+            raise refused(err) from None
     except ApiRefusal as r:
         headers = {"Retry-After": str(int(r.retry_after))} if r.retry_after else None
         return web.json_response({"error": r.reason}, status=r.status, headers=headers)
