@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +18,11 @@ from bot.services.api import Unauthorized, authenticate
 from bot.services.ports import ApiClient, UnitOfWork
 from handlers import texts
 from handlers.render import refusal
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON with Chinese as characters, not \\u escapes: what a person reading a log or curl sees."""
+    return web.json_response(data, status=status, headers=headers, dumps=partial(json.dumps, ensure_ascii=False))
 
 
 class ApiRefusal(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api.common import ApiRefusal, KeyGate, refused, statuses_of
+from bot.api.common import ApiRefusal, KeyGate, json_response, refused, statuses_of
 from bot.bootstrap import App
 from bot.domain.appeal import Appeal, AppealEvent
 from bot.domain.errors import DomainError, InvalidInput, NotFound
@@ -35,13 +35,13 @@ async def open311_errors(request: web.Request, handler: Handler) -> web.StreamRe
             raise refused(err) from None
     except ApiRefusal as r:
         headers = {"Retry-After": str(int(r.retry_after))} if r.retry_after else None
-        return web.json_response([{"code": r.status, "description": r.reason}], status=r.status, headers=headers)
+        return json_response([{"code": r.status, "description": r.reason}], status=r.status, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         from bot.server import HTTP_MESSAGES
         reason = HTTP_MESSAGES.get(exc.status, exc.reason)
-        return web.json_response([{"code": exc.status, "description": reason}], status=exc.status)
+        return json_response([{"code": exc.status, "description": reason}], status=exc.status)
 
 
 def _iso(value: datetime | None, app: App) -> str | None:
@@ -67,7 +67,7 @@ class Open311:
         async with rt.uow() as uow:
             names = {u.id: u.name for u in await uow.directory.units()}
         leads = {r.category: names.get(r.lead, r.lead) for r in rt.policy.routing if not r.area and not r.level}
-        return web.json_response([
+        return json_response([
             {"service_code": c, "service_name": c, "description": f"企业诉求：{c}", "metadata": False,
              "type": "realtime", "keywords": "", "group": leads.get(c, "企业综合服务中心")}
             for c in rt.tagger.categories])
@@ -116,7 +116,7 @@ class Open311:
             template = texts.API_NOTICE_CREATED if created else texts.API_NOTICE_EXISTING
             notice = template.format(number=appeal.number, promised=fmt_date(appeal.promised_at, self.app.runtime.tz))
             return [{"service_request_id": appeal.number, "service_notice": notice, "account_id": None}]
-        return web.json_response(await self._with_client(request, form, work, writes=True))
+        return json_response(await self._with_client(request, form, work, writes=True))
 
     async def get_request(self, request: web.Request) -> web.Response:
         number = request.match_info["id"]
@@ -124,7 +124,7 @@ class Open311:
         async def work(uow: UnitOfWork, client: ApiClient) -> list[dict[str, Any]]:
             appeal = await api.appeal_for(uow, client, number)
             return [await self._request(uow, client, appeal, await _names(uow))]
-        return web.json_response(await self._with_client(request, None, work))
+        return json_response(await self._with_client(request, None, work))
 
     async def get_requests(self, request: web.Request) -> web.Response:
         q = request.query
@@ -147,7 +147,7 @@ class Open311:
                 start = since or end - timedelta(days=DEFAULT_DAYS)
                 appeals = await uow.api.page(0, MAX_RESULTS, statuses, start, end)
             return [await self._request(uow, client, a, names) for a in appeals]
-        return web.json_response(await self._with_client(request, None, work))
+        return json_response(await self._with_client(request, None, work))
 
     async def _request(self, uow: UnitOfWork, client: ApiClient, a: Appeal, names: dict[str, str]) -> dict[str, Any]:
         """One service request with the spec's fields; contact and phone only for read_personal."""

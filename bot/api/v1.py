@@ -9,7 +9,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bot.api.common import ApiRefusal, KeyGate, decode_cursor, encode_cursor, invalid_body, refused, statuses_of
+from bot.api.common import (
+    ApiRefusal,
+    KeyGate,
+    decode_cursor,
+    encode_cursor,
+    invalid_body,
+    json_response,
+    refused,
+    statuses_of,
+)
 from bot.api.models import (
     AppealIn,
     AppealOut,
@@ -51,12 +60,12 @@ async def v1_errors(request: web.Request, handler: Handler) -> web.StreamRespons
             raise refused(err) from None
     except ApiRefusal as r:
         headers = {"Retry-After": str(int(r.retry_after))} if r.retry_after else None
-        return web.json_response({"error": r.reason}, status=r.status, headers=headers)
+        return json_response({"error": r.reason}, status=r.status, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         from bot.server import HTTP_MESSAGES
-        return web.json_response({"error": HTTP_MESSAGES.get(exc.status, exc.reason)}, status=exc.status)
+        return json_response({"error": HTTP_MESSAGES.get(exc.status, exc.reason)}, status=exc.status)
 
 
 def appeal_out(a: Appeal, client: ApiClient, areas: dict[str, str]) -> AppealOut:
@@ -110,7 +119,7 @@ class ApiV1:
         return sub
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(openapi_document())
+        return json_response(openapi_document())
 
     async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
         try:
