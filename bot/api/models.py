@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.json_schema import models_json_schema
 
 from bot.services.webhooks import EVENTS, SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# Every time out is UTC with a Z, whichever database or code path it came from.
+Utc = Annotated[datetime, PlainSerializer(_utc, return_type=str, when_used="json")]
 
 
 class _In(BaseModel):
@@ -45,9 +53,9 @@ class AppealOut(BaseModel):
     uscc: str
     lead_unit: str | None
     co_units: list[str]
-    submitted_at: datetime
-    promised_at: datetime | None
-    due_at: datetime | None
+    submitted_at: Utc
+    promised_at: Utc | None
+    due_at: Utc | None
     contact: str | None = Field(None, description="only with the read_personal scope")
     phone: str | None = Field(None, description="only with the read_personal scope")
 
@@ -63,7 +71,7 @@ class AppealPage(BaseModel):
 
 
 class EventOut(BaseModel):
-    at: datetime
+    at: Utc
     action: str
     action_label: str
     from_status: str | None
@@ -94,7 +102,7 @@ class RatingOut(BaseModel):
     comment: str
     bad: bool
     verdict: str | None
-    rated_at: datetime
+    rated_at: Utc
 
 
 class RatingsOut(BaseModel):
@@ -104,11 +112,11 @@ class RatingsOut(BaseModel):
 
 class CallbackOut(BaseModel):
     reason: str
-    created_at: datetime
+    created_at: Utc
     method: str | None
     result: str | None
     satisfied: bool | None
-    done_at: datetime | None
+    done_at: Utc | None
 
 
 class CallbacksOut(BaseModel):
@@ -126,7 +134,7 @@ class WebhookOut(BaseModel):
     id: int
     url: str
     all_appeals: bool
-    created_at: datetime
+    created_at: Utc
     events: list[str]
 
 
