@@ -91,26 +91,28 @@ class Open311:
     async def post_request(self, request: web.Request) -> web.Response:
         form = await _form(request)
 
-        def need(name: str) -> str:
-            value = str(form.get(name) or "").strip()
-            if not value:
-                raise refused(InvalidInput("api_field_missing", field=name))
-            return value
-
-        code = need("service_code")
-        if code not in self.app.runtime.tagger.categories:
-            raise refused(NotFound("api_category", value=code))
-        contact = (str(form.get("last_name") or "").strip() + str(form.get("first_name") or "").strip())
-        if not contact:
-            raise refused(InvalidInput("api_field_missing", field="first_name/last_name"))
-        submission = api.Submission(
-            company=need("attribute[company]"), uscc=need("attribute[uscc]"), contact=contact, phone=need("phone"),
-            area=need("address_string"), text=need("description"), category=code,
-            type=str(form.get("attribute[type]") or "求助").strip(),
-            external_id=str(form.get("attribute[external_id]") or "").strip(),
-            entry_source=str(form.get("attribute[entry_source]") or "").strip())
-
         async def work(uow: UnitOfWork, client: ApiClient) -> list[dict[str, Any]]:
+            # The key and its scope are checked first (403 before 400, as the spec orders them), then the fields.
+            api.require_scope(client, "submit")
+
+            def need(name: str) -> str:
+                value = str(form.get(name) or "").strip()
+                if not value:
+                    raise refused(InvalidInput("api_field_missing", field=name))
+                return value
+
+            code = need("service_code")
+            if code not in self.app.runtime.tagger.categories:
+                raise refused(NotFound("api_category", value=code))
+            contact = (str(form.get("last_name") or "").strip() + str(form.get("first_name") or "").strip())
+            if not contact:
+                raise refused(InvalidInput("api_field_missing", field="first_name/last_name"))
+            submission = api.Submission(
+                company=need("attribute[company]"), uscc=need("attribute[uscc]"), contact=contact, phone=need("phone"),
+                area=need("address_string"), text=need("description"), category=code,
+                type=str(form.get("attribute[type]") or "求助").strip(),
+                external_id=str(form.get("attribute[external_id]") or "").strip(),
+                entry_source=str(form.get("attribute[entry_source]") or "").strip())
             appeal, created = await api.submit(uow, self.app.runtime, client, submission,
                                                self.app.settings.api.entry_sources)
             template = texts.API_NOTICE_CREATED if created else texts.API_NOTICE_EXISTING

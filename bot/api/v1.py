@@ -134,13 +134,16 @@ class ApiV1:
             raise invalid_body(err) from None
 
     async def _run(self, request: web.Request, work: Callable[[UnitOfWork, ApiClient], Awaitable[web.Response]],
-                   body: type[BaseModel] | None = None, *, writes: bool = False) -> web.Response:
+                   body: type[BaseModel] | None = None, *, writes: bool = False,
+                   scope: str | None = None) -> web.Response:
         """Authenticate, read the body, do the work in one transaction; any refusal rolls it all back."""
-        parsed = await self._body(request, body) if body is not None else None
         rt = self.app.runtime
         async with rt.uow() as uow:
-            client = await self.gate.client(uow, self.gate.key_of(request))
+            client = await self.gate.client(uow, self.gate.key_of(request))  # who asks comes before what
             try:
+                if scope:
+                    api.require_scope(client, scope)
+                parsed = await self._body(request, body) if body is not None else None
                 response = await (work(uow, client, parsed) if body is not None else work(uow, client))  # type: ignore[call-arg]
             except DomainError as err:
                 raise refused(err) from None
@@ -158,7 +161,7 @@ class ApiV1:
             appeal, created = await api.submit(uow, self.app.runtime, client, s, self.app.settings.api.entry_sources)
             out = SubmitOut(created=created, appeal=appeal_out(appeal, client, await _unit_names(uow)))
             return _json(out, 201 if created else 200)
-        return await self._run(request, work, AppealIn, writes=True)
+        return await self._run(request, work, AppealIn, writes=True, scope="submit")
 
     async def list(self, request: web.Request) -> web.Response:
         limit_max = self.app.settings.api.page_size_max
@@ -209,7 +212,7 @@ class ApiV1:
             rated = await api.rate(uow, self.app.runtime, client, request.match_info["number"], body.level,
                                    body.solved, body.comment, body.tags)
             return _json(rating_out(rated.rating), 201)
-        return await self._run(request, work, RatingIn, writes=True)
+        return await self._run(request, work, RatingIn, writes=True, scope="rate")
 
     async def callbacks(self, request: web.Request) -> web.Response:
         async def work(uow: UnitOfWork, client: ApiClient) -> web.Response:
@@ -231,7 +234,7 @@ class ApiV1:
         async def work(uow: UnitOfWork, client: ApiClient, body: WebhookIn) -> web.Response:
             sub = await api.subscribe(uow, self.app.runtime, client, body.url, body.secret, body.all_appeals)
             return _json(webhook_out(sub), 201)
-        return await self._run(request, work, WebhookIn, writes=True)
+        return await self._run(request, work, WebhookIn, writes=True, scope="read")
 
     async def webhooks(self, request: web.Request) -> web.Response:
         async def work(uow: UnitOfWork, client: ApiClient) -> web.Response:

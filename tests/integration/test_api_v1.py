@@ -52,6 +52,7 @@ async def test_no_key_a_wrong_key_and_a_revoked_key_are_refused_with_the_reason(
     assert r.status == 401 and "密钥" in (await r.json())["error"]
     r = await client.post("/api/v1/appeals", json=ticket(1), headers=bearer("qh_00000000_guess"))
     assert r.status == 401
+    assert (await client.post("/api/v1/appeals", data=b"{bad")).status == 401  # who asks before what
     key = await new_key(app)
     async with app.runtime.uow() as uow:
         assert await uow.api.revoke("hotline-12345", app.runtime.now())
@@ -66,6 +67,7 @@ async def test_each_scope_guards_its_calls(app, client):
     submitter = await new_key(app, "submitter", "submit")
     r = await client.post("/api/v1/appeals", json=ticket(1), headers=bearer(reader))
     assert r.status == 403 and "「submit」" in (await r.json())["error"]
+    assert (await client.post("/api/v1/appeals", json={}, headers=bearer(reader))).status == 403
     number = (await (await client.post("/api/v1/appeals", json=ticket(1), headers=bearer(submitter))).json()
               )["appeal"]["number"]
     for path in (f"/api/v1/appeals/{number}", "/api/v1/appeals", "/api/v1/webhooks"):

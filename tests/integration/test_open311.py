@@ -128,6 +128,7 @@ async def test_errors_in_the_spec_format_with_the_spec_codes(app, http):
     client = GeoReportClient(http, await new_key(app))
     assert "密钥" in spec_error(*(await client.post(TICKET, api_key="")), 403)
     spec_error(*(await client.post(TICKET, api_key="qh_12345678_wrong")), 403)
+    spec_error(*(await client.post({}, api_key="")), 403)  # who asks is checked before what is asked
     spec_error(*(await client.post({k: v for k, v in TICKET.items() if k != "service_code"})), 400)
     assert "service_code" in spec_error(*(await client.post({**TICKET, "service_code": "不存在的类别"})), 404)
     assert "乡镇" in spec_error(*(await client.post({**TICKET, "address_string": "火星基地"})), 400)
@@ -137,6 +138,7 @@ async def test_errors_in_the_spec_format_with_the_spec_codes(app, http):
     spec_error(r.status, await r.json(), 404)
     reader = GeoReportClient(http, await new_key(app, "reader", "read"))
     assert "submit" in spec_error(*(await reader.post(TICKET)), 403)
+    assert "submit" in spec_error(*(await reader.post({})), 403)
     async with app.engine.connect() as conn:
         from sqlalchemy import func, select
 
