@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.appeal import OPEN_STATUSES, Action, Appeal, AppealEvent, Status
@@ -53,7 +54,7 @@ def payload(appeal: Appeal, event: AppealEvent, kind: str) -> dict[str, Any]:
     return {
         "id": f"evt_{uuid.uuid4().hex}",
         "type": kind,
-        "created_at": event.at.isoformat(),
+        "created_at": _utc(event.at),
         "appeal": {
             "number": appeal.number,
             "external_id": appeal.flags.get("external_id"),
@@ -62,7 +63,7 @@ def payload(appeal: Appeal, event: AppealEvent, kind: str) -> dict[str, Any]:
             "status": appeal.status.value,
             "open311_status": open311_status(appeal.status),
             "lead_unit": appeal.lead_unit_id,
-            "due_at": appeal.due_at.isoformat() if appeal.due_at else None,
+            "due_at": _utc(appeal.due_at) if appeal.due_at else None,
         },
         "event": {
             "action": event.action.value,
@@ -73,6 +74,11 @@ def payload(appeal: Appeal, event: AppealEvent, kind: str) -> dict[str, Any]:
             "data": {k: event.data[k] for k in _DATA_KEYS if k in event.data},
         },
     }
+
+
+def _utc(value: datetime) -> str:
+    """UTC with a Z, as /api/v1 writes times."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
