@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.appeal import Action, Source, Status
+from bot.domain.appeal import Action, Appeal, Source, Status
 
 STATUS = {
     Status.SUBMITTED: "待受理",
@@ -47,11 +47,10 @@ SOURCE = {
 }
 
 
-def source_label(appeal: object) -> str:
+def source_label(appeal: Appeal) -> str:
     """The entry source a client system named (12345热线, 企呼我应 …), else the channel's name."""
-    entry = getattr(appeal, "flags", {}).get("entry_source")
-    source = getattr(appeal, "source")  # noqa: B009
-    return str(entry) if entry else SOURCE.get(source, str(source))
+    entry = appeal.flags.get("entry_source")
+    return str(entry) if entry else SOURCE.get(appeal.source, appeal.source.value)
 
 # Refusals and validation messages, by error code (bot.domain.errors).
 ERRORS = {
