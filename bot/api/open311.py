@@ -39,8 +39,7 @@ async def open311_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        from bot.server import HTTP_MESSAGES
-        reason = HTTP_MESSAGES.get(exc.status, exc.reason)
+        reason = texts.HTTP_MESSAGES.get(exc.status, exc.reason)
         return json_response([{"code": exc.status, "description": reason}], status=exc.status)
 
 

@@ -64,8 +64,7 @@ async def v1_errors(request: web.Request, handler: Handler) -> web.StreamRespons
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        from bot.server import HTTP_MESSAGES
-        return json_response({"error": HTTP_MESSAGES.get(exc.status, exc.reason)}, status=exc.status)
+        return json_response({"error": texts.HTTP_MESSAGES.get(exc.status, exc.reason)}, status=exc.status)
 
 
 def appeal_out(a: Appeal, client: ApiClient, areas: dict[str, str]) -> AppealOut:
