@@ -31,8 +31,8 @@ from bot.services.ports import (
     TagCorrection,
 )
 from storage import tables as t
-from storage.api_repository import add_webhook_rows
 from storage.rows import outbox_rows
+from storage.webhook_rows import add_webhook_rows
 
 
 class ConcurrentUpdate(RuntimeError):
