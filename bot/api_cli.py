@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
+from bot.cli.common import settings_from as _settings
+from bot.cli.common import with_app as _with_app
 from bot.domain.errors import DomainError
 from handlers import texts
 from handlers.render import fmt_date, refusal
 
-# The cli's settings loader and app runner, handed over by bot.cli (this module does not import it back).
-Helpers = tuple[Callable[..., Any], Callable[..., Any]]
 
-
-def cmd_add(cli: Helpers, args: argparse.Namespace) -> None:
-    _settings, _with_app = cli
+def cmd_add(args: argparse.Namespace) -> None:
     from bot.services.api import add_client
     settings = _settings(args)
     scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
@@ -39,8 +35,7 @@ def cmd_add(cli: Helpers, args: argparse.Namespace) -> None:
                                         source=client.entry_source, rate=client.rate_per_minute, key=key))
 
 
-def cmd_list(cli: Helpers, args: argparse.Namespace) -> None:
-    _settings, _with_app = cli
+def cmd_list(args: argparse.Namespace) -> None:
     settings = _settings(args)
 
     async def work(app):  # type: ignore[no-untyped-def]
@@ -58,8 +53,7 @@ def cmd_list(cli: Helpers, args: argparse.Namespace) -> None:
                                            rate=c.rate_per_minute, created=fmt_date(c.created_at, tz), state=state))
 
 
-def cmd_revoke(cli: Helpers, args: argparse.Namespace) -> None:
-    _settings, _with_app = cli
+def cmd_revoke(args: argparse.Namespace) -> None:
     settings = _settings(args)
 
     async def work(app):  # type: ignore[no-untyped-def]
@@ -73,8 +67,8 @@ def cmd_revoke(cli: Helpers, args: argparse.Namespace) -> None:
     print(texts.API_CLIENT_REVOKED_DONE.format(id=args.name))
 
 
-def register(sub: Any, cli: Helpers) -> None:  # argparse's subparsers action (its class is private)
-    """`qihu api-client add|list|revoke`, for bot/cli.py build_parser."""
+def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
+    """`qihu api-client add|list|revoke`, for bot/cli/parser.py build_parser."""
     client = sub.add_parser("api-client", help="其他系统的接口密钥（Open311、/api/v1、webhook）")
     client_sub = client.add_subparsers(dest="api_client_command", required=True)
     add = client_sub.add_parser("add", help="新建客户端并打印密钥（只显示一次）")
@@ -82,8 +76,8 @@ def register(sub: Any, cli: Helpers) -> None:  # argparse's subparsers action (i
     add.add_argument("--scopes", required=True, help="逗号分隔：submit,read,read_personal,rate,callbacks")
     add.add_argument("--source", help="它提交的诉求计为哪个受理来源（默认 [api] entry_sources 的第一个）")
     add.add_argument("--rate", type=int, help="每分钟调用次数上限（默认 [api] rate_per_minute）")
-    add.set_defaults(fn=partial(cmd_add, cli))
-    client_sub.add_parser("list", help="列出客户端（不显示密钥）").set_defaults(fn=partial(cmd_list, cli))
+    add.set_defaults(fn=cmd_add)
+    client_sub.add_parser("list", help="列出客户端（不显示密钥）").set_defaults(fn=cmd_list)
     revoke = client_sub.add_parser("revoke", help="吊销客户端的密钥")
     revoke.add_argument("name")
-    revoke.set_defaults(fn=partial(cmd_revoke, cli))
+    revoke.set_defaults(fn=cmd_revoke)

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
@@ -18,6 +18,11 @@ from storage.fastpath import FastStatement
 BUSY_TIMEOUT_MS = 30_000
 INLINE_OPTION = "qihu_sqlite_inline"  # an engine option: units of work run statements on OwnedSqlite
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def shown_url(url: str) -> str:
+    """The database URL with its password masked: for terminals and logs."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def is_sqlite(url: str) -> bool:
@@ -180,3 +185,22 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_i
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database could not be reached or the connection
+    died, rather than that it refused what was asked: the same work may succeed once it is back."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StorageInterrupted | OSError | TimeoutError | OperationalError | InterfaceError
+                      | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
