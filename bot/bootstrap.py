@@ -15,6 +15,7 @@ from bot.channels.ports import Channel
 from bot.channels.ratelimit import SenderRateLimit
 from bot.channels.registry import build_channels
 from bot.channels.webchat_channel import CHANNEL as WEB
+from bot.channels.webhook_channel import WebhookSender
 from bot.config import Settings
 from bot.delivery_process import DeliveryProcess
 from bot.domain.calendar import WorkCalendar
@@ -28,6 +29,7 @@ from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
 from bot.services.scheduling import SweepContext
 from bot.services.sweeps import build as build_sweeps
+from bot.services.webhooks import CHANNEL as WEBHOOK
 from bot.spool import Spool
 from handlers.notices import ChatNotices
 from handlers.router import Router
@@ -91,6 +93,7 @@ class App:
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
     scheduler: SweepRunner | None = None  # once started
     delivery_process: DeliveryProcess | None = None  # with [delivery] worker = "process"
+    webhooks: WebhookSender | None = None  # with [api] enabled: signed deliveries to other systems
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -157,6 +160,8 @@ class App:
             self.scheduler = None
         for channel in self.channels:
             await channel.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         await self.spool.settle()
         if self.delivery_process is not None:
             await self.delivery_process.stop()
@@ -205,4 +210,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app.channels = build_channels(app)
     for channel in app.channels:
         outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins
+    if settings.api.enabled:  # signed deliveries to other systems' webhooks, through the same outbox
+        app.webhooks = WebhookSender(runtime.uow, runtime.clock, settings.api.webhook_timeout_seconds)
+        outbox.senders.setdefault(WEBHOOK, app.webhooks)
     return app

@@ -6,16 +6,17 @@ import logging
 
 from aiohttp import web
 
+from bot.api.common import KeyGate
+from bot.api.open311 import Open311
+from bot.api.v1 import ApiV1
 from bot.bootstrap import App
 from bot.channels.webchat_channel import WebChat, security_headers
+from handlers import texts
 
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("qihu_app", App)
 
-HTTP_MESSAGES = {
-    400: "请求格式错误。", 404: "没有这个地址。", 405: "不支持这种请求方法。",
-    413: "请求体过大。", 415: "不支持的内容类型。",
-}
+HTTP_MESSAGES = texts.HTTP_MESSAGES
 
 
 @web.middleware
@@ -52,6 +53,10 @@ def make_web_app(app: App) -> web.Application:
         web_app.add_routes(WebChat(app).routes())
     for channel in app.channels:  # only the configured ones (bot.channels.registry)
         web_app.add_routes(channel.routes())
+    if app.settings.api.enabled:  # other systems: Open311 and /api/v1, each with its own error format
+        gate = KeyGate(app)
+        web_app.add_subapp("/open311/v2", Open311(app, gate).sub_app())
+        web_app.add_subapp("/api/v1", ApiV1(app, gate).sub_app())
     return web_app
 
 

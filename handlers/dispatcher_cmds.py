@@ -43,7 +43,8 @@ async def pool(turn: Turn, arg: str) -> None:
             lines.append(texts.POOL_LINE.format(
                 number=a.number, company=a.enterprise_name, unverified=unverified_mark(a),
                 area=names.get(a.area_id, ""), category=a.category,
-                type=a.type.value, submitted=fmt_date(a.submitted_at, tz), text_short=short(a.text, 40),
+                type=a.type.value, source=texts.source_label(a), submitted=fmt_date(a.submitted_at, tz),
+                text_short=short(a.text, 40),
                 suggestion=suggestion))
             words = a.tag_evidence.get(a.category) or []
             lines.append(texts.POOL_EVIDENCE.format(words="、".join(words[:5])) if words else texts.POOL_NO_EVIDENCE)

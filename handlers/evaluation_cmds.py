@@ -272,6 +272,10 @@ def stats_text(report: kpi.KpiReport, turn_tz: ZoneInfo, now: datetime) -> str:
                  pending=t.pending_rating, repeat=_pct(t.repeat.pct), repeat_n=_n(t.repeat), bad=t.bad_reviews,
                  rectification=_pct(t.rectification.pct), rect_n=_n(t.rectification), excluded=t.excluded_invalid,
                  callback=_pct(t.callback.pct), callback_n=_n(t.callback))]
+    sources = sorted(((f.received, texts.SOURCE.get(key, key)) for key, f in report.by_source.items()
+                      if f.received), reverse=True)
+    if sources:
+        lines.append(texts.STATS_SOURCES.format(sources="，".join(f"{name} {n} 件" for n, name in sources)))
     return "\n".join(lines)
 
 

@@ -234,7 +234,7 @@ async def detail(turn: Turn, arg: str) -> None:
     lines = [describe(e, names, tz) for e in d.events]
     spells = "\n".join(spell_line(turn, h, names) for h in d.spells) or texts.DETAIL_NO_SPELLS
     turn.say(texts.DETAIL_STAFF.format(
-        number=a.number, source=texts.SOURCE.get(a.source, a.source.value), status=texts.STATUS[a.status],
+        number=a.number, source=texts.source_label(a), status=texts.STATUS[a.status],
         level=a.level.value, difficulty=a.difficulty.value, company=a.enterprise_name, uscc=a.uscc,
         unverified=unverified_mark(a), contact=a.contact, phone=phone_for(a, d.full_phone),
         area=names.get(a.area_id, a.area_id),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.appeal import Action, Source, Status
+from bot.domain.appeal import Action, Appeal, Source, Status
 
 STATUS = {
     Status.SUBMITTED: "待受理",
@@ -43,8 +43,14 @@ SOURCE = {
     Source.CONSOLE: "控制台", Source.HOTLINE: "12345-8 热线", Source.OFFLINE: "线下窗口",
     Source.GRID_VISIT: "网格走访", Source.CAMPAIGN: "专项行动",
     Source.CONSULTATION: "人大代表·政协委员·商会征询", Source.INDUSTRY_CHAIN: "产业链",
-    Source.QINQING: "亲清活动", Source.LEADER_VISIT: "领导走访",
+    Source.QINQING: "亲清活动", Source.LEADER_VISIT: "领导走访", Source.API: "系统接口",
 }
+
+
+def source_label(appeal: Appeal) -> str:
+    """The entry source a client system named (12345热线, 企呼我应 …), else the channel's name."""
+    entry = appeal.flags.get("entry_source")
+    return str(entry) if entry else SOURCE.get(appeal.source, appeal.source.value)
 
 # Refusals and validation messages, by error code (bot.domain.errors).
 ERRORS = {
@@ -334,7 +340,7 @@ POOL_EMPTY = "问题池中没有待分派的诉求。"
 POOL_HEAD = "待分派诉求（{n} 件）："
 POOL_LINE = (
     "{number}　{company}{unverified}（"
-    "{area}）　{category}/{type}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
+    "{area}）　{category}/{type}　来源：{source}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
 )
 POOL_NO_SUGGESTION = "无匹配规则，请指定主办单位"
 POOL_TAIL = "发送「分派 编号」按建议分派，或「分派 编号 主办单位 [协办 单位…] [时限 N]」。"
@@ -586,6 +592,7 @@ STATS_BODY = (
     "差评 {bad} 件，差评整改率 {rectification}（{rect_n}）；无效差评已剔除 {excluded} 件\n"
     "回访满意率 {callback}（{callback_n}）"
 )
+STATS_SOURCES = "受理来源：{sources}"
 STATS_UNITS_HEAD = "单位（按企业服务指数）："
 STATS_UNIT_LINE = "{rank}. {unit}　指数 {index}　满意率 {satisfaction}　按时 {on_time}"
 INDEX_HEAD = "【企业服务指数 {label}】全县 {index}"
@@ -689,3 +696,47 @@ ERRORS.update({
 })
 # ---- Limits on hostile or runaway senders (issue 8) ----
 RATE_LIMITED = "您发送消息太频繁了，请等 {seconds} 秒后再发。"
+
+# ---- Other systems: Open311, /api/v1, webhooks (issue 16); reasons in 4xx answers and the CLI ----
+# Reasons for the refusals aiohttp itself raises (unknown path, wrong method, body too big …).
+HTTP_MESSAGES = {
+    400: "请求格式错误。", 404: "没有这个地址。", 405: "不支持这种请求方法。",
+    413: "请求体过大。", 415: "不支持的内容类型。",
+}
+ERRORS.update({
+    "api_key_invalid": "缺少接口密钥，或密钥无效、已吊销。请在 Authorization: Bearer 或 api_key 中提供有效密钥。",
+    "api_scope_missing": "此密钥没有「{scope}」权限。",
+    "api_client_id": "客户端名称「{value}」无效：应为 1–24 位小写字母、数字、_ 或 -，以字母或数字开头。",
+    "api_client_exists": "客户端「{value}」已存在。",
+    "api_client_unknown": "没有名为「{value}」的客户端。",
+    "api_scope": "权限「{value}」无效，可选：{known}。",
+    "api_entry_source": "来源「{value}」不在配置的受理来源中（[api] entry_sources）：{known}。",
+    "api_rate": "每分钟调用次数至少为 1。",
+    "api_external_id": "外部编号应为 1–60 位可打印 ASCII 字符。",
+    "api_type": "诉求类型「{value}」无效，可选：{known}。",
+    "api_area": "无法从「{value}」确定所在乡镇（街道），请写明乡镇名称。",
+    "api_category": "没有「{value}」这个问题类别（service_code），可用的见 services.json。",
+    "api_datetime": "{field} 的时间「{value}」格式无效，应为带时区的 ISO 8601，如 2026-11-25T10:00:00+08:00。",
+    "api_field_missing": "缺少必填字段 {field}。",
+    "api_field_invalid": "字段 {field} 无效：{reason}",
+    "api_body": "请求体应为 JSON 对象。",
+    "api_cursor": "分页游标 cursor 无效。",
+    "api_limit": "limit 应为 1 到 {max} 之间的整数。",
+    "api_status": "status 只能是 {known}。",
+    "api_rating_level": "评价等级 level 应为 1–5 的整数（5 非常满意 … 1 非常不满意）。",
+    "api_id_list": "service_request_id 应为以逗号分隔的诉求编号，最多 {max} 个。",
+    "webhook_url": "webhook 地址应为 http(s):// 开头的网址，最长 2000 字符。",
+    "webhook_secret": "webhook 密钥应为 16–128 个字符。",
+    "webhook_not_found": "没有编号为 {id} 的 webhook 订阅。",
+    "api_rate_limited": "调用过于频繁，请 {seconds} 秒后重试。",
+    "api_disabled": "接口未开启（[api] enabled = false）。",
+})
+API_NOTICE_CREATED = "已受理，诉求编号 {number}，承诺办结日期 {promised}。"
+API_NOTICE_EXISTING = "该外部编号已提交过，对应诉求 {number}。"
+API_CLIENT_ADDED = ("已创建客户端「{id}」（权限：{scopes}；来源：{source}；每分钟 {rate} 次）。\n"
+                    "密钥只显示这一次，请妥善保存：\n{key}")
+API_CLIENT_LINE = "{id}\t{scopes}\t{source}\t每分钟 {rate} 次\t创建于 {created}\t{state}"
+API_CLIENT_ACTIVE = "有效"
+API_CLIENT_REVOKED = "已吊销（{at}）"
+API_CLIENT_NONE = "还没有接口客户端。用 qihu api-client add 名称 --scopes submit,read 创建。"
+API_CLIENT_REVOKED_DONE = "客户端「{id}」的密钥已吊销，之后的调用一律返回 401。"

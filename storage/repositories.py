@@ -34,6 +34,7 @@ from bot.services.ports import (
 )
 from storage import tables as t
 from storage.rows import outbox_rows
+from storage.webhook_rows import add_webhook_rows
 
 UNVERIFIED_FLAG = "filer_unverified"  # bot.services.membership.UNVERIFIED_FLAG: the filer's claim is not verified
 
@@ -106,6 +107,7 @@ class SqlAppealRepository:
              "to_status": e.to_status.value, "note": e.note, "data": e.data}
             for e in appeal.pending_events
         ])
+        await add_webhook_rows(self.conn, appeal, appeal.pending_events)
         appeal.pending_events.clear()
 
     @staticmethod
