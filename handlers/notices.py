@@ -41,7 +41,7 @@ class ChatNotices:
         return texts.SCHEDULED[kind].format(**params)
 
     def rating_choices(self, number: str) -> list[Choice]:
-        return [Choice(label, f"评价 {number} {level}") for level, label in texts.RATING_LEVELS]
+        return [Choice(label, f"评价 {number} {label}") for _, label in texts.RATING_LEVELS]
 
     def bad_review_overdue(self, notice: Any, unit_names: dict[str, str]) -> str:
         """差评 verification / rectification overdue, with the deadline in local time."""

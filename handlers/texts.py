@@ -446,8 +446,14 @@ RATE_NONE = "您目前没有待评价的诉求。"
 RATE_WHAT = "评价"
 RATE_ASK_LEVEL = "请对诉求 {number}（{unit}办理）的办理结果作出评价{round}（评价自愿，如实反映即可）："
 RATE_ROUND2 = "（整改后第 {round} 轮评价）"
-RATE_ASK_TAGS = "您选择了「{level}」。请选择评价标签（可多选，回复序号如 1 3，或直接写标签名）；不选请回复「跳过」："
+RATE_ASK_TAGS = (
+    "您选择了「{level}」。请选择评价标签（可多选）：逐个点选后点「完成」，或一次回复几个序号如 1 3；"
+    "不选请回复「跳过」："
+)
 RATE_TAGS_UNKNOWN = "没有识别「{text}」，请回复列表中的序号（可多个，用空格分开）或标签名；不选请回复「跳过」。"
+RATE_TAGS_SO_FAR = "已选标签：{tags}。可继续点选（再点一次取消），选好后点「完成」："
+RATE_TAG_CHOSEN = "✓ {tag}"
+RATE_TAGS_DONE = "完成"
 RATE_ASK_COMMENT = "如有意见或建议，请直接写下（{max} 字以内）；没有请回复「跳过」："
 RATE_ASK_SOLVED = "最后，您反映的问题解决了吗？"
 RATE_SKIP = "跳过"
@@ -464,8 +470,9 @@ STAFF_BAD_REVIEW = (
     "被评单位：{unit}　核实期限：{due}\n请联系企业核实后发送：核实 {number} 有效|无效 说明。"
 )
 VERIFY_USAGE = "请按格式发送：核实 编号 有效 说明，或 核实 编号 无效 [误评|恶意] 说明。"
-VERIFY_NOTE_VALID = "差评核实有效：{note}；交{unit}整改，期限 {due}"
-VERIFY_NOTE_INVALID = "差评核实无效（{kind}）：{note}；不计入考核"
+# Timeline notes follow the action's own label ("差评核实有效："), so they do not repeat it.
+VERIFY_NOTE_VALID = "{note}；交{unit}整改，期限 {due}"
+VERIFY_NOTE_INVALID = "（{kind}）{note}；不计入考核"
 VERIFIED_VALID_OK = (
     "已核实诉求 {number} 的差评有效，已交{unit}整改，整改期限 {due}（{days} 个工作日）。已告知单位和企业。"
 )

@@ -41,6 +41,9 @@ class Turn:
 
     def say(self, text: str, choices: list[Choice] | None = None, appeal_number: str | None = None) -> None:
         """Reply to the sender; the latest choices offered are what a bare number selects."""
+        misread = [c.value for c in choices or [] if c.value.strip().isdigit()]
+        if misread:  # the router would read the tapped value as an option number (issue 15, item 0)
+            raise ValueError(f"choice values must not be bare numbers: {misread}")
         self.outbound.append(OutboundMessage(self.key, text, list(choices or []), appeal_number,
                                              dict(self.msg.reply_context)))
         self.state.choices = [c.value for c in choices or []]

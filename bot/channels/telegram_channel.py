@@ -48,7 +48,8 @@ def text_of_callback(data: str) -> str:
 def keyboard(choices: list[Choice]) -> InlineKeyboardMarkup | None:
     if not choices:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(c.label[:64], callback_data=callback_data(c, i))]
+    # Numbered like the prompts' "回复序号": a typed number picks the same option as the button.
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"{i}. {c.label}"[:64], callback_data=callback_data(c, i))]
                                  for i, c in enumerate(choices, start=1)])
 
 

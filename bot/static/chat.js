@@ -15,10 +15,12 @@
     if (choices && choices.length) {
       const row = document.createElement("div");
       row.className = "choices";
-      choices.forEach((c) => {
+      choices.forEach((c, i) => {
         const b = document.createElement("button");
         b.type = "button";
-        b.textContent = c.label;
+        // Numbered like the prompts' "回复序号": typing the number picks the same option.
+        b.textContent = (i + 1) + ". " + c.label;
+        b.dataset.label = c.label;
         b.addEventListener("click", () => send(c.value, c.label));
         row.appendChild(b);
       });
@@ -28,11 +30,13 @@
     $("log").scrollTop = $("log").scrollHeight;
   }
 
-  function show(messages) {
+  // The poll's cursor moves only over what a poll returned: the reply to a send may carry a higher id
+  // than a notice written just before it, and that notice must still come with the next poll.
+  function show(messages, fromPoll) {
     messages.forEach((m) => {
+      if (fromPoll) cursor = Math.max(cursor, m.id);
       if (shown.has(m.id)) return;
       shown.add(m.id);
-      cursor = Math.max(cursor, m.id);
       bubble(m.text, "bot", m.choices);
     });
   }
@@ -55,7 +59,7 @@
     try {
       const q = new URLSearchParams({ user, token, after: String(cursor) });
       const r = await fetch("/api/web/messages?" + q.toString());
-      if (r.ok) show((await r.json()).messages);
+      if (r.ok) show((await r.json()).messages, true);
     } catch (e) { /* try again on the next tick */ }
   }
 

@@ -126,8 +126,9 @@ async def test_a_working_week_with_holiday_and_makeup_day(settings):
         # Each message says which appeal, by when, and the command that acts on it.
         prompt = by_kind[("ent-c", "rating_prompt", day("09-30"))][3]
         assert f"评价 {c}" in prompt["text"] and "10月07日" in prompt["text"]
-        assert [ch["value"] for ch in prompt["choices"]] == [f"评价 {c} {n}" for n in (5, 4, 3, 2, 1)]
-        assert [ch["label"] for ch in prompt["choices"]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+        levels = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+        assert [ch["label"] for ch in prompt["choices"]] == levels
+        assert [ch["value"] for ch in prompt["choices"]] == [f"评价 {c} {level}" for level in levels]
         signoff = by_kind[("staff:li", "signoff", day("10-09"))][3]["text"]
         assert b in signoff and "2026年10月08日" in signoff and f"签收 {b}" in signoff
         overdue = by_kind[("staff:li", "overdue", day("10-12"))][3]["text"]
