@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.appeal import Action, AppealEvent, Status
@@ -15,13 +16,14 @@ from handlers.handling_common import (
     gap,
     parse_number,
     phone_for,
+    rating_choices,
     short,
     tell_dispatchers,
     tell_enterprise,
     tell_unit,
     unit_names,
 )
-from handlers.render import fmt_time
+from handlers.render import fmt_date, fmt_time
 from handlers.turn import Turn
 
 
@@ -143,8 +145,11 @@ async def resolve(turn: Turn, arg: str) -> None:
                         a.number)
         turn.say(texts.CO_REPORTED_OK.format(lead=names.get(a.lead_unit_id or "", "")), appeal_number=a.number)
         return
+    # The rating invitation is part of the 办结 notice, in this transaction; the sweeps only remind.
+    until = turn.now + timedelta(days=turn.rt.policy.evaluation.rating_window_days)
     tell_enterprise(turn, a, texts.ENT_RESOLVED.format(number=a.number, outcome=outcome, unit=unit,
-                                                       text=a.resolution))
+                                                       text=a.resolution, until=fmt_date(until, turn.rt.tz)),
+                    rating_choices(a.number))
     await tell_dispatchers(turn, texts.STAFF_RESOLVED.format(number=a.number, unit=unit, outcome=outcome,
                                                              text=short(a.resolution or "")), a.number)
     for co in result.unreported or []:

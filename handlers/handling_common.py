@@ -53,10 +53,15 @@ def enterprise_key(appeal: Appeal) -> ConversationKey | None:
     return None
 
 
-def tell_enterprise(turn: Turn, appeal: Appeal, text: str) -> None:
+def rating_choices(number: str) -> list[Choice]:
+    """The five levels as one-tap `评价 编号 等级` commands, each naming its level in words (never a digit)."""
+    return [Choice(label, f"评价 {number} {label}") for _, label in texts.RATING_LEVELS]
+
+
+def tell_enterprise(turn: Turn, appeal: Appeal, text: str, choices: list[Choice] | None = None) -> None:
     key = enterprise_key(appeal)
     if key is not None:
-        turn.notify(key, text, appeal.number)
+        turn.notify(key, text, appeal.number, choices)
 
 
 async def tell_unit(turn: Turn, unit_id: str | None, text: str, number: str) -> None:

@@ -308,7 +308,7 @@ PROGRESS_TOLD_LEAD = "，并告知主办单位"
 EXTEND_USAGE = "请按格式发送：延期 编号 天数 理由，例如：延期 QH20261125-0007 5 需等待设备到货。"
 EXTEND_REQUESTED = "已提交诉求 {number} 延期 {days} 个工作日的申请，等待服务中心审批。当前期限 {due}。"
 RESOLVE_USAGE = "请按格式发送：办结 编号 [已解决|部分解决|未解决] 说明。"
-RESOLVED_OK = "诉求 {number} 已办结（{outcome}），已告知企业，请企业评价。{unreported}"
+RESOLVED_OK = "诉求 {number} 已办结（{outcome}），已告知企业并附上评价邀请。{unreported}"
 RESOLVED_UNREPORTED = "\n注意：协办单位 {names} 未反馈，其协办任务已随办结关闭。"
 CO_REPORTED_OK = "已将协办反馈报送主办单位{lead}。"
 ESCALATE_USAGE = "请按格式发送：提级 编号 理由。"
@@ -356,8 +356,9 @@ ENT_PROGRESS = "您的诉求 {number} 有新进展（{unit}）：{text}"
 ENT_EXT_APPROVED = "您的诉求 {number} 因「{reason}」延期 {days} 个工作日，新的办理期限为 {due}{gap}。"
 ENT_EXT_REFUSED = "承办单位就您的诉求 {number} 申请的延期未获批准，仍将在 {due} 前办结。"
 ENT_RESOLVED = (
-    "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况："
-    "{text}\n如有疑问，可发送「查询 {number}」查看办理记录。"
+    "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况：{text}\n"
+    "请为本次办理评价：点选下方等级，或发送「评价 {number}」；{until} 前有效，逾期记为未评价。\n"
+    "如有疑问，可发送「查询 {number}」查看办理记录。"
 )
 ENT_ESCALATED = "您的诉求 {number} 已提级至{unit}办理，办理期限 {due}{gap}。"
 ENT_TRANSFERRED = "您的诉求 {number} 已改由{lead}办理，办理期限 {due}{gap}。"
@@ -560,10 +561,6 @@ SCHEDULED = {
     "overdue_leader": (
         "【超期告警】{number} {company}（{category}）由{unit}主办，期限 {due}，已超期 {days} 个工作日。\n"
         "可发送「督办 {number} 意见」督办，「详情 {number}」查看办理记录。"
-    ),
-    "rating_prompt": (
-        "请为您的诉求 {number} 的办理情况评价（{outcome}）。\n"
-        "请选择下方评价，或发送「评价 {number}」开始评价；{until} 前有效，逾期记为未评价。"
     ),
     "rating_reminder": (
         "您的诉求 {number} 已办结，尚未评价。请发送「评价 {number}」或选择下方评价，{until} 前有效。"

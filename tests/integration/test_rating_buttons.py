@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from bot.messages import InboundMessage
 from handlers import texts
 from handlers.notices import ChatNotices
+from scheduler.jobs import run_pass
 from tests.conftest import Chat, bind_staff
 from tests.integration.test_filing_dialogue import file_first_appeal
 
@@ -139,3 +141,28 @@ async def test_no_message_or_timeline_line_repeats_its_own_label(app, clock):
         bodies = [r[0]["text"] for r in (await conn.execute(select(t.outbox.c.body))).all()]
     doubled = [m.group(0) for b in bodies for m in [DOUBLED.search(b)] if m]
     assert doubled == []
+
+
+async def test_the_invitation_comes_with_the_resolution_notice_in_the_same_turn(app, clock):
+    dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
+    li = await bind_staff(app, "staff:li", "li-gdgs")
+    chat = Chat(app, "ent-r")
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电公司")
+    await li.say(f"签收 {number}")
+    msg = InboundMessage(li.key, f"办结 {number} 已解决 已完成增容", "resolve-1", app.runtime.now())
+    ids = await app.pipeline.handle(msg)  # the outbox rows this one turn committed
+    async with app.runtime.uow() as uow:
+        rows = [await uow.outbox.get(i) for i in ids]
+    [notice] = [r for r in rows if r.recipient == "ent-r"]
+    assert "已办结" in notice.body["text"] and f"发送「评价 {number}」" in notice.body["text"]
+    assert "2026年12月02日 前有效" in notice.body["text"]  # 7 calendar days after 11-25
+    assert [c["label"] for c in notice.body["choices"]] == list(LEVELS)
+    [told] = [r for r in rows if r.recipient == "staff:li"]
+    assert "附上评价邀请" in told.body["text"]
+    async with app.runtime.uow() as uow:
+        before = len(await uow.outbox.for_recipient("web", "ent-r", 0, 100))
+    await run_pass(app.sweeps)  # the sweep sends nothing more: it only reminds, a day later
+    async with app.runtime.uow() as uow:
+        assert len(await uow.outbox.for_recipient("web", "ent-r", 0, 100)) == before
+    assert "基本满意" in await chat.say(notice.body["choices"][2]["value"])
