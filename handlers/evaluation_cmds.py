@@ -325,7 +325,29 @@ async def index(turn: Turn, arg: str) -> None:
         lines.append(texts.INDEX_RED.format(names="、".join(f"{f.label}（{f.index}）" for f in ranked[:3])))
         lines.append(texts.INDEX_BLACK.format(names="、".join(f"{f.label}（{f.index}）" for f in ranked[-3:][::-1])))
     lines.append(texts.INDEX_TAIL.format(label=report.period.label))
-    turn.say("\n".join(lines))
+    turn.say("\n".join(lines), link=_report_link(turn, report))
+
+
+def _report_link(turn: Turn, report: kpi.KpiReport) -> dict[str, str] | None:
+    """The full report as a signed link for the one who asked; channels attach or link the file."""
+    links, staff = turn.rt.links, turn.identity.staff
+    if links is None or staff is None:
+        return None
+    link = links.make(report.period.label, "html", staff.id, turn.now)
+    return {"url": link.url, "name": link.name, "until": fmt_time(link.expires_at, turn.rt.tz)}
+
+
+async def report_file(turn: Turn, arg: str) -> None:
+    """报告 2026Q4 / 报告 本月: the full report (charts, red and black lists, details) as a download."""
+    report = await kpi.report_for(turn.uow, turn.rt, turn.identity, arg or "本季度")
+    link = _report_link(turn, report)
+    if link is None:
+        turn.say(texts.REPORT_UNAVAILABLE)
+        return
+    t = report.total
+    turn.say(texts.REPORT_READY.format(label=report.period.label, received=t.received, resolved=t.resolved,
+                                       index=texts.NO_DATA if t.index is None else f"{t.index:.1f}",
+                                       name=link["name"], until=link["until"]), link=link)
 
 
 # ---- notices of the scheduler sweeps ----
@@ -349,6 +371,7 @@ def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ig
     command("上级评价", "/rateup", roles=everyone)(grassroots)
     command("统计", "/stats", roles=everyone)(stats)
     command("指数", "/index", roles=everyone)(index)
+    command("报告", "/report", roles=everyone)(report_file)
     step_handlers.update({Step.RATING_LEVEL: on_level, Step.RATING_TAGS: on_tags,
                           Step.RATING_COMMENT: on_comment, Step.RATING_SOLVED: on_solved})
     step_what.update({s: texts.RATE_WHAT for s in (Step.RATING_LEVEL, Step.RATING_TAGS, Step.RATING_COMMENT,

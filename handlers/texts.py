@@ -435,7 +435,7 @@ ERRORS.update({
     "repeat_self": "诉求 {number} 不能与自身关联。",
     "not_escalated_by_unit": "诉求 {number} 不是贵单位提级的，不能评价上级服务。",
     "grassroots_done": "贵单位已评价过诉求 {number} 的上级服务。",
-    "leader_stats_only": "统计和指数供领导和服务中心调度员查看。",
+    "leader_stats_only": "统计、指数和报告供领导和服务中心调度员查看。",
     "period_format": "没有识别期间「{text}」，请写 本周、本月、本季度、2026-11、2026Q4 或 2026W48。",
     "tp_unit": "没有单位「{unit}」",
     "tp_period": "期间「{period}」格式不对（应为 2026Q4、2026-11 或 2026W48）",
@@ -532,7 +532,22 @@ INDEX_NAMES = {
 }
 INDEX_RED = "红榜：{names}"
 INDEX_BLACK = "黑榜：{names}"
-INDEX_TAIL = "完整报告（含图表和明细）：qihu report --period {label} --format html"
+INDEX_TAIL = "完整报告（含图表和明细）见下方下载链接；以后也可随时发送「报告 {label}」获取。"
+REPORT_READY = (
+    "【企业服务指数报告 {label}】受理 {received} 件，办结 {resolved} 件，指数 {index}。\n"
+    "完整报告（指标、图表、红黑榜和明细）：{name}，请点击下方链接下载；链接 {until} 前有效，仅供本人使用，"
+    "过期后再发送「报告 {label}」即可。"
+)
+REPORT_UNAVAILABLE = "报告下载暂不可用，请联系系统管理员。"
+# Why a download link is refused (shown by the browser that opened it).
+REPORT_LINK_ERRORS = {
+    "format": "没有这种报告格式（可下载 .html 或 .xlsx）。",
+    "incomplete": "下载链接不完整，请回到聊天中重新发送「报告 {period}」获取。",
+    "forged": "下载链接签名不正确（链接被改动过，或不是企呼生成的），请回到聊天中重新发送「报告 {period}」获取。",
+    "expired": "下载链接已于 {at} 过期，请回到聊天中重新发送「报告 {period}」获取新链接。",
+    "not_allowed": "该链接的申请人已无权查看报告（报告供领导和服务中心调度员查看）。",
+    "off": "报告下载未开启。",
+}
 NO_DATA = "—"
 OVERDUE_VERIFY = (
     "【差评核实超期】{number} 的差评应于 {due} 前核实，至今未核实。"

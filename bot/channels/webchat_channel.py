@@ -148,4 +148,4 @@ class WebChat:
 
 def _message(row: Any) -> dict[str, Any]:
     return {"id": row.id, "text": row.body.get("text", ""), "choices": row.body.get("choices", []),
-            "appeal_number": row.appeal_number}
+            "link": row.body.get("link"), "appeal_number": row.appeal_number}

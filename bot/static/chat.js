@@ -8,10 +8,20 @@
   const shown = new Set();
   const $ = (id) => document.getElementById(id);
 
-  function bubble(text, cls, choices) {
+  function bubble(text, cls, choices, link) {
     const div = document.createElement("div");
     div.className = "msg " + cls;
     div.textContent = text;
+    if (link && /^https?:\/\//.test(link.url)) {  // a file to download: the report's signed link
+      const a = document.createElement("a");
+      a.className = "file";
+      a.href = link.url;
+      a.textContent = "📎 " + link.name;
+      a.setAttribute("download", link.name);
+      a.target = "_blank";
+      a.rel = "noopener";
+      div.appendChild(a);
+    }
     if (choices && choices.length) {
       const row = document.createElement("div");
       row.className = "choices";
@@ -37,7 +47,7 @@
       if (fromPoll) cursor = Math.max(cursor, m.id);
       if (shown.has(m.id)) return;
       shown.add(m.id);
-      bubble(m.text, "bot", m.choices);
+      bubble(m.text, "bot", m.choices, m.link);
     });
   }
 
