@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from handlers.handling_common import (
     unit_names,
 )
 from handlers.render import fmt_date, fmt_time
+from handlers.steps import Step
 from handlers.turn import Turn
 
 
@@ -68,10 +70,39 @@ async def accept(turn: Turn, arg: str) -> None:
         tell_enterprise(turn, a, texts.ENT_ACCEPTED.format(number=a.number, unit=unit))
         turn.say(texts.ACCEPTED_LEAD.format(number=a.number, due=due_text(turn, a.due_at), gap=gap(a.calendar_gap),
                                             company=a.enterprise_name, contact=a.contact,
-                                            phone=phone_for(a, True), text=a.text), appeal_number=a.number)
+                                            phone=phone_for(a, True), text=a.text),
+                 [Choice(label, f"{word} {a.number}") for label, word in texts.AFTER_ACCEPT_LEAD],
+                 appeal_number=a.number)
     else:
         turn.say(texts.ACCEPTED_CO.format(number=a.number, due=due_text(turn, spell.due_at),
-                                          lead=names.get(a.lead_unit_id or "", "")), appeal_number=a.number)
+                                          lead=names.get(a.lead_unit_id or "", "")),
+                 [Choice(label, f"{word} {a.number}") for label, word in texts.AFTER_ACCEPT_CO],
+                 appeal_number=a.number)
+
+
+def asks_for_the_rest(word: str, run: Callable[[Turn, str], Awaitable[None]]) -> Callable[[Turn, str], Awaitable[None]]:
+    """`办结 编号` alone (what the buttons after 签收 send) asks for the text, then runs the command."""
+    async def command(turn: Turn, arg: str) -> None:
+        number, rest = parse_number(arg)
+        if number is None or rest.strip():
+            await run(turn, arg)
+            return
+        turn.reset()
+        turn.state.data = {"command": word, "number": number}
+        turn.goto(Step.HANDLING_TEXT)
+        turn.say(texts.ASK_THE_REST[word].format(number=number, ext=turn.rt.policy.time_limits.extension_max),
+                 appeal_number=number)
+    NEEDS_TEXT[word] = run
+    return command
+
+
+NEEDS_TEXT: dict[str, Callable[[Turn, str], Awaitable[None]]] = {}
+
+
+async def on_the_rest(turn: Turn) -> None:
+    word, number = turn.draft["command"], turn.draft["number"]
+    turn.reset()
+    await NEEDS_TEXT[word](turn, f"{number} {turn.text}")
 
 
 async def return_(turn: Turn, arg: str) -> None:
@@ -252,9 +283,11 @@ def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ig
     # Every role reaches the service, which says why it refuses: authorization lives there.
     command("待办", "/todo", roles=everyone)(todo)
     command("签收", "/accept", roles=everyone)(accept)
-    command("退回", "/return", roles=everyone)(return_)
-    command("进展", "/progress", roles=everyone)(progress)
-    command("延期", "/extend", roles=everyone)(extend)
-    command("办结", "/resolve", roles=everyone)(resolve)
+    command("退回", "/return", roles=everyone)(asks_for_the_rest("退回", return_))
+    command("进展", "/progress", roles=everyone)(asks_for_the_rest("进展", progress))
+    command("延期", "/extend", roles=everyone)(asks_for_the_rest("延期", extend))
+    command("办结", "/resolve", roles=everyone)(asks_for_the_rest("办结", resolve))
     command("提级", "/escalate", roles=everyone)(escalate)
     command("详情", "/detail", roles=everyone)(detail)
+    step_handlers[Step.HANDLING_TEXT] = on_the_rest
+    step_what[Step.HANDLING_TEXT] = texts.HANDLING_TEXT_WHAT

@@ -158,6 +158,9 @@ async def route(turn: Turn) -> None:
         return
 
     step = turn.step
+    if step == Step.HANDLING_TEXT and split_command(text)[0] is not None:
+        turn.reset()  # a whole command instead of the text asked for: nothing half-done to keep
+        step = Step.IDLE
     if step != Step.IDLE:
         cmd, _ = split_command(text)
         if cmd is not None and text.split(" ")[0] in cmd.names:

@@ -300,6 +300,17 @@ NUMBER_USAGE = "请在命令后写诉求编号，例如：{command} QH20261125-0
 ACCEPTED_LEAD = "已签收诉求 {number}，办理期限 {due}{gap}。\n企业：{company}　联系人：{contact} {phone}\n问题：{text}"
 ACCEPTED_CO = "已签收诉求 {number} 的协办任务，请于 {due} 前向主办单位{lead}反馈（办结 {number} 反馈内容）。"
 RETURN_USAGE = "请按格式发送：退回 编号 理由。"
+# Buttons under the 签收 reply: (label, command); each sends the command and the number.
+AFTER_ACCEPT_LEAD = (("填写进展", "进展"), ("办结", "办结"), ("退回", "退回"), ("申请延期", "延期"))
+AFTER_ACCEPT_CO = (("向主办单位反馈", "办结"), ("填写进展", "进展"), ("退回", "退回"))
+ASK_THE_REST = {
+    "进展": "请写下诉求 {number} 的办理进展（主办单位的进展会告知企业）；不写了请回复「取消」：",
+    "办结": "请写下诉求 {number} 的办理情况，开头可注明 已解决、部分解决 或 未解决（不注明按已解决）；"
+            "暂不办结请回复「取消」：",
+    "退回": "请写明退回诉求 {number} 的理由（如：不属于本单位职责）；不退回请回复「取消」：",
+    "延期": "请写明延期的工作日天数和理由，例如：5 需等待设备到货（最多 {ext} 个工作日）；不延期请回复「取消」：",
+}
+HANDLING_TEXT_WHAT = "填写办理内容"
 RETURNED_OK = "已退回诉求 {number}，服务中心将重新分派。"
 PROGRESS_USAGE = "请按格式发送：进展 编号 内容。"
 PROGRESS_OK = "已记录诉求 {number} 的办理进展{told}。"
