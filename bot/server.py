@@ -98,6 +98,7 @@ def make_web_app(app: App) -> web.Application:
 async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     """Prepare the database, start background work and listen; the caller keeps the loop alive."""
     await app.prepare_database()
+    await WebChat(app).link_demo_staff()
     from bot.health import warn_calendar
     warn_calendar(app.runtime.calendar, app.runtime.now(), app.settings.monitoring.calendar_horizon_days)
     app.load_nlp_in_background()

@@ -188,6 +188,14 @@ ERRORS.update({
 })
 UNSUPPORTED_MESSAGE = "暂不支持这种消息类型（{kind}）。请用文字描述您的问题，图片和文件可在填报时发送。"
 CHOICES_HINT = "（点击选项，或回复序号）"
+# The web page's input hint, by role: a dispatcher is not asked to describe a problem.
+INPUT_PLACEHOLDER = {
+    "enterprise": "描述您遇到的问题，或输入命令（帮助）",
+    "handler": "输入命令，如：待办、签收 编号、办结 编号（帮助）",
+    "dispatcher": "输入命令，如：待分派、分派 编号 单位、录入（帮助）",
+    "leader": "输入命令，如：日报、统计、报告 本季度（帮助）",
+    "admin": "输入命令（帮助）",
+}
 # ==== dispatch and handling (issue 4) ====
 ERRORS.update({
     "unit_unknown": "没有找到单位「{text}」，请使用单位全称或常用简称（如 供电公司、人社局）。",
@@ -625,8 +633,9 @@ DIGEST_POOL_LINE = "· {number} {company}（{category}）{since} 提交"
 DIGEST_POOL_EXT = "待审批延期 {n} 件：{numbers}"
 DIGEST_POOL_TAIL = "发送「待分派」查看并分派。"
 # Leaders' and dispatchers' digests while holiday data is missing (from 1 November for next year).
+# Read by leaders and dispatchers: who should act, never a shell command (the log line names it).
 DIGEST_CALENDAR_MISSING = ("📅 缺少 {years} 年法定节假日数据，该年期限暂按周一至周五计算；"
-                           "请信息管理员录入国务院办公厅放假通知（qihu calendar show {first} 核对）。")
+                           "请信息管理员按国务院办公厅放假通知录入 {first} 年节假日。")
 ERRORS["digest_roles"] = "「日报」仅供领导和服务中心调度员使用。"
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.channels.ratelimit import limiter_for
 from bot.messages import ConversationKey, InboundMessage
+from handlers.texts import INPUT_PLACEHOLDER
 
 CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -69,7 +70,7 @@ class WebChat:
         demo = self.demo_allowed(request)
         staff = [{"id": f"staff:{s.id}", "name": s.name, "role": s.role}
                  for s in self.app.settings.staff if s.demo] if demo else []
-        return _json({"demo": demo, "staff": staff})
+        return _json({"demo": demo, "staff": staff, "placeholders": INPUT_PLACEHOLDER})
 
     def _authenticate(self, request: web.Request, user: Any, token: Any) -> str | web.Response:
         if not isinstance(user, str) or not USER_ID.match(user):
@@ -93,6 +94,15 @@ class WebChat:
         if not hmac.compare_digest(portal_signature(secret, user, expires), signature):
             return _bad(403, "身份令牌签名不正确。")
         return user
+
+    async def link_demo_staff(self) -> None:
+        """In demo mode every demo staff member has a page identity from the start, so a task assigned
+        before they first open the page is waiting there for them (issue 15: told at once)."""
+        if not (self.settings.enabled and self.settings.demo_mode):
+            return
+        for s in self.app.settings.staff:
+            if s.demo:
+                await self._bind_demo_staff(f"staff:{s.id}")
 
     async def _bind_demo_staff(self, user: str) -> None:
         if user.startswith("staff:"):

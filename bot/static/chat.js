@@ -16,7 +16,7 @@
       const a = document.createElement("a");
       a.className = "file";
       a.href = link.url;
-      a.textContent = "📎 " + link.name;
+      a.textContent = "下载：" + link.name;
       a.setAttribute("download", link.name);
       a.target = "_blank";
       a.rel = "noopener";
@@ -73,10 +73,11 @@
     } catch (e) { /* try again on the next tick */ }
   }
 
-  function start(u, label) {
+  function start(u, label, placeholder) {
     user = u;
     sessionStorage.setItem("qihu-user", u);
     $("who").textContent = label || "";
+    if (placeholder) $("input").placeholder = placeholder;
     $("picker").hidden = true;
     $("chat").hidden = false;
     $("input").focus();
@@ -92,20 +93,26 @@
   });
 
   fetch("/api/web/config").then((r) => r.json()).then((cfg) => {
-    if (user && (token || cfg.demo)) { start(user, user.startsWith("staff:") ? user.slice(6) : "企业用户"); return; }
+    const hints = cfg.placeholders || {};
+    const roleOf = (u) => (cfg.staff.find((s) => s.id === u) || { role: "enterprise" }).role;
+    if (user && (token || cfg.demo)) {
+      const staff = cfg.staff.find((s) => s.id === user);
+      start(user, staff ? staff.name : "企业用户", hints[roleOf(user)]);
+      return;
+    }
     if (!cfg.demo) {
       $("denied").hidden = false;
       $("denied-text").textContent = "请从政务门户进入企业诉求服务（需要门户签名的身份）。";
       return;
     }
     $("picker").hidden = false;
-    $("as-enterprise").addEventListener("click", () => start("ent-" + Math.random().toString(36).slice(2, 10), "企业用户"));
+    $("as-enterprise").addEventListener("click", () => start("ent-" + Math.random().toString(36).slice(2, 10), "企业用户", hints.enterprise));
     cfg.staff.forEach((s) => {
       const b = document.createElement("button");
       b.className = "pick";
       b.textContent = s.name;
       b.dataset.user = s.id;
-      b.addEventListener("click", () => start(s.id, s.name));
+      b.addEventListener("click", () => start(s.id, s.name, hints[s.role]));
       $("staff-list").appendChild(b);
     });
   });
