@@ -24,6 +24,7 @@ from handlers.handling_common import (
     tell_unit,
     unit_names,
 )
+from handlers.registry import HANDLER, STAFF, CommandRegistry
 from handlers.render import fmt_date, fmt_time
 from handlers.steps import Step
 from handlers.turn import Turn
@@ -80,23 +81,19 @@ async def accept(turn: Turn, arg: str) -> None:
                  appeal_number=a.number)
 
 
-def asks_for_the_rest(word: str, run: Callable[[Turn, str], Awaitable[None]]) -> Callable[[Turn, str], Awaitable[None]]:
+def asks_for_the_rest(word: str) -> Callable[[Turn, str], Awaitable[None]]:
     """`办结 编号` alone (what the buttons after 签收 send) asks for the text, then runs the command."""
     async def command(turn: Turn, arg: str) -> None:
         number, rest = parse_number(arg)
         if number is None or rest.strip():
-            await run(turn, arg)
+            await NEEDS_TEXT[word](turn, arg)
             return
         turn.reset()
         turn.state.data = {"command": word, "number": number}
         turn.goto(Step.HANDLING_TEXT)
         turn.say(texts.ASK_THE_REST[word].format(number=number, ext=turn.rt.policy.time_limits.extension_max),
                  appeal_number=number)
-    NEEDS_TEXT[word] = run
     return command
-
-
-NEEDS_TEXT: dict[str, Callable[[Turn, str], Awaitable[None]]] = {}
 
 
 async def on_the_rest(turn: Turn) -> None:
@@ -278,16 +275,16 @@ async def detail(turn: Turn, arg: str) -> None:
         text=a.text, timeline="\n".join(lines), spells=spells), appeal_number=a.number)
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    # Every role reaches the service, which says why it refuses: authorization lives there.
-    command("待办", "/todo", roles=everyone)(todo)
-    command("签收", "/accept", roles=everyone)(accept)
-    command("退回", "/return", roles=everyone)(asks_for_the_rest("退回", return_))
-    command("进展", "/progress", roles=everyone)(asks_for_the_rest("进展", progress))
-    command("延期", "/extend", roles=everyone)(asks_for_the_rest("延期", extend))
-    command("办结", "/resolve", roles=everyone)(asks_for_the_rest("办结", resolve))
-    command("提级", "/escalate", roles=everyone)(escalate)
-    command("详情", "/detail", roles=everyone)(detail)
-    step_handlers[Step.HANDLING_TEXT] = on_the_rest
-    step_what[Step.HANDLING_TEXT] = texts.HANDLING_TEXT_WHAT
+# What the four commands do once they have their text (the buttons after 签收 send only the number).
+NEEDS_TEXT: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
+    "退回": return_, "进展": progress, "延期": extend, "办结": resolve}
+
+
+def register(reg: CommandRegistry) -> None:
+    reg.command("待办", "/todo", roles=HANDLER)(todo)
+    reg.command("签收", "/accept", roles=HANDLER)(accept)
+    for word, alias in (("退回", "/return"), ("进展", "/progress"), ("延期", "/extend"), ("办结", "/resolve")):
+        reg.command(word, alias, roles=HANDLER)(asks_for_the_rest(word))
+    reg.command("提级", "/escalate", roles=HANDLER)(escalate)
+    reg.command("详情", "/detail", roles=STAFF)(detail)
+    reg.step(Step.HANDLING_TEXT, on_the_rest, texts.HANDLING_TEXT_WHAT)
