@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.messages import InboundMessage
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
+from bot.services.links import ReportLinks
 from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
@@ -188,7 +190,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     rules_path = Path(settings.nlp.rules_file) if settings.nlp.rules_file else DEFAULT_RULES
     tagger = tagger or RuleTagger(KeywordRules.load(rules_path))
     uow = uow_factory(engine, group_commit_max=db.group_commit_max)
-    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow)
+    server = settings.server
+    links = ReportLinks(server.public_url, server.link_secret.get_secret_value().encode() or secrets.token_bytes(32),
+                        timedelta(minutes=server.report_link_minutes))
+    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow, links)
     # The web chat page reads its messages from the outbox: storing them is delivering them,
     # unless a test passes a sender for "web" to watch delivery itself.
     senders = dict(senders or {})

@@ -32,6 +32,9 @@ class ServerConfig(Section):
     max_body_bytes: int = Field(65536, ge=1024)
     sender_per_minute: int = Field(30, ge=0)  # messages a minute from one sender; 0 = no limit
     sender_burst: int = Field(10, ge=1)  # that many may come at once before the limit applies
+    public_url: str = "http://127.0.0.1:8080"  # how people's browsers reach qihu: report download links
+    link_secret: SecretStr = SecretStr("")  # from QIHU_SERVER__LINK_SECRET; empty = a new one each start
+    report_link_minutes: int = Field(1440, ge=1)  # a report download link works this long
 
 
 class DatabaseConfig(Section):
