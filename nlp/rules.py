@@ -15,6 +15,7 @@ from nlp.tokenizer import Tokenizer
 DEFAULT_RULES = Path(__file__).parent / "data" / "enterprise_rules.toml"
 SUBSTRING_MIN_CHARS = 3
 MATCH_MODES = ("token", "substring")
+EXPLAIN_MOST = 5  # words shown as the reason of a suggestion
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Suggestion:
     label: str
     score: float
     evidence: tuple[str, ...]
+    probability: float | None = None  # calibrated chance that this label is right; None: the file is not calibrated
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Scoring:
     head_chars: int = 0
     head_boost: float = 0.0
     normalize: bool = False
+    temperature: float = 0.0  # probability = softmax(score / temperature); 0 = the file is not calibrated
 
 
 @dataclass
@@ -83,7 +86,8 @@ class KeywordRules:
         data = tomllib.loads(text)
         sc = data.get("scoring", {})
         scoring = Scoring(match=str(sc.get("match", "token")), head_chars=int(sc.get("head_chars", 0)),
-                          head_boost=float(sc.get("head_boost", 0.0)), normalize=bool(sc.get("normalize", False)))
+                          head_boost=float(sc.get("head_boost", 0.0)), normalize=bool(sc.get("normalize", False)),
+                          temperature=float(sc.get("temperature", 0.0)))
         if scoring.match not in MATCH_MODES:
             raise ValueError(f"{source}: scoring.match must be one of {MATCH_MODES}, not {scoring.match!r}")
         cat_bodies = data.get("categories", {})
@@ -236,7 +240,8 @@ class RuleTagger:
         return found, head
 
     def _ranked(self, found: set[str], head: set[str], tables: dict[str, dict[str, float]],
-                negatives: dict[str, dict[str, float]], *, with_priors: bool) -> list[Suggestion]:
+                negatives: dict[str, dict[str, float]], *, with_priors: bool,
+                every: bool = False) -> list[Suggestion]:
         rules = self.rules
         boost = rules.scoring.head_boost
         compiled = self._compiled.get(id(tables))
@@ -265,7 +270,7 @@ class RuleTagger:
                     if all(w in found for w in t.words):
                         raw += t.weight
                         fired = fired or t.weight > 0
-            if not fired:
+            if not fired and not every:
                 continue
             score = raw / norm + (rules.priors.get(label, 0.0) if with_priors else 0.0)
             out.append((score, order, label))
@@ -293,15 +298,65 @@ class RuleTagger:
         ranked = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True)
         if not self.rules.scoring.normalize:
             ranked = [s for s in ranked if s.score > 0]
-        return [Suggestion(s.label, s.score, self._evidence(s.label, found, head)) for s in ranked[:top]]
+        probs = self._probabilities(found, head)
+        out = []
+        for k, s in enumerate(ranked[:top]):
+            rival = ranked[1].label if k == 0 and len(ranked) > 1 else ranked[0].label if k else None
+            out.append(Suggestion(s.label, s.score, self.explain(s.label, rival, found, head), probs.get(s.label)))
+        return out
+
+    def explain(self, label: str, rival: str | None, found: set[str], head: set[str],
+                most: int = EXPLAIN_MOST) -> tuple[str, ...]:
+        """Whole words that pushed `label` up more than they push `rival`, by that margin, strongest first.
+
+        Never a single character, never a word inside another shown word (co-occurrences come as a+b).
+        """
+        compiled = self._compiled[id(self.rules.categories)]
+        at = compiled.labels.index(label)
+        against = compiled.labels.index(rival) if rival in compiled.labels else None
+        boost = self.rules.scoring.head_boost
+        margins = []
+        for w in compiled.positive[at].intersection(found):
+            vector = compiled.vectors[w]
+            margin = (vector[at] - (vector[against] if against is not None else 0.0)) * (1 + boost if w in head else 1)
+            if margin > 0 and len(w) >= 2:
+                margins.append((margin, w))
+        margins += [(t.weight, "+".join(t.words)) for t in self.rules.together.get(label, ())
+                    if t.weight > 0 and all(w in found for w in t.words)]
+        margins.sort(key=lambda m: (-m[0], m[1]))
+        shown: list[str] = []
+        for _, w in margins:
+            if any(w in v or v in w for v in shown):
+                continue
+            shown.append(w)
+            if len(shown) == most:
+                break
+        return tuple(shown)
 
     def rank(self, text: str) -> list[str]:
         """Every category, best first (categories no rule fired for come last, in file order)."""
         found, head = self._present(text)
+        # normalised (learned) rules score every category, words or not: rank by that score
         ranked = [s.label for s in self._ranked(found, head, self.rules.categories, self.rules.negatives,
-                                                with_priors=True)]
+                                                with_priors=True, every=self.rules.scoring.normalize)]
         seen = set(ranked)
         return ranked + [c for c in self.categories if c not in seen]
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Calibrated probability of every category (softmax of the scores / temperature); {} if uncalibrated."""
+        found, head = self._present(text)
+        return self._probabilities(found, head)
+
+    def _probabilities(self, found: set[str], head: set[str]) -> dict[str, float]:
+        temperature = self.rules.scoring.temperature
+        if not temperature:
+            return {}
+        scores = {s.label: s.score for s in self._ranked(found, head, self.rules.categories, self.rules.negatives,
+                                                          with_priors=True, every=True)}
+        top = max(scores.values())
+        exps = {c: math.exp((x - top) / temperature) for c, x in scores.items()}
+        total = sum(exps.values())
+        return {c: e / total for c, e in exps.items()}
 
     def _hint(self, text: str, tables: dict[str, dict[str, float]], default: str) -> Suggestion:
         found, head = self._present(text)
