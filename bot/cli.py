@@ -456,7 +456,7 @@ Strongest words come first in every table."""
 def _learn_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from nlp.learn import LearnOptions
     return LearnOptions(min_df=args.min_df, per_category=args.per_category, head_chars=args.head_chars,
-                        head_boost=args.head_boost, seed=args.seed)
+                        head_boost=args.head_boost, seed=args.seed, max_keywords=args.max_keywords)
 
 
 def _base_rules(paths: list[str] | None):  # type: ignore[no-untyped-def]
@@ -465,6 +465,8 @@ def _base_rules(paths: list[str] | None):  # type: ignore[no-untyped-def]
 
 
 def _read_examples(args: argparse.Namespace) -> list:
+    from collections import Counter
+
     from nlp.learn import Example, read_csv
     examples: list[Example] = []
     if args.data:
@@ -474,19 +476,27 @@ def _read_examples(args: argparse.Namespace) -> list:
             raise SystemExit(f"cannot read {args.data}: {exc}") from None
     if getattr(args, "from_pool", False):
         examples += [Example(text, label) for text, label in asyncio.run(_pool_examples(_settings(args)))]
+    if getattr(args, "from_db", False):
+        history = asyncio.run(_pool_examples(_settings(args), closed=True))
+        counts = Counter(label for _, label in history)
+        few = sorted(label for label, n in counts.items() if n < args.min_count)
+        if few:
+            print(f"categories with fewer than {args.min_count} closed appeals left out: {', '.join(few)}",
+                  file=sys.stderr)
+        examples += [Example(text, label) for text, label in history if counts[label] >= args.min_count]
     if not examples:
-        raise SystemExit("no labelled texts: give --data FILE.csv and/or --from-pool")
+        raise SystemExit("no labelled texts: give --data FILE.csv, --from-pool or --from-db")
     return examples
 
 
-async def _pool_examples(settings: Settings) -> list[tuple[str, str]]:
-    from bot.services.tagging import pool_examples
+async def _pool_examples(settings: Settings, closed: bool = False) -> list[tuple[str, str]]:
+    from bot.services.tagging import closed_examples, pool_examples
     from storage.engine import create_engine
     from storage.unit_of_work import SqlUnitOfWork
     engine = create_engine(settings.database.url)
     try:
         async with SqlUnitOfWork(engine) as uow:
-            return await pool_examples(uow)
+            return await (closed_examples(uow) if closed else pool_examples(uow))
     finally:
         await engine.dispose()
 
@@ -495,17 +505,58 @@ def cmd_tags_learn(args: argparse.Namespace) -> None:
     from nlp.learn import Corpus, dump_rules, learn_rules
     from nlp.tokenizer import Tokenizer
     examples = _read_examples(args)
-    base = _base_rules(args.base)
+    from nlp.rules import DEFAULT_RULES
+    base = _base_rules(args.base or ([str(DEFAULT_RULES)] if args.from_db else None))  # merged with the seed
     options = _learn_options(args)
     tokenizer = Tokenizer(base.vocabulary() if base else ())
     corpus = Corpus.build(examples, tokenizer, options)
     source = " + ".join(filter(None, [Path(args.data).name if args.data else "",
-                                      "pool" if args.from_pool else ""]))
+                                      "pool" if args.from_pool else "", "closed appeals" if args.from_db else ""]))
     rules = learn_rules(corpus, None, options, base=base, source=source)
     Path(args.out).write_text(dump_rules(rules, LEARNED_HEADER.format(source=source)), encoding="utf-8")
     sizes = ", ".join(f"{label} {len(words)}" for label, words in rules.categories.items())
     print(f"learned from {len(examples)} texts, {len(rules.categories)} categories → {args.out}")
     print(f"keywords per category: {sizes}")
+    if rules.scoring.temperature:
+        print(f"calibrated: temperature {rules.scoring.temperature:g}")
+
+
+def cmd_tags_diff(args: argparse.Namespace) -> None:
+    from nlp.learn import diff_rules
+    from nlp.rules import KeywordRules
+    try:
+        old, new = KeywordRules.load(args.old), KeywordRules.load(args.new)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read rules: {exc}") from None
+    print("\n".join(diff_rules(old, new)))
+
+
+def cmd_tags_apply(args: argparse.Namespace) -> None:
+    """Back up the configured rule file and put FILE in its place; a running server reloads it."""
+    from datetime import datetime
+
+    from nlp.learn import diff_rules
+    from nlp.rules import KeywordRules
+    settings = _settings(args)
+    if not settings.nlp.rules_file:
+        raise SystemExit("[nlp] rules_file is empty (the shipped seed rules are used): set it to the county's "
+                         "rule file first, then apply")
+    target = Path(settings.nlp.rules_file)
+    try:
+        new = KeywordRules.load(args.file)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {args.file}: {exc}") from None
+    if not new.categories:
+        raise SystemExit(f"{args.file} has no categories: not applied")
+    if target.exists():
+        backup = target.with_name(f"{target.name}.{datetime.now().strftime('%Y%m%d-%H%M%S')}.bak")
+        shutil.copy2(target, backup)
+        print(f"backup: {backup}")
+        print("\n".join(diff_rules(KeywordRules.load(target), new)))
+    staging = target.with_name(target.name + ".new")
+    shutil.copyfile(args.file, staging)
+    staging.replace(target)  # atomic: the server never reads half a file
+    print(f"applied {args.file} → {target}; a running server takes it up with its next message")
 
 
 def cmd_tags_eval(args: argparse.Namespace) -> None:
@@ -553,6 +604,8 @@ def cmd_tags_common(args: argparse.Namespace) -> None:
 
 
 def _add_learning_knobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-keywords", type=int, default=150,
+                   help="words per category, keywords and negative words together (150; 0 = unlimited)")
     p.add_argument("--min-df", type=int, default=2, help="a word must occur in this many texts (2)")
     p.add_argument("--per-category", type=int, default=2000, help="words kept per category (2000)")
     p.add_argument("--head-chars", type=int, default=30, help="length of the subject line (30)")
@@ -566,6 +619,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-column", default="label")
     p.add_argument("--from-pool", action="store_true",
                    help="also use the database's dispatcher-confirmed tags and tag corrections")
+    p.add_argument("--from-db", action="store_true",
+                   help="also use closed appeals' final categories (after 改类, hotline imports included)")
+    p.add_argument("--min-count", type=int, default=20,
+                   help="with --from-db: a category needs this many closed appeals (20)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -638,6 +695,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     _add_learning_knobs(ev)
     ev.set_defaults(fn=cmd_tags_eval)
+    diff = tags_sub.add_parser("diff", help="两个规则文件的差别（新增、删除、权重变化）")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(fn=cmd_tags_diff)
+    apply = tags_sub.add_parser("apply", help="备份当前规则文件并换成新文件，运行中的服务自动重新加载")
+    apply.add_argument("file")
+    apply.set_defaults(fn=cmd_tags_apply)
     common = tags_sub.add_parser("common", help="列出多家企业反映的同类未办结问题")
     common.add_argument("--threshold", type=float, default=0.35)
     common.set_defaults(fn=cmd_tags_common)

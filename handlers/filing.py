@@ -55,10 +55,23 @@ async def _set_text(turn: Turn, raw: str) -> None:
     kind = tagger.classify_type(text)
     turn.draft.update(
         text=text,
-        suggestions=[{"label": s.label, "words": list(s.evidence)} for s in suggestions],
+        suggestions=_suggestion_rows(tagger, text, suggestions),
         type=kind.label, type_words=list(kind.evidence),
     )
     turn.draft.pop("category", None)
+    turn.draft["category_unsure"] = bool(suggestions and suggestions[0].probability is not None
+                                         and suggestions[0].probability < tagger.confidence_threshold)
+
+
+def _suggestion_rows(tagger, text: str, suggestions: list) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Suggestions as stored in the draft; below the confidence threshold the top three, none preferred."""
+    rows = [{"label": s.label, "words": list(s.evidence), "p": s.probability} for s in suggestions]
+    top = suggestions[0].probability if suggestions else None
+    unsure = top is not None and top < tagger.confidence_threshold
+    if unsure:  # the enterprise chooses among the three likeliest, even those no keyword fired for
+        shown = {r["label"] for r in rows}
+        rows += [{"label": c, "words": [], "p": None} for c in tagger.rank(text) if c not in shown][:3 - len(rows)]
+    return rows[:3] if unsure else rows
 
 
 async def advance(turn: Turn) -> None:
@@ -99,9 +112,11 @@ async def prompt(turn: Turn) -> None:
             turn.goto(Step.FILING_CATEGORY_ALL)
             turn.say(texts.ASK_CATEGORY_NONE, _all_categories(turn))
             return
-        choices = [Choice(texts.CATEGORY_EVIDENCE.format(label=s["label"], words="、".join(s["words"][:4])),
-                          s["label"]) for s in suggestions]
-        turn.say(texts.ASK_CATEGORY, [*choices, Choice(texts.CATEGORY_OTHER, texts.CATEGORY_OTHER)])
+        choices = [Choice(texts.CATEGORY_EVIDENCE.format(label=s["label"], words="、".join(s["words"][:5]))
+                          if s["words"] else s["label"], s["label"]) for s in suggestions]
+        unsure = turn.draft.get("category_unsure")
+        turn.say(texts.ASK_CATEGORY_UNSURE if unsure else texts.ASK_CATEGORY,
+                 [*choices, Choice(texts.CATEGORY_OTHER, texts.CATEGORY_OTHER)])
     elif step == Step.FILING_CATEGORY_ALL:
         turn.say(texts.ASK_CATEGORY_ALL, _all_categories(turn))
     elif step == Step.FILING_TYPE:

@@ -390,6 +390,39 @@ def dump_rules(rules: KeywordRules, header: str = "") -> str:
     return "\n".join(out) + "\n"
 
 
+def diff_rules(old: KeywordRules, new: KeywordRules, *, most: int = 15, ratio: float = 0.25) -> list[str]:
+    """What changed between two rule files, in words a person reads (one line per finding)."""
+    lines: list[str] = []
+    added = [c for c in new.categories if c not in old.categories]
+    removed = [c for c in old.categories if c not in new.categories]
+    if added:
+        lines.append("新增类别：" + "、".join(added))
+    if removed:
+        lines.append("删除类别：" + "、".join(removed))
+    if old.scoring != new.scoring:
+        lines.append(f"打分方式：{old.scoring} → {new.scoring}")
+
+    def listed(items: list[str]) -> str:
+        return "、".join(items[:most]) + (f" 等 {len(items)} 个" if len(items) > most else "")
+
+    for label in (c for c in new.categories if c in old.categories):
+        for name, a, b in (("关键词", old.categories[label], new.categories[label]),
+                           ("否定词", old.negatives.get(label, {}), new.negatives.get(label, {}))):
+            gained = [f"{w}（{x:g}）" for w, x in sorted(b.items(), key=lambda kv: -kv[1]) if w not in a]
+            lost = [w for w, _ in sorted(a.items(), key=lambda kv: -kv[1]) if w not in b]
+            moved = [f"{w} {a[w]:g}→{x:g}" for w, x in sorted(b.items(), key=lambda kv: -kv[1])
+                     if w in a and abs(x - a[w]) > ratio * max(abs(a[w]), 1e-9)]
+            if gained:
+                lines.append(f"「{label}」新增{name}：{listed(gained)}")
+            if lost:
+                lines.append(f"「{label}」删除{name}：{listed(lost)}")
+            if moved:
+                lines.append(f"「{label}」{name}权重变化超过 {ratio:.0%}：{listed(moved)}")
+        if old.priors.get(label, 0.0) != new.priors.get(label, 0.0):
+            lines.append(f"「{label}」先验分：{old.priors.get(label, 0.0):g} → {new.priors.get(label, 0.0):g}")
+    return lines or ["两个规则文件的类别、关键词和权重相同。"]
+
+
 # ---- evaluation -------------------------------------------------------------------------------
 
 

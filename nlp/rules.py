@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import tomllib
 from collections.abc import Iterable
@@ -12,9 +13,11 @@ from pathlib import Path
 
 from nlp.tokenizer import Tokenizer
 
+log = logging.getLogger(__name__)
 DEFAULT_RULES = Path(__file__).parent / "data" / "enterprise_rules.toml"
 SUBSTRING_MIN_CHARS = 3
 MATCH_MODES = ("token", "substring")
+DEFAULT_CONFIDENCE = 0.6  # below this calibrated probability a suggestion is shown as uncertain
 EXPLAIN_MOST = 5  # words shown as the reason of a suggestion
 
 
@@ -217,6 +220,9 @@ class RuleTagger:
 
     def __init__(self, rules: KeywordRules, tokenizer: Tokenizer | None = None) -> None:
         self.rules = rules
+        self.confidence_threshold = DEFAULT_CONFIDENCE  # [nlp] confidence_threshold; below it: 不确定
+        self._watched: Path | None = None
+        self._stamp: tuple[int, int] | None = None
         # substring rules never tokenize at tagging time: only the file's dictionary goes to jieba
         user_words = rules.vocabulary() if rules.scoring.match == "token" else set(rules.user_words)
         self.tokenizer = tokenizer or Tokenizer(user_words)
@@ -228,6 +234,38 @@ class RuleTagger:
         self._compiled: dict[int, _Compiled] = {id(rules.categories): _Compiled.of(rules.categories, rules.negatives)}
         for hints in (rules.types, rules.levels, rules.difficulties):
             self._compiled[id(hints)] = _Compiled.of(hints, {})
+
+    def watch(self, path: str | Path) -> RuleTagger:
+        """Reload the rules from `path` when the file changes (see refresh); returns self."""
+        self._watched = Path(path)
+        self._stamp = self._file_stamp()
+        return self
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self._watched.stat() if self._watched else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st else None
+
+    def refresh(self) -> bool:
+        """Take up a changed rule file (`qihu tags apply`) without a restart; a broken file keeps the old rules."""
+        if self._watched is None:
+            return False
+        stamp = self._file_stamp()
+        if stamp is None or stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            rules = KeywordRules.load(self._watched)
+        except (OSError, ValueError) as exc:
+            log.warning("rules file %s not reloaded, the previous rules stay: %s", self._watched, exc)
+            return False
+        watched, stamp, threshold = self._watched, self._stamp, self.confidence_threshold
+        self.__init__(rules, self.tokenizer if rules.scoring.match != "token" else None)  # type: ignore[misc]
+        self._watched, self._stamp, self.confidence_threshold = watched, stamp, threshold
+        log.info("rules reloaded from %s (version %s)", watched, rules.version)
+        return True
 
     def _present(self, text: str) -> tuple[set[str], set[str]]:
         """(words present, words present in the head) under the file's match mode."""
