@@ -72,11 +72,13 @@ def read_csv(path: str | Path, text_column: str = "text", label_column: str = "l
 
 
 def candidate_words(tokens: Sequence[str], options: LearnOptions) -> set[str]:
-    """jieba tokens of 2+ characters and joined neighbouring tokens (phrases), no digits/latin/punctuation."""
+    """jieba tokens of 2+ characters and two such neighbours joined (phrases), no digits/latin/punctuation."""
     words = {t for t in tokens if len(t) >= 2 and not _NOT_A_WORD.match(t)}
     for a, b in pairwise(tokens):
         joined = a + b
-        if len(joined) <= options.max_word_chars and not _NOT_A_WORD.match(a) and not _NOT_A_WORD.match(b):
+        # two whole words make a phrase (垃圾+分类); a particle or single character glued on (的+路灯) does not
+        if len(joined) <= options.max_word_chars and min(len(a), len(b)) >= 2 \
+                and not _NOT_A_WORD.match(a) and not _NOT_A_WORD.match(b):
             words.add(joined)
     return words
 
