@@ -373,6 +373,8 @@ def dump_rules(rules: KeywordRules, header: str = "") -> str:
         if not tables:
             continue
         out += ["", f"[{section}]", f"default = {_key(default)}"]
+        if section in rules.hint_temperatures:
+            out.append(f"temperature = {_num(rules.hint_temperatures[section])}")
         for name, table in tables.items():
             out += [f"[{section}.{_key(name)}.keywords]"] + [f"{_key(w)} = {_num(x)}" for w, x in table.items()]
     for label, table in rules.categories.items():

@@ -75,6 +75,7 @@ class KeywordRules:
     idf: dict[str, float] = field(default_factory=dict)
     scoring: Scoring = field(default_factory=Scoring)
     meta: dict[str, object] = field(default_factory=dict)
+    hint_temperatures: dict[str, float] = field(default_factory=dict)  # section → softmax temperature
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_RULES, *more: str | Path) -> KeywordRules:
@@ -104,7 +105,9 @@ class KeywordRules:
         levels, default_level = _hint_section(data.get("levels", {}), "")
         difficulties, default_difficulty = _hint_section(data.get("difficulty", {}), "")
         dictionary = data.get("dictionary", {})
-        return cls(
+        hint_temperatures = {name: float(data[name]["temperature"]) for name in ("types", "levels", "difficulty")
+                             if isinstance(data.get(name), dict) and "temperature" in data[name]}
+        return cls(hint_temperatures=hint_temperatures,
             version=str(data.get("version", "unversioned")), categories=cats, negatives=negs, types=types,
             default_type=default_type, priors=priors, together=together, levels=levels,
             default_level=default_level, difficulties=difficulties, default_difficulty=default_difficulty,
@@ -142,6 +145,7 @@ class KeywordRules:
             default_difficulty=self.default_difficulty or other.default_difficulty,
             user_words=sorted({*self.user_words, *other.user_words}), idf={**other.idf, **self.idf},
             scoring=self.scoring, meta=dict(self.meta),
+            hint_temperatures={**other.hint_temperatures, **self.hint_temperatures},
         )
 
     def vocabulary(self) -> set[str]:
@@ -164,6 +168,7 @@ def _weighted(value: dict | list) -> dict[str, float]:
 def _hint_section(section: dict, fallback: str) -> tuple[dict[str, dict[str, float]], str]:
     body = dict(section)
     default = str(body.pop("default", fallback))
+    body.pop("temperature", None)
     return {name: _weighted(b.get("keywords", {})) for name, b in body.items()}, default
 
 
@@ -396,23 +401,35 @@ class RuleTagger:
         total = sum(exps.values())
         return {c: e / total for c, e in exps.items()}
 
-    def _hint(self, text: str, tables: dict[str, dict[str, float]], default: str) -> Suggestion:
+    def _hint(self, text: str, tables: dict[str, dict[str, float]], default: str, section: str = "") -> Suggestion:
+        """The strongest hint with its words; with a section temperature, a hint below the confidence
+        threshold gives way to the default (不确定, not a guess), its probability telling why."""
         found, head = self._present(text)
         ranked = [s for s in self._ranked(found, head, tables, {}, with_priors=False) if s.score > 0]
         if not ranked:
             return Suggestion(default, 0.0, ())
-        return Suggestion(ranked[0].label, ranked[0].score, self._evidence(ranked[0].label, found, head))
+        top = ranked[0]
+        temperature = self.rules.hint_temperatures.get(section)
+        probability = None
+        if temperature:
+            scores = {s.label: s.score for s in ranked}
+            exps = [math.exp((scores.get(label, 0.0) - top.score) / temperature) for label in tables]
+            probability = 1.0 / (sum(exps) + math.exp(-top.score / temperature))
+            if probability < self.confidence_threshold:
+                return Suggestion(default, 0.0, (), probability)
+        words = tuple(w for w in self._evidence(top.label, found, head) if len(w) >= 2)[:EXPLAIN_MOST]
+        return Suggestion(top.label, top.score, words, probability)
 
     def classify_type(self, text: str) -> Suggestion:
-        return self._hint(text, self.rules.types, self.rules.default_type)
+        return self._hint(text, self.rules.types, self.rules.default_type, "types")
 
     def classify_level(self, text: str) -> Suggestion:
         """Level hint (e.g. 市级 for city-level matters); the file's default when nothing fires."""
-        return self._hint(text, self.rules.levels, self.rules.default_level)
+        return self._hint(text, self.rules.levels, self.rules.default_level, "levels")
 
     def classify_difficulty(self, text: str) -> Suggestion:
         """Difficulty hint (e.g. 复杂 when several departments are named); default otherwise."""
-        return self._hint(text, self.rules.difficulties, self.rules.default_difficulty)
+        return self._hint(text, self.rules.difficulties, self.rules.default_difficulty, "difficulty")
 
 
 @dataclass(frozen=True)
