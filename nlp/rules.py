@@ -338,10 +338,16 @@ class RuleTagger:
     def suggest(self, text: str, top: int = 3) -> list[Suggestion]:
         """Top categories by score, each with its trigger words; empty when no rule fires."""
         found, head = self._present(text)
-        ranked = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True)
+        if self.rules.scoring.temperature:  # one scoring of every category gives both ranks and probabilities
+            every = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True,
+                                 every=True)
+            probs = self._softmax({s.label: s.score for s in every})
+            ranked = [s for s in every if self._fired(s.label, found)]
+        else:
+            ranked = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True)
+            probs = {}
         if not self.rules.scoring.normalize:
             ranked = [s for s in ranked if s.score > 0]
-        probs = self._probabilities(found, head)
         out = []
         for k, s in enumerate(ranked[:top]):
             rival = ranked[1].label if k == 0 and len(ranked) > 1 else ranked[0].label if k else None
@@ -394,8 +400,17 @@ class RuleTagger:
         temperature = self.rules.scoring.temperature
         if not temperature:
             return {}
-        scores = {s.label: s.score for s in self._ranked(found, head, self.rules.categories, self.rules.negatives,
-                                                          with_priors=True, every=True)}
+        return self._softmax({s.label: s.score for s in self._ranked(
+            found, head, self.rules.categories, self.rules.negatives, with_priors=True, every=True)})
+
+    def _fired(self, label: str, found: set[str]) -> bool:
+        compiled = self._compiled[id(self.rules.categories)]
+        if not compiled.positive[compiled.labels.index(label)].isdisjoint(found):
+            return True
+        return any(t.weight > 0 and all(w in found for w in t.words) for t in self.rules.together.get(label, ()))
+
+    def _softmax(self, scores: dict[str, float]) -> dict[str, float]:
+        temperature = self.rules.scoring.temperature
         top = max(scores.values())
         exps = {c: math.exp((x - top) / temperature) for c, x in scores.items()}
         total = sum(exps.values())
