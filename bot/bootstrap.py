@@ -8,11 +8,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.ports import Channel
+from bot.channels.ratelimit import SenderRateLimit
+from bot.channels.registry import build_channels
+from bot.channels.webchat_channel import CHANNEL as WEB
 from bot.config import Settings
+from bot.delivery_process import DeliveryProcess
 from bot.domain.calendar import WorkCalendar
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
@@ -22,7 +26,12 @@ from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
 from bot.services.scheduling import SweepContext
+from bot.services.sweeps import build as build_sweeps
+from handlers.notices import ChatNotices
+from handlers.router import Router
+from handlers.router import build as build_commands
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
+from scheduler.runner import SweepRunner
 from storage.engine import create_engine
 from storage.migrate import upgrade_async
 from storage.unit_of_work import uow_factory
@@ -73,11 +82,12 @@ class App:
     runtime: Runtime
     pipeline: Pipeline
     outbox: OutboxSender
+    rate_limit: SenderRateLimit  # per sender, shared by the channels
     background: list[asyncio.Task] = field(default_factory=list)
-    channels: list[Any] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
+    channels: list[Channel] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
-    scheduler: Any = None  # scheduler.runner.SweepRunner once started
-    delivery_process: Any = None  # bot.delivery_process.DeliveryProcess with [delivery] worker = "process"
+    scheduler: SweepRunner | None = None  # once started
+    delivery_process: DeliveryProcess | None = None  # with [delivery] worker = "process"
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -107,7 +117,6 @@ class App:
         """Run the outbox sender here, or ([delivery] worker = "process") in a child process started
         with the same configuration file; the server then only wakes it after each commit."""
         if self.settings.delivery.worker == "process":
-            from bot.delivery_process import DeliveryProcess
             self.delivery_process = DeliveryProcess(config_path)
             await self.delivery_process.start()
             self.outbox.forward = self.delivery_process.kick
@@ -118,9 +127,8 @@ class App:
         for channel in self.channels:
             await channel.start()
 
-    def start_scheduler(self) -> Any:
+    def start_scheduler(self) -> SweepRunner:
         """Run the registered sweeps on APScheduler in this process (the [scheduler] enabled flag)."""
-        from scheduler.runner import SweepRunner
         assert self.sweeps is not None
         self.scheduler = SweepRunner(self.sweeps)
         self.scheduler.start()
@@ -160,7 +168,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
         tagger.confidence_threshold = settings.nlp.confidence_threshold
     uow = uow_factory(engine, group_commit_max=db.group_commit_max)
     runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow)
-    from bot.channels.webchat_channel import CHANNEL as WEB
     # The web chat page reads its messages from the outbox: storing them is delivering them,
     # unless a test passes a sender for "web" to watch delivery itself.
     senders = dict(senders or {})
@@ -168,16 +175,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     retry = RetryPolicy(settings.delivery.max_attempts, settings.delivery.base_backoff_seconds)
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
     outbox.LEASE = timedelta(seconds=settings.delivery.lease_seconds)
-    pipeline = Pipeline(runtime, on_commit=outbox.kick, mailbox_channels=mailboxes,
+    pipeline = Pipeline(runtime, Router(build_commands()), on_commit=outbox.kick, mailbox_channels=mailboxes,
                         log_text=settings.logging.log_message_text)
-    app = App(settings, engine, runtime, pipeline, outbox)
-    from handlers.notices import ChatNotices
-    app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick)
+    limit = SenderRateLimit(runtime.clock, settings.server.sender_per_minute, settings.server.sender_burst)
+    app = App(settings, engine, runtime, pipeline, outbox, limit)
+    app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick,
+                              registry=build_sweeps())
     if settings.monitoring.metrics:
         from bot.metrics import metrics
         counters = metrics()
         pipeline.observe, outbox.on_delivery, app.sweeps.on_sweep = counters.turn, counters.delivery, counters.sweep
-    from bot.channels.registry import build_channels
     app.channels = build_channels(app)
     for channel in app.channels:
         outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins

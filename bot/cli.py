@@ -98,7 +98,7 @@ def cmd_deliver(args: argparse.Namespace) -> None:
         from bot.delivery_process import run_sender
         app = build_app(settings)
         try:
-            await run_sender(app, args.kick_fd)
+            await run_sender(app.outbox, app.settings.delivery.poll_seconds, args.kick_fd)
         finally:
             await app.close()
 

@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.startup import StartupError, unknown_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
@@ -282,7 +284,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class ConfigError(Exception):
+class ConfigError(StartupError):
     """Start-up stops with this: the message names the offending key."""
 
 
@@ -296,7 +298,6 @@ def _key(loc: tuple) -> str:
 
 def load_settings(path: str | Path | None = None, **overrides: object) -> Settings:
     """Read TOML (path, $QIHU_CONFIG, ./config.toml, else the shipped example) plus QIHU_* env."""
-    from bot.startup import unknown_environment
     misspelt = unknown_environment(os.environ, Settings)
     if misspelt:
         raise ConfigError("；".join(misspelt))

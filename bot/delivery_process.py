@@ -11,6 +11,8 @@ import os
 import signal
 import sys
 
+from bot.services.delivery import OutboxSender
+
 log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
 
@@ -90,10 +92,8 @@ class DeliveryProcess:
                 await self.proc.wait()
 
 
-async def run_sender(app: object, kick_fd: int) -> None:
+async def run_sender(outbox: OutboxSender, poll_seconds: float, kick_fd: int) -> None:
     """The child's side: deliver until the parent closes the pipe or SIGTERM; a pass under way finishes."""
-    from bot.bootstrap import App
-    assert isinstance(app, App)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     os.set_blocking(kick_fd, False)
@@ -104,7 +104,7 @@ async def run_sender(app: object, kick_fd: int) -> None:
         except BlockingIOError:
             return
         if data:
-            app.outbox.kick()
+            outbox.kick()
         else:  # the parent closed its end, or died
             loop.remove_reader(kick_fd)
             stop.set()
@@ -112,7 +112,7 @@ async def run_sender(app: object, kick_fd: int) -> None:
     loop.add_reader(kick_fd, on_kick)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    sender = asyncio.create_task(app.outbox.run_forever(app.settings.delivery.poll_seconds, stop))
+    sender = asyncio.create_task(outbox.run_forever(poll_seconds, stop))
     await stop.wait()
-    app.outbox.kick()  # end the wait between passes at once
+    outbox.kick()  # end the wait between passes at once
     await sender

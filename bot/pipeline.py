@@ -14,8 +14,9 @@ from bot.domain.identifiers import mask_phones_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.services.ports import StorageInterrupted
 from bot.services.runtime import Runtime
-from handlers import router, texts
+from handlers import texts
 from handlers.render import refusal
+from handlers.router import Router
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,10 @@ class TurnOutcome:
 class Pipeline:
     """Turns inbound messages into stored effects and outbox rows, one transaction per turn."""
 
-    def __init__(self, rt: Runtime, on_commit: Callable[[], None] | None = None,
+    def __init__(self, rt: Runtime, router: Router, on_commit: Callable[[], None] | None = None,
                  mailbox_channels: frozenset[str] = frozenset(), log_text: bool = False) -> None:
         self.rt = rt
+        self.router = router
         self.log_text = log_text  # [logging] log_message_text: what people wrote goes to the log only if asked
         self.on_commit = on_commit or (lambda: None)
         self.mailbox_channels = mailbox_channels
@@ -98,7 +100,7 @@ class Pipeline:
                 return None
             state = opened.state
             turn = Turn(msg, opened.identity, state, uow, self.rt, now)
-            await router.route(turn)
+            await self.router.route(turn)
             state.updated_at = now
             ids = await uow.turns.close(msg.key, state, turn.outbound, now, self.mailbox_channels)
             await uow.commit()
@@ -113,6 +115,12 @@ class Pipeline:
             else:
                 log.log(level, "turn %s step=%s appeals=%s", msg.key, state.step, numbers)
         return TurnOutcome(ids, turn.outbound)
+
+    async def unsupported(self, msg: InboundMessage, kind: str) -> None:
+        """A polite answer to a message type no channel can read, deduplicated like any turn."""
+        outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind))
+        if outcome is not None:
+            self.on_commit()
 
     async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True) -> TurnOutcome | None:
         """A refused turn changes nothing but the reply; the message id is still claimed so a

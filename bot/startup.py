@@ -180,11 +180,10 @@ _PG_LOGIN = {
 
 def explain(exc: BaseException, database_url: str | None = None) -> str | None:
     """The one line for a known start-up failure, or None for a defect (which keeps its traceback)."""
-    from bot.config import ConfigError
     driver, hp, user, db = _where(database_url)
     host, _, port = hp.rpartition(":")
     for e in _chain(exc):
-        if isinstance(e, (StartupError, ConfigError)):
+        if isinstance(e, StartupError):  # bot.config.ConfigError is one
             return one_line(str(e))
         state = getattr(e, "sqlstate", None)
         if isinstance(state, str) and state in _PG_LOGIN:

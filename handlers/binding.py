@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.services.binding import redeem_bind_code
 from handlers import texts
+from handlers.registry import ENTERPRISE, CommandRegistry
 from handlers.turn import Turn
 
 
@@ -13,3 +14,8 @@ async def bind(turn: Turn, arg: str) -> None:
         return
     staff = await redeem_bind_code(turn.uow, turn.key, arg, turn.now)
     turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=staff.unit_id))
+
+
+def register(reg: CommandRegistry) -> None:
+    # An unbound person is an enterprise user until 绑定 makes them staff: it is in their help.
+    reg.command("绑定", "/bind", roles=ENTERPRISE)(bind)

@@ -22,6 +22,7 @@ from handlers.handling_common import (
     unit_names,
     words,
 )
+from handlers.registry import DISPATCHER, CommandRegistry
 from handlers.render import fmt_date
 from handlers.turn import Turn
 
@@ -213,14 +214,12 @@ async def after_submit(turn: Turn, appeal: Appeal) -> svc.Dispatched | None:
     return result
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    # Every role reaches the service, which says why it refuses: authorization lives there.
-    command("待分派", "/pool", roles=everyone)(pool)
-    command("分派", "/dispatch", roles=everyone)(dispatch)
-    command("改类", "/retag", roles=everyone)(retag)
-    command("转办", "/transfer", roles=everyone)(transfer)
-    command("批准延期", "/approve", roles=everyone)(approve_extension)
-    command("驳回延期", "/refuse", roles=everyone)(refuse_extension)
-    command("不予受理", "/reject", roles=everyone)(reject)
-    command("合并", "/merge", roles=everyone)(merge)
+def register(reg: CommandRegistry) -> None:
+    reg.command("待分派", "/pool", roles=DISPATCHER)(pool)
+    reg.command("分派", "/dispatch", roles=DISPATCHER)(dispatch)
+    reg.command("改类", "/retag", roles=DISPATCHER)(retag)
+    reg.command("转办", "/transfer", roles=DISPATCHER)(transfer)
+    reg.command("批准延期", "/approve", roles=DISPATCHER)(approve_extension)
+    reg.command("驳回延期", "/refuse", roles=DISPATCHER)(refuse_extension)
+    reg.command("不予受理", "/reject", roles=DISPATCHER)(reject)
+    reg.command("合并", "/merge", roles=DISPATCHER)(merge)

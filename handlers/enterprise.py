@@ -8,7 +8,9 @@ from bot.domain.appeal import Action, Appeal
 from bot.messages import Choice
 from bot.services import appeals as svc
 from bot.services import tagging
+from bot.services.access import require_enterprise
 from handlers import filing, texts
+from handlers.registry import ALL_ROLES, ENTERPRISE, CommandRegistry
 from handlers.render import fmt_date, timeline
 from handlers.steps import Step
 from handlers.turn import Turn
@@ -52,7 +54,13 @@ async def _supplementable(turn: Turn) -> list[Appeal]:
     return [a for a in await svc.own_open_appeals(turn.uow, turn.identity) if svc.is_open_for_supplement(a)]
 
 
+async def new(turn: Turn, arg: str) -> None:
+    require_enterprise(turn.identity, "我要反映")
+    await filing.start_filing(turn, arg or None)
+
+
 async def supplement(turn: Turn, arg: str) -> None:
+    require_enterprise(turn.identity, "补充")
     number, content = _parse_number(arg)
     if number is None:
         if not content:
@@ -140,6 +148,7 @@ async def new_or_supplement(turn: Turn) -> None:
 
 
 async def withdraw(turn: Turn, arg: str) -> None:
+    require_enterprise(turn.identity, "撤回")
     number, reason = _parse_number(arg)
     if number is None:
         turn.say(texts.WITHDRAW_USAGE)
@@ -170,3 +179,16 @@ async def confirm_withdraw(turn: Turn) -> None:
     else:
         turn.say(texts.WITHDRAW_CONFIRM.format(number=number, category=""),
                  [Choice(texts.WITHDRAW_YES, texts.WITHDRAW_YES), Choice(texts.WITHDRAW_NO, texts.WITHDRAW_NO)])
+
+
+def register(reg: CommandRegistry) -> None:
+    reg.command("我要反映", "反映问题", "/new", roles=ENTERPRISE)(new)
+    reg.command("查询", "/status", roles=ALL_ROLES)(query)
+    reg.command("补充", "/supplement", roles=ENTERPRISE)(supplement)
+    reg.command("撤回", "/withdraw", roles=ENTERPRISE)(withdraw)
+    for step in Step:
+        if step.value.startswith("filing."):
+            reg.step(step, filing.handle, texts.FILING_WHAT)
+    reg.step(Step.NEW_OR_SUPPLEMENT, new_or_supplement, "选择")
+    reg.step(Step.SUPPLEMENT_PICK, pick_supplement, "选择诉求")
+    reg.step(Step.WITHDRAW_CONFIRM, confirm_withdraw, "确认撤回")

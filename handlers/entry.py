@@ -13,6 +13,7 @@ from bot.services import intake
 from bot.services.access import require_centre_dispatcher
 from bot.services.units import match_unit
 from handlers import dispatcher_cmds, texts
+from handlers.registry import DISPATCHER, CommandRegistry
 from handlers.render import refusal
 from handlers.steps import Step
 from handlers.turn import Turn
@@ -135,9 +136,7 @@ async def on_confirm(turn: Turn) -> None:
              appeal_number=appeal.number)
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    command("录入", "/enter", roles=everyone)(start)
-    step_handlers.update({Step.ENTRY_SOURCE: on_source, Step.ENTRY_FIELD: on_field, Step.ENTRY_CONFIRM: on_confirm})
-    step_what.update({Step.ENTRY_SOURCE: texts.ENTRY_WHAT, Step.ENTRY_FIELD: texts.ENTRY_WHAT,
-                      Step.ENTRY_CONFIRM: texts.ENTRY_WHAT})
+def register(reg: CommandRegistry) -> None:
+    reg.command("录入", "/enter", roles=DISPATCHER)(start)
+    for step, fn in ((Step.ENTRY_SOURCE, on_source), (Step.ENTRY_FIELD, on_field), (Step.ENTRY_CONFIRM, on_confirm)):
+        reg.step(step, fn, texts.ENTRY_WHAT)

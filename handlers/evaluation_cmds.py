@@ -23,6 +23,7 @@ from handlers.handling_common import (
     unit_names,
     words,
 )
+from handlers.registry import DISPATCHER, ENTERPRISE, HANDLER, OVERSIGHT, CommandRegistry
 from handlers.render import fmt_date, fmt_time
 from handlers.steps import Step
 from handlers.turn import Turn
@@ -313,18 +314,15 @@ def overdue_notice(n: OverdueNotice, names: dict[str, str]) -> str:
     return texts.OVERDUE_RECTIFY.format(number=n.number, due=due, unit=names.get(n.unit_id or "", ""))
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    # Every role reaches the service, which says why it refuses: authorization lives there.
-    command("评价", "/rate", roles=everyone)(rate)
-    command("核实", "/verify", roles=everyone)(verify)
-    command("差评", "/badreviews", roles=everyone)(bad_list)
-    command("回访", "/callback", roles=everyone)(callback)
-    command("重复", "/repeat", roles=everyone)(repeat)
-    command("上级评价", "/rateup", roles=everyone)(grassroots)
-    command("统计", "/stats", roles=everyone)(stats)
-    command("指数", "/index", roles=everyone)(index)
-    step_handlers.update({Step.RATING_LEVEL: on_level, Step.RATING_TAGS: on_tags,
-                          Step.RATING_COMMENT: on_comment, Step.RATING_SOLVED: on_solved})
-    step_what.update({s: texts.RATE_WHAT for s in (Step.RATING_LEVEL, Step.RATING_TAGS, Step.RATING_COMMENT,
-                                                   Step.RATING_SOLVED)})
+def register(reg: CommandRegistry) -> None:
+    reg.command("评价", "/rate", roles=ENTERPRISE)(rate)
+    reg.command("核实", "/verify", roles=DISPATCHER)(verify)
+    reg.command("差评", "/badreviews", roles=OVERSIGHT)(bad_list)
+    reg.command("回访", "/callback", roles=DISPATCHER)(callback)
+    reg.command("重复", "/repeat", roles=DISPATCHER)(repeat)
+    reg.command("上级评价", "/rateup", roles=HANDLER)(grassroots)
+    reg.command("统计", "/stats", roles=OVERSIGHT)(stats)
+    reg.command("指数", "/index", roles=OVERSIGHT)(index)
+    for step, fn in ((Step.RATING_LEVEL, on_level), (Step.RATING_TAGS, on_tags), (Step.RATING_COMMENT, on_comment),
+                     (Step.RATING_SOLVED, on_solved)):
+        reg.step(step, fn, texts.RATE_WHAT)

@@ -21,6 +21,7 @@ from handlers.handling_common import (
     tell_unit,
     unit_names,
 )
+from handlers.registry import HANDLER, STAFF, CommandRegistry
 from handlers.render import fmt_time
 from handlers.turn import Turn
 
@@ -242,14 +243,12 @@ async def detail(turn: Turn, arg: str) -> None:
         text=a.text, timeline="\n".join(lines), spells=spells), appeal_number=a.number)
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    # Every role reaches the service, which says why it refuses: authorization lives there.
-    command("待办", "/todo", roles=everyone)(todo)
-    command("签收", "/accept", roles=everyone)(accept)
-    command("退回", "/return", roles=everyone)(return_)
-    command("进展", "/progress", roles=everyone)(progress)
-    command("延期", "/extend", roles=everyone)(extend)
-    command("办结", "/resolve", roles=everyone)(resolve)
-    command("提级", "/escalate", roles=everyone)(escalate)
-    command("详情", "/detail", roles=everyone)(detail)
+def register(reg: CommandRegistry) -> None:
+    reg.command("待办", "/todo", roles=HANDLER)(todo)
+    reg.command("签收", "/accept", roles=HANDLER)(accept)
+    reg.command("退回", "/return", roles=HANDLER)(return_)
+    reg.command("进展", "/progress", roles=HANDLER)(progress)
+    reg.command("延期", "/extend", roles=HANDLER)(extend)
+    reg.command("办结", "/resolve", roles=HANDLER)(resolve)
+    reg.command("提级", "/escalate", roles=HANDLER)(escalate)
+    reg.command("详情", "/detail", roles=STAFF)(detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.services import dispatch as svc
 from handlers import texts
 from handlers.handling_common import parse_number, tell_dispatchers, tell_unit, unit_names
+from handlers.registry import LEADER, CommandRegistry
 from handlers.turn import Turn
 
 
@@ -23,6 +24,5 @@ async def urge(turn: Turn, arg: str) -> None:
              appeal_number=appeal.number)
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    command("督办", "/urge", roles=everyone)(urge)
+def register(reg: CommandRegistry) -> None:
+    reg.command("督办", "/urge", roles=LEADER)(urge)

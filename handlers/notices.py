@@ -12,6 +12,7 @@ from bot.services import digests as svc
 from bot.services.scheduling import SweepContext
 from handlers import texts
 from handlers.evaluation_cmds import overdue_notice
+from handlers.registry import OVERSIGHT, CommandRegistry
 from handlers.render import fmt_date, fmt_time
 from handlers.turn import Turn
 
@@ -122,6 +123,5 @@ async def daily(turn: Turn, arg: str) -> None:
     turn.say(notices.leader(digest))
 
 
-def register(command, step_handlers: dict, step_what: dict) -> None:  # type: ignore[no-untyped-def]
-    everyone = frozenset({"enterprise", "handler", "dispatcher", "leader", "admin"})
-    command("日报", "/daily", roles=everyone)(daily)  # the service says who may
+def register(reg: CommandRegistry) -> None:
+    reg.command("日报", "/daily", roles=OVERSIGHT)(daily)

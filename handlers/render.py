@@ -23,6 +23,8 @@ def refusal(err: DomainError) -> str:
     params = dict(err.params)
     if "status" in params:
         params["status_label"] = texts.STATUS.get(Status(params["status"]), params["status"])
+    if "role" in params:
+        params["role_label"] = texts.ROLE_LABEL.get(params["role"], params["role"])
     if "action" in params:
         params["action_label"] = texts.ACTION.get(Action(params["action"]), params["action"])
     template = texts.ERRORS.get(err.code) or texts.ERRORS.get(type(err).code, texts.ERRORS["invalid_input"])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from bot.services.scheduling import PassResult, Sweep, SweepContext, load_sweeps, run_sweeps
+from bot.services.scheduling import PassResult, Sweep, SweepContext, run_sweeps
 
 log = logging.getLogger(__name__)
 
 
 async def run_pass(ctx: SweepContext) -> PassResult:
     """Every sweep that runs on the common interval, in registration order."""
-    names = [name for name, s in load_sweeps().items() if s.every_seconds is None]
+    names = [s.name for s in ctx.registry.common()]
     result = await run_sweeps(ctx, names)
     if any(result.sent.values()):
         log.info("scheduler pass sent %s", {k: v for k, v in result.sent.items() if v})

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.services.scheduling import SweepContext, load_sweeps
+from bot.services.scheduling import SweepContext
 from scheduler.jobs import run_one, run_pass
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class SweepRunner:
         """(job id, interval seconds) this runner schedules."""
         every = self.ctx.schedule.interval_seconds
         out = [("sweeps", every)]
-        out += [(f"sweep:{name}", s.every_seconds) for name, s in load_sweeps().items() if s.every_seconds]
+        out += [(f"sweep:{s.name}", s.every_seconds) for s in self.ctx.registry.own_interval()]
         return out
 
     def start(self) -> None:
@@ -39,10 +39,9 @@ class SweepRunner:
         common = dict(max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now)
         self.scheduler.add_job(run_pass, IntervalTrigger(seconds=self.ctx.schedule.interval_seconds),
                                args=[self.ctx], id="sweeps", **common)
-        for name, item in load_sweeps().items():
-            if item.every_seconds:
-                self.scheduler.add_job(run_one, IntervalTrigger(seconds=item.every_seconds), args=[self.ctx, item],
-                                       id=f"sweep:{name}", **common)
+        for item in self.ctx.registry.own_interval():
+            self.scheduler.add_job(run_one, IntervalTrigger(seconds=item.every_seconds), args=[self.ctx, item],
+                                   id=f"sweep:{item.name}", **common)
         self.scheduler.start()
         log.info("scheduler started: %s", self.jobs())
 

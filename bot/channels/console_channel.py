@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bot.channels.ports import ChannelHost
 from bot.messages import Choice, ConversationKey, InboundMessage, render_numbered
 
 CHANNEL = "console"
@@ -24,7 +25,7 @@ class ConsoleSender:
         self.write(f"企呼> {prefix}" + render_numbered(body.get("text", ""), choices).replace("\n", "\n      "))
 
 
-async def console_loop(app: Any, user: str, read: Callable[[], str] = input) -> None:
+async def console_loop(app: ChannelHost, user: str, read: Callable[[], str] = input) -> None:
     """Read lines until EOF or 退出聊天; each line is one turn, its replies printed right after."""
     print("企呼 控制台聊天（输入「帮助」查看命令，Ctrl-D 或「退出聊天」结束）")
     key = ConversationKey(CHANNEL, user)

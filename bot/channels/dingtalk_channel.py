@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bot.channels.ratelimit import limiter_for
-from bot.channels.registry import reply_unsupported
+from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
@@ -507,8 +506,8 @@ class DingTalkSender:
 class DingTalkChannel:
     """POST /channels/dingtalk/callback → verify → parse → pipeline; answered within `ack_seconds`."""
 
-    def __init__(self, app: Any, cfg: DingTalkConfig) -> None:
-        self.app = app  # bot.bootstrap.App
+    def __init__(self, app: ChannelHost, cfg: DingTalkConfig) -> None:
+        self.app = app
         self.cfg = cfg
         self.name = cfg.channel
         self.sender = DingTalkSender(cfg, app.runtime.clock)
@@ -534,7 +533,7 @@ class DingTalkChannel:
             parsed = parse_callback(payload)
         except PayloadError as exc:
             return web.json_response({"error": exc.reason}, status=400)
-        limited = limiter_for(self.app).refusal(self.name, parsed.user_id)
+        limited = self.app.rate_limit.refusal(self.name, parsed.user_id)
         if limited is not None:
             return limited
         msg = self.inbound(parsed, now)
@@ -563,7 +562,7 @@ class DingTalkChannel:
     async def _handle(self, msg: InboundMessage, parsed: ParsedMessage) -> None:
         try:
             if not msg.text and not msg.attachments:
-                await reply_unsupported(self.app, msg, parsed.kind)
+                await self.app.pipeline.unsupported(msg, parsed.kind)
             else:
                 await self.app.pipeline.handle(msg)
         except Exception:

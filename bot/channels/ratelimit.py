@@ -56,13 +56,3 @@ class SenderRateLimit:
 def _dumps(value: Any) -> str:
     import json
     return json.dumps(value, ensure_ascii=False)
-
-
-def limiter_for(app: Any) -> SenderRateLimit:
-    """One limiter per App, shared by its channels."""
-    limiter = getattr(app, "_sender_rate_limit", None)
-    if limiter is None:
-        server = app.settings.server
-        limiter = SenderRateLimit(app.runtime.clock, server.sender_per_minute, server.sender_burst)
-        app._sender_rate_limit = limiter
-    return limiter

@@ -16,8 +16,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.ratelimit import limiter_for
-from bot.channels.registry import reply_unsupported
+from bot.channels.ports import ChannelHost
 from bot.config import TelegramConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
@@ -123,8 +122,8 @@ def _is_id(value: object) -> bool:
 class TelegramChannel:
     """Webhook route (secret header checked in constant time) or long polling, one path into the pipeline."""
 
-    def __init__(self, app: Any, cfg: TelegramConfig) -> None:
-        self.app = app  # bot.bootstrap.App
+    def __init__(self, app: ChannelHost, cfg: TelegramConfig) -> None:
+        self.app = app
         self.cfg = cfg
         self.name = CHANNEL
         self.bot = Bot(cfg.token.get_secret_value(), base_url=cfg.base_url)
@@ -181,7 +180,7 @@ class TelegramChannel:
         if (user is not None and not _is_id(user.id)) or (chat is not None and not _is_id(chat.id)):
             return web.json_response({"error": "Telegram 更新中的用户或会话 id 不是整数。"}, status=400)
         if user is not None:
-            limited = limiter_for(self.app).refusal(CHANNEL, str(user.id))
+            limited = self.app.rate_limit.refusal(CHANNEL, str(user.id))
             if limited is not None:
                 return limited
         await self.process(update)
@@ -237,7 +236,7 @@ class TelegramChannel:
                                  tuple(attachments), ctx)
             if not msg.text and not attachments:
                 kind = next((k for k in UNSUPPORTED_KINDS if getattr(m, k, None)), "other")
-                await reply_unsupported(self.app, msg, kind)
+                await self.app.pipeline.unsupported(msg, kind)
                 return
         else:
             return  # edits, reactions, …: nothing to act on

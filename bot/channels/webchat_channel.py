@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.ratelimit import limiter_for
+from bot.channels.ports import ChannelHost
 from bot.messages import ConversationKey, InboundMessage
 
 CHANNEL = "web"
@@ -46,8 +46,8 @@ def _is_loopback(request: web.Request) -> bool:
 class WebChat:
     """Routes: GET / (page), GET /api/web/config, POST /api/web/messages, GET /api/web/messages."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app  # bot.bootstrap.App
+    def __init__(self, app: ChannelHost) -> None:
+        self.app = app
         self.settings = app.settings.webchat
 
     def routes(self) -> list[web.RouteDef]:
@@ -122,7 +122,7 @@ class WebChat:
         client_id = payload.get("client_msg_id") or uuid.uuid4().hex
         if not isinstance(client_id, str) or len(client_id) > 64:
             return _bad(400, "client_msg_id 应为不超过 64 位的字符串。")
-        limited = limiter_for(self.app).refusal(CHANNEL, user)
+        limited = self.app.rate_limit.refusal(CHANNEL, user)
         if limited is not None:
             return limited
         if self.demo_allowed(request):

@@ -14,6 +14,12 @@ def require_role(identity: Identity, *roles: str, code: str) -> Staff:
     return identity.staff
 
 
+def require_enterprise(identity: Identity, command: str) -> None:
+    """Filing, supplementing and withdrawing are the enterprise's own: staff are refused, told why."""
+    if identity.staff is not None:
+        raise Forbidden("command_not_for_role", command=command, role=identity.role)
+
+
 async def require_centre_dispatcher(uow: UnitOfWork, identity: Identity) -> Staff:
     """Dispatching is the service centre's job: a dispatcher of a service_centre unit."""
     staff = require_role(identity, "dispatcher", code="dispatch_centre_only")

@@ -9,7 +9,7 @@ from bot.domain.appeal import Action, Appeal, Status
 from bot.services.access import require_role
 from bot.services.ports import ExtensionRequest, Holding, Identity, UnitOfWork
 from bot.services.reminders import HANDLING
-from bot.services.scheduling import SweepContext, sweep
+from bot.services.scheduling import SweepContext, SweepRegistry
 
 LIST_MAX = 5  # items listed per section: the digest must stay readable on a phone
 UNITS_MAX = 8
@@ -141,7 +141,6 @@ def _digest_due(ctx: SweepContext, now: datetime, enabled: bool) -> bool:
             and local >= ctx.digest_moment(local.date()))
 
 
-@sweep("digest_leader")
 async def send_leader_digest(ctx: SweepContext) -> int:
     now = ctx.now()
     if not _digest_due(ctx, now, ctx.schedule.leader_digest):
@@ -158,7 +157,6 @@ async def send_leader_digest(ctx: SweepContext) -> int:
     return sent
 
 
-@sweep("digest_todo")
 async def send_todo_digests(ctx: SweepContext) -> int:
     """Each unit with open work: its handlers get the to-do list, deadlines first."""
     now = ctx.now()
@@ -182,7 +180,6 @@ async def send_todo_digests(ctx: SweepContext) -> int:
     return sent
 
 
-@sweep("digest_pool")
 async def send_pool_digest(ctx: SweepContext) -> int:
     """The dispatchers: what waits in the pool and which extension requests wait for them."""
     now = ctx.now()
@@ -205,3 +202,9 @@ async def send_pool_digest(ctx: SweepContext) -> int:
                 "pool", PoolDigest(count, oldest[:LIST_MAX], late, extensions, now, missing)))
         await uow.commit()
     return sent
+
+
+def register(reg: SweepRegistry) -> None:
+    reg.add("digest_leader", send_leader_digest)
+    reg.add("digest_todo", send_todo_digests)
+    reg.add("digest_pool", send_pool_digest)

@@ -9,7 +9,7 @@ from typing import Any
 from bot.domain.appeal import Action, Actor, Appeal, Status
 from bot.messages import ConversationKey
 from bot.services.ports import UnitOfWork
-from bot.services.scheduling import SweepContext, sweep
+from bot.services.scheduling import SweepContext, SweepRegistry
 
 HANDLING = (Status.DISPATCHED.value, Status.IN_PROGRESS.value)
 NOT_RATED = "未评价"  # the stored rating of an appeal whose rating window ended (GB/T 39734 未评价)
@@ -65,7 +65,6 @@ async def in_batches(ctx: SweepContext, fetch: Callable[[UnitOfWork, int], Await
         after_id = key(rows[-1])
 
 
-@sweep("dispatch_overdue")
 async def dispatch_overdue(ctx: SweepContext) -> int:
     """待受理 longer than the dispatch limit (working days from entering the pool) → dispatchers, once
     per pool entry (a returned appeal starts a new one)."""
@@ -97,7 +96,6 @@ async def dispatch_overdue(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-@sweep("signoff_overdue")
 async def signoff_overdue(ctx: SweepContext) -> int:
     """A holder spell not signed off (签收) by its sign-off deadline → that unit's handlers and the
     dispatchers, once per spell."""
@@ -122,7 +120,6 @@ async def signoff_overdue(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda row: 0)  # claimed spells drop out of the query
 
 
-@sweep("near_due")
 async def near_due(ctx: SweepContext) -> int:
     """Due within the configured working days → the lead unit's handlers, once per deadline."""
     now = ctx.now()
@@ -149,7 +146,6 @@ async def near_due(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-@sweep("overdue_daily")
 async def overdue_daily(ctx: SweepContext) -> int:
     """Past its deadline and still being handled → the lead unit's handlers and the dispatchers,
     once each working day."""
@@ -177,7 +173,6 @@ async def overdue_daily(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-@sweep("overdue_leader")
 async def overdue_leader(ctx: SweepContext) -> int:
     """Overdue by the configured working days → the leaders, once per deadline."""
     now = ctx.now()
@@ -207,7 +202,6 @@ async def overdue_leader(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-@sweep("rating_prompt")
 async def rating_prompt(ctx: SweepContext) -> int:
     """At resolution (the first pass after it): ask the enterprise to rate, with the five levels as
     choices. Not held by quiet hours: it follows the resolution message the enterprise just got."""
@@ -233,7 +227,6 @@ async def rating_prompt(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-@sweep("rating_reminder")
 async def rating_reminder(ctx: SweepContext) -> int:
     """Still not rated a day after resolution → remind the enterprise once (quiet hours hold it)."""
     now = ctx.now()
@@ -260,7 +253,6 @@ async def rating_reminder(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-@sweep("rating_expiry")
 async def rating_expiry(ctx: SweepContext) -> int:
     """The rating window ended without a rating → 已闭环 with the rating recorded as 未评价.
 
@@ -287,3 +279,14 @@ async def rating_expiry(ctx: SweepContext) -> int:
         return await ctx.send(uow, keys, ctx.render.text("rating_expired", number=a.number), a.number)
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
+
+
+def register(reg: SweepRegistry) -> None:
+    reg.add("dispatch_overdue", dispatch_overdue)
+    reg.add("signoff_overdue", signoff_overdue)
+    reg.add("near_due", near_due)
+    reg.add("overdue_daily", overdue_daily)
+    reg.add("overdue_leader", overdue_leader)
+    reg.add("rating_prompt", rating_prompt)
+    reg.add("rating_reminder", rating_reminder)
+    reg.add("rating_expiry", rating_expiry)

@@ -7,9 +7,8 @@ scheduler instances, restarts and missed runs send each occurrence exactly once.
 
 Adding a sweep (issue 6: bad-review verification and rectification clocks, say)::
 
-    from bot.services.scheduling import SweepContext, sweep
+    from bot.services.scheduling import SweepContext, SweepRegistry
 
-    @sweep("bad_review_verify")              # runs in every scheduler pass, in registration order
     async def verify_clock(ctx: SweepContext) -> int:
         now = ctx.now()
         if ctx.held(now):                     # quiet hours / non-working day: try again later
@@ -17,13 +16,15 @@ Adding a sweep (issue 6: bad-review verification and rectification clocks, say):
         ...uow.sweeps.appeals_due("bad_review_verify", ["verifying"], "status_since", before=...)...
         ...await uow.sweeps.claim(kind, number, slot, now, ...); await ctx.send(uow, keys, text, number)
 
-and list the module in SWEEP_MODULES (or import it before the runner starts). Texts come from
+    def register(reg: SweepRegistry) -> None:
+        reg.add("bad_review_verify", verify_clock)  # runs in every scheduler pass, in registration order
+
+and list the module in bot.services.sweeps.build, the one place sweeps are registered. Texts come from
 `ctx.render.text(kind, **params)`, whose zh-CN templates live in handlers/texts.py (SCHEDULED).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,10 +38,6 @@ from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
 
 log = logging.getLogger(__name__)
-
-# Modules whose import registers sweeps; load_sweeps() imports them. Append yours here.
-SWEEP_MODULES: list[str] = ["bot.services.reminders", "bot.services.digests", "bot.services.evaluation_clocks"]
-
 
 class NoticeRenderer(Protocol):
     """Turns what a sweep found into the words a person reads (implemented in handlers)."""
@@ -59,6 +56,7 @@ class SweepContext:
     on_sent: Callable[[], None] = lambda: None  # wake the outbox sender
     # (sweep, seconds, messages sent, ok) after each sweep run: bot.metrics counts them (set by bootstrap).
     on_sweep: Callable[[str, float, int, bool], None] | None = None
+    registry: SweepRegistry = field(default_factory=lambda: SweepRegistry())  # what run_sweeps runs
 
     @property
     def schedule(self) -> SchedulePolicy:
@@ -119,21 +117,23 @@ class Sweep:
     every_seconds: int | None = None  # None: every scheduler pass ([scheduler] interval_seconds)
 
 
-SWEEPS: dict[str, Sweep] = {}
+@dataclass
+class SweepRegistry:
+    """The sweeps in the order a pass runs them; filled once at start-up by bot.services.sweeps.build."""
 
+    sweeps: dict[str, Sweep] = field(default_factory=dict)
 
-def sweep(name: str, *, every_seconds: int | None = None) -> Callable[[SweepFn], SweepFn]:
-    """Register a sweep under a unique name; registering the same name again replaces it."""
-    def register(fn: SweepFn) -> SweepFn:
-        SWEEPS[name] = Sweep(name, fn, every_seconds)
-        return fn
-    return register
+    def add(self, name: str, fn: SweepFn, *, every_seconds: int | None = None) -> None:
+        if name in self.sweeps:
+            raise ValueError(f"sweep {name!r} registered twice")
+        self.sweeps[name] = Sweep(name, fn, every_seconds)
 
+    def common(self) -> list[Sweep]:
+        """The sweeps of every scheduler pass ([scheduler] interval_seconds)."""
+        return [s for s in self.sweeps.values() if s.every_seconds is None]
 
-def load_sweeps() -> dict[str, Sweep]:
-    for module in SWEEP_MODULES:
-        importlib.import_module(module)
-    return SWEEPS
+    def own_interval(self) -> list[Sweep]:
+        return [s for s in self.sweeps.values() if s.every_seconds is not None]
 
 
 @dataclass
@@ -146,7 +146,7 @@ async def run_sweeps(ctx: SweepContext, names: Sequence[str] | None = None) -> P
     """One pass: every registered sweep (or the named ones) in order. A failing sweep is logged and
     the others still run; what it had not committed is rolled back and found again next pass."""
     result = PassResult()
-    for name, item in list(load_sweeps().items()):
+    for name, item in list(ctx.registry.sweeps.items()):
         if names is not None and name not in names:
             continue
         started = time.perf_counter()

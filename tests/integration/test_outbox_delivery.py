@@ -39,13 +39,11 @@ async def test_rolled_back_turn_sends_nothing(settings, clock, monkeypatch):
     sender = RecordingSender()
     app = await start_app(settings, clock, senders={"web": sender})
     try:
-        import handlers.router as router
-
         async def broken(turn):  # type: ignore[no-untyped-def]
             turn.say("this reply must never leave")
             raise RuntimeError("bug in a handler")
 
-        monkeypatch.setattr(router, "route", broken)
+        monkeypatch.setattr(app.pipeline.router, "route", broken)
         chat = Chat(app, "ent-1")
         reply = await chat.say("你好")
         assert "系统暂时无法处理" in reply

@@ -8,7 +8,6 @@ from datetime import datetime
 
 import pytest
 
-from bot.services.scheduling import SWEEPS, load_sweeps
 from scheduler.jobs import run_pass
 from tests.conftest import PG_URL, SHANGHAI, Chat, bind_staff, start_app
 from tests.fakes import FrozenClock
@@ -56,9 +55,9 @@ async def test_many_concurrent_passes_on_one_database_send_once(settings):
 
 
 async def test_runner_schedules_the_registered_sweeps(app):
-    load_sweeps()
     assert {"dispatch_overdue", "signoff_overdue", "near_due", "overdue_daily", "overdue_leader", "rating_prompt",
-            "rating_reminder", "rating_expiry", "digest_leader", "digest_todo", "digest_pool"} <= set(SWEEPS)
+            "rating_reminder", "rating_expiry", "digest_leader", "digest_todo", "digest_pool"} <= set(
+        app.sweeps.registry.sweeps)
     runner = app.start_scheduler()
     try:
         assert runner.running
@@ -71,17 +70,12 @@ async def test_runner_schedules_the_registered_sweeps(app):
 
 
 async def test_a_failing_sweep_does_not_stop_the_others(app, clock):
-    from bot.services.scheduling import sweep
-
-    @sweep("test_broken")
     async def broken(ctx):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    try:
-        result = await run_pass(app.sweeps)
-        assert result.failed == ["test_broken"] and "digest_leader" in result.sent
-    finally:
-        SWEEPS.pop("test_broken")
+    app.sweeps.registry.add("test_broken", broken)  # this app's registry only
+    result = await run_pass(app.sweeps)
+    assert result.failed == ["test_broken"] and "digest_leader" in result.sent
 
 
 async def test_daily_digest_on_demand_for_leaders_and_dispatchers_only(app, clock):

@@ -1,0 +1,13 @@
+"""build: the one place where every scheduled sweep is registered, in the order a pass runs them."""
+
+from __future__ import annotations
+
+from bot.services import digests, evaluation_clocks, reminders
+from bot.services.scheduling import SweepRegistry
+
+
+def build() -> SweepRegistry:
+    reg = SweepRegistry()
+    for module in (reminders, digests, evaluation_clocks):
+        module.register(reg)
+    return reg
