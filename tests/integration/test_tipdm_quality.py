@@ -13,7 +13,8 @@ from nlp.similarity import rank_similar
 from tests.conftest import ROOT
 
 DATA = ROOT.parent / "shared" / "data" / "tipdm2020c-train.csv"
-ACCURACY_FLOOR, TOP3_FLOOR, ECE_CEILING, COVERAGE_FLOOR = 0.0, 0.0, 1.0, 0.0  # measured: docs/tags.md
+# measured 0.7915 / 0.9334 / 0.0486 / 0.8852 (docs/tags.md), less a margin for run-to-run change
+ACCURACY_FLOOR, TOP3_FLOOR, ECE_CEILING, COVERAGE_FLOOR = 0.78, 0.92, 0.06, 0.87
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"labelled data absent: {DATA} (see ../shared/data/README)")
 
 
