@@ -1,5 +1,5 @@
 """`python -m bot` runs the qihu CLI."""
 
-from bot.cli import main
+from bot.cli.parser import main
 
 main()

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import make_url
 
+from bot.cli.common import settings_from
 from storage.engine import BUSY_TIMEOUT_MS, is_sqlite
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -177,8 +178,7 @@ def _pg_plan(url: str, file: str) -> tuple[str, str, str]:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    from bot.cli import _settings
-    url = _settings(args).database.url
+    url = settings_from(args).database.url
     if not is_sqlite(url):
         _print_pg(url, args.out, restoring=False)
         raise SystemExit(2)
@@ -193,8 +193,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    from bot.cli import _settings
-    url = _settings(args).database.url
+    url = settings_from(args).database.url
     if not is_sqlite(url):
         _print_pg(url, args.file, restoring=True)
         raise SystemExit(2)
@@ -209,7 +208,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
 
 
 def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
-    """The two commands, for bot/cli.py build_parser."""
+    """The two commands, for bot/cli/parser.py build_parser."""
     backup = sub.add_parser("backup", help="备份数据库（SQLite 在线备份；PostgreSQL 给出 pg_dump 命令）")
     backup.add_argument("--out", required=True, help="备份文件，如 /var/backups/qihu/qihu-$(date +%%F).db")
     backup.set_defaults(fn=cmd_backup)

@@ -72,10 +72,9 @@ def channel_rows(settings: Settings) -> list[list[str]]:
 
 def cmd_doctor(args: argparse.Namespace) -> None:
     """The /readyz checks, the configuration file and the channel settings; exit 1 if a check fails."""
-    from sqlalchemy import make_url
-
     from bot.domain.calendar import WorkCalendar
     from bot.health import check
+    from storage.engine import shown_url
     settings = _settings(args)
     try:
         calendar = WorkCalendar.from_file(settings.calendar.extra_days_file or None, settings.appeals.timezone)
@@ -84,7 +83,7 @@ def cmd_doctor(args: argparse.Namespace) -> None:
     now = clock.now()
     result = asyncio.run(check(settings, calendar, now))
     print(f"配置文件：{config_in_use(args.config)}")
-    print(f"数据库：{make_url(settings.database.url).render_as_string(hide_password=True)}")
+    print(f"数据库：{shown_url(settings.database.url)}")
     print(f"节假日补充文件：{settings.calendar.extra_days_file or '（内置）bot/domain/calendar_days.toml'}")
     print()
     rows = []

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import settings_from, with_app
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_phones_in_text, normalize_uscc
 from storage.privacy_repository import PurgeCounts, export_enterprise, purge_contacts
@@ -88,13 +89,12 @@ def _refuse(exc: PrivacyRefused) -> None:
 
 
 def cmd_purge(args: argparse.Namespace) -> None:
-    from bot.cli import _settings, _with_app
-    settings = _settings(args)
+    settings = settings_from(args)
     from zoneinfo import ZoneInfo
     try:  # refuse a bad date before anything touches the database
         parse_before(args.before, datetime.now(ZoneInfo(settings.appeals.timezone)).date(),
                      settings.privacy.retain_years)
-        before, counts = asyncio.run(_with_app(settings, lambda app: run_purge(app, args.before,
+        before, counts = asyncio.run(with_app(settings, lambda app: run_purge(app, args.before,
                                                                               dry_run=args.dry_run)))
     except PrivacyRefused as exc:
         _refuse(exc)
@@ -106,11 +106,10 @@ def cmd_purge(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from bot.cli import _settings, _with_app
-    settings = _settings(args)
+    settings = settings_from(args)
     try:
         parse_uscc(args.uscc)
-        data = asyncio.run(_with_app(settings, lambda app: run_export(app, args.uscc)))
+        data = asyncio.run(with_app(settings, lambda app: run_export(app, args.uscc)))
     except PrivacyRefused as exc:
         _refuse(exc)
     if data is None:
@@ -126,7 +125,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
-    """`qihu privacy purge|export`, for bot/cli.py build_parser."""
+    """`qihu privacy purge|export`, for bot/cli/parser.py build_parser."""
     privacy = sub.add_parser("privacy", help="个人信息：到期匿名化、按企业导出")
     privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
     purge = privacy_sub.add_parser("purge", help="匿名化某日之前办结的诉求的联系人和电话（统计与办理记录保留）")

@@ -7,7 +7,7 @@ import asyncio
 from bot.domain.appeal import Action, Appeal
 from bot.messages import Choice
 from bot.services import appeals as svc
-from bot.services import tagging
+from bot.services import directory, tagging
 from bot.services.access import require_enterprise
 from handlers import filing, texts
 from handlers.registry import ALL_ROLES, ENTERPRISE, CommandRegistry
@@ -171,7 +171,7 @@ async def confirm_withdraw(turn: Turn) -> None:
         turn.reset()
         turn.say(texts.WITHDRAWN.format(number=appeal.number), appeal_number=appeal.number)
         note = texts.WITHDRAWN_FOR_STAFF.format(number=appeal.number, reason=reason or "未说明")
-        for key in await turn.uow.directory.keys_for_role("dispatcher"):
+        for key in await directory.dispatcher_keys(turn.uow):
             turn.notify(key, note, appeal.number)
     elif turn.text == texts.WITHDRAW_NO:
         turn.reset()

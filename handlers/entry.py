@@ -9,7 +9,7 @@ from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.identifiers import normalize_mobile, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as appeal_svc
-from bot.services import intake
+from bot.services import directory, intake
 from bot.services.access import require_centre_dispatcher
 from bot.services.units import match_unit
 from handlers import dispatcher_cmds, texts
@@ -33,7 +33,7 @@ async def start(turn: Turn, arg: str) -> None:
 
 
 async def _townships(turn: Turn) -> list:  # type: ignore[type-arg]
-    return [u for u in await turn.uow.directory.units() if u.kind == "township"]
+    return await directory.townships(turn.uow)
 
 
 async def _ask(turn: Turn) -> None:

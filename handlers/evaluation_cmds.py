@@ -12,6 +12,7 @@ from bot.services import evaluation as svc
 from bot.services import kpi
 from bot.services.appeals import own_open_appeals
 from bot.services.evaluation import OverdueNotice
+from bot.services.ports import Rating
 from handlers import texts
 from handlers.handling_common import (
     due_text,
@@ -158,12 +159,14 @@ async def verify(turn: Turn, arg: str) -> None:
     if not valid and head in ("误评", "恶意"):
         kind, note = head, tail
     names = await unit_names(turn)
-    appeal = await turn.uow.appeals.get(number)
-    unit_guess = names.get(appeal.lead_unit_id or "", "") if appeal else ""
-    due_guess = turn.rt.calendar.add_workdays(turn.now, turn.rt.policy.evaluation.rectify_days).at
-    timeline_note = (texts.VERIFY_NOTE_VALID.format(note=note.strip(), unit=unit_guess, due=due_text(turn, due_guess))
-                     if valid else texts.VERIFY_NOTE_INVALID.format(kind=kind or "误评", note=note.strip()))
-    result = await svc.verify(turn.uow, turn.rt, turn.identity, number, valid, note, kind, timeline_note)
+
+    def describe(r: Rating) -> str:
+        if r.verdict == "valid":
+            return texts.VERIFY_NOTE_VALID.format(note=note.strip(), unit=names.get(r.rectify_unit_id or "", ""),
+                                                  due=due_text(turn, r.rectify_due_at))
+        return texts.VERIFY_NOTE_INVALID.format(kind=r.verdict_kind, note=note.strip())
+
+    result = await svc.verify(turn.uow, turn.rt, turn.identity, number, valid, note, kind, describe)
     a, r = result.appeal, result.rating
     if valid:
         unit = names.get(r.rectify_unit_id or "", "")
@@ -211,12 +214,10 @@ async def callback(turn: Turn, arg: str) -> None:
             return
         seed = await svc.callback_seed(turn.uow, turn.rt)
         lines = [texts.CALLBACK_HEAD.format(n=len(tasks), seed=seed)]
-        for n, c in tasks:
-            a = await turn.uow.appeals.get(n)
-            assert a is not None
-            lines.append(texts.CALLBACK_LINE.format(number=n, reason=texts.CALLBACK_REASON.get(c.reason, c.reason),
-                                                    company=a.enterprise_name, contact=a.contact,
-                                                    phone=phone_for(a, True)))
+        for a, c in tasks:
+            lines.append(texts.CALLBACK_LINE.format(
+                number=a.number, reason=texts.CALLBACK_REASON.get(c.reason, c.reason), company=a.enterprise_name,
+                contact=a.contact, phone=phone_for(a, True)))
         lines.append(texts.CALLBACK_TAIL)
         turn.say("\n".join(lines))
         return

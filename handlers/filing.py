@@ -9,6 +9,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.identifiers import mask_mobile, normalize_mobile, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as svc
+from bot.services import directory
 from bot.services.ports import OrgUnit
 from handlers import dispatcher_cmds, texts
 from handlers.render import fmt_date, refusal
@@ -23,17 +24,16 @@ async def start_filing(turn: Turn, text: str | None = None) -> None:
     """Begin a filing; with `text` the description is already given (free text that reads like a problem)."""
     turn.reset()
     turn.state.data = {"attachments": [_attachment(a) for a in turn.msg.attachments]}
-    if turn.identity.enterprise_id is not None:
-        profile = await turn.uow.enterprises.get(turn.identity.enterprise_id)
-        if profile is not None:
-            turn.draft.update(company=profile.name, uscc=profile.uscc, area=profile.area_id or "")
-            uscc_masked = profile.uscc[:6] + "…" + profile.uscc[-4:]
-            if profile.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
-                turn.draft.update(contact=profile.contact, phone=profile.phone)
-                turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
-                                                     contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
-            else:
-                turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
+    profile = await svc.enterprise_profile(turn.uow, turn.identity)
+    if profile is not None:
+        turn.draft.update(company=profile.name, uscc=profile.uscc, area=profile.area_id or "")
+        uscc_masked = profile.uscc[:6] + "…" + profile.uscc[-4:]
+        if profile.phone:  # cleared by `qihu privacy purge`: the contact is asked for again
+            turn.draft.update(contact=profile.contact, phone=profile.phone)
+            turn.say(texts.PROFILE_REUSED.format(company=profile.name, uscc_masked=uscc_masked,
+                                                 contact=profile.contact, phone_masked=mask_mobile(profile.phone)))
+        else:
+            turn.say(texts.PROFILE_REUSED_NO_CONTACT.format(company=profile.name, uscc_masked=uscc_masked))
     if text is not None:
         try:
             await _set_text(turn, text)
@@ -87,7 +87,7 @@ async def advance(turn: Turn) -> None:
 
 
 async def _townships(turn: Turn) -> list[OrgUnit]:
-    return [u for u in await turn.uow.directory.units() if u.kind == "township"]
+    return await directory.townships(turn.uow)
 
 
 async def prompt(turn: Turn) -> None:
@@ -259,8 +259,7 @@ async def _submit(turn: Turn) -> None:
     )
     appeal = await svc.submit_appeal(turn.uow, turn.rt, turn.identity, draft,
                                      CHANNEL_SOURCE.get(turn.key.channel, Source.WEB))
-    limits = turn.rt.policy.time_limits
-    days = limits.dispatch + limits.signoff + limits.handling_days(appeal.type, appeal.difficulty, appeal.level)
+    days = svc.promised_workdays(turn.rt.policy, appeal.type, appeal.difficulty, appeal.level)
     turn.reset()
     turn.say(texts.SUBMITTED.format(
         number=appeal.number, category=appeal.category, type=appeal.type.value,
@@ -271,6 +270,6 @@ async def _submit(turn: Turn) -> None:
         number=appeal.number, company=appeal.enterprise_name, area=areas.get(appeal.area_id, ""),
         category=appeal.category, type=appeal.type.value,
         text_short=appeal.text[:80] + ("…" if len(appeal.text) > 80 else ""))
-    for key in await turn.uow.directory.keys_for_role("dispatcher"):
+    for key in await directory.dispatcher_keys(turn.uow):
         turn.notify(key, note, appeal.number)
     await dispatcher_cmds.after_submit(turn, appeal)

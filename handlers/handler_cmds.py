@@ -163,7 +163,7 @@ async def escalate(turn: Turn, arg: str) -> None:
     appeal, city, old = await svc.escalate(turn.uow, turn.rt, turn.identity, number, reason)
     names = await unit_names(turn)
     due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
-    spells = await turn.uow.handling.holdings(appeal.id, open_only=True)
+    spells = await svc.open_holdings(turn.uow, appeal)
     lead_spell = next(h for h in spells if h.role == "lead")
     await tell_unit(turn, city.id, texts.STAFF_NEW_TASK.format(
         number=appeal.number, company=appeal.enterprise_name, area=names.get(appeal.area_id, ""),

@@ -9,7 +9,9 @@ from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
 from bot.messages import Choice, ConversationKey
 from bot.services import appeals as svc
+from bot.services import directory
 from bot.services.dispatch import Dispatched
+from bot.services.handling import open_holdings
 from bot.services.units import AmbiguousUnit
 from handlers import texts
 from handlers.render import fmt_date
@@ -31,7 +33,7 @@ def words(text: str) -> list[str]:
 
 
 async def unit_names(turn: Turn) -> dict[str, str]:
-    return {u.id: u.name for u in await turn.uow.directory.units()}
+    return await directory.unit_names(turn.uow)
 
 
 def due_text(turn: Turn, at: datetime | None) -> str:
@@ -62,13 +64,13 @@ def tell_enterprise(turn: Turn, appeal: Appeal, text: str) -> None:
 async def tell_unit(turn: Turn, unit_id: str | None, text: str, number: str) -> None:
     if not unit_id:
         return
-    for key in await turn.uow.handling.keys_for_unit(unit_id):
+    for key in await directory.unit_keys(turn.uow, unit_id):
         if key != turn.key:
             turn.notify(key, text, number)
 
 
 async def tell_dispatchers(turn: Turn, text: str, number: str) -> None:
-    for key in await turn.uow.directory.keys_for_role("dispatcher"):
+    for key in await directory.dispatcher_keys(turn.uow):
         if key != turn.key:
             turn.notify(key, text, number)
 
@@ -90,7 +92,7 @@ async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str
     names = await unit_names(turn)
     co = co_text([u.name for u in result.co])
     due, mark = due_text(turn, result.due.at), gap(result.due.calendar_gap)
-    spells = await turn.uow.handling.holdings(a.id, open_only=True)
+    spells = await open_holdings(turn.uow, a)
     lead_spell = next(h for h in spells if h.role == "lead")
     await tell_unit(turn, result.lead.id, texts.STAFF_NEW_TASK.format(
         number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,

@@ -35,7 +35,7 @@ class ChatNotices:
         if "gap" in params:
             params["gap"] = texts.GAP_MARK if params["gap"] else ""
         if "role" in params:
-            params["role"] = texts.SCHEDULED_ROLE.get(params["role"], params["role"])
+            params["role"] = texts.TODO_ROLE.get(params["role"], params["role"])
         for name, value in list(params.items()):
             if isinstance(value, datetime):
                 params[name] = fmt_time(value, self.tz) if name in ("since",) else self._date(value)

@@ -303,7 +303,7 @@ MERGED_OK = "已将诉求 {number} 并入 {into}。"
 TODO_EMPTY = "本单位目前没有待办诉求。"
 TODO_HEAD = "{unit} 待办诉求（{n} 件）："
 TODO_LINE = "{number}　{role}　{status}　{category}　期限 {due}{gap}{overdue}"
-TODO_ROLE = {"lead": "主办", "co": "协办"}
+TODO_ROLE = {"lead": "主办", "co": "协办"}  # a unit's part in an appeal: in 待办, 详情 and the digests
 TODO_OVERDUE = "　⚠已超期"
 TODO_NOT_ACCEPTED = "　（未签收）"
 TODO_TAIL = "发送「签收 编号」「详情 编号」等办理。"
@@ -574,7 +574,6 @@ SCHEDULED = {
     ),
     "rating_expired": "您的诉求 {number} 评价期已结束，未收到评价，已闭环（记为未评价）。感谢您的反映。",
 }
-SCHEDULED_ROLE = {"lead": "主办", "co": "协办"}
 SCHEDULED_NEXT_ACCEPT = "尚未签收，请先发送「签收 {number}」。"
 SCHEDULED_NEXT_HANDLE = (
     "办结请发送「办结 {number} [已解决|部分解决|未解决] 说明」，需延期请发送「延期 {number} 天数 理由」。"

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
@@ -18,6 +18,11 @@ from storage.fastpath import FastStatement
 BUSY_TIMEOUT_MS = 30_000
 INLINE_OPTION = "qihu_sqlite_inline"  # an engine option: units of work run statements on OwnedSqlite
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def shown_url(url: str) -> str:
+    """The database URL with its password masked: for terminals and logs."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def is_sqlite(url: str) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.appeal import (
+    OPEN_STATUSES,
     Action,
     Actor,
     Appeal,
@@ -124,12 +125,18 @@ class SqlAppealRepository:
         row = (await self.conn.execute(select(t.appeals).where(t.appeals.c.number == number))).first()
         return self._appeal(row) if row else None
 
+    async def get_many(self, numbers: Sequence[str]) -> dict[str, Appeal]:
+        """Several appeals in one statement, by number (the missing ones left out)."""
+        if not numbers:
+            return {}
+        rows = (await self.conn.execute(select(t.appeals).where(t.appeals.c.number.in_(list(numbers))))).all()
+        return {r.number: self._appeal(r) for r in rows}
+
     async def list_for_enterprise(self, enterprise_id: int, *, open_only: bool) -> list[Appeal]:
         stmt = select(t.appeals).where(t.appeals.c.enterprise_id == enterprise_id)
         if open_only:
-            stmt = stmt.where(t.appeals.c.status.in_(
-                [s.value for s in (Status.SUBMITTED, Status.DISPATCHED, Status.IN_PROGRESS,
-                                   Status.VERIFYING, Status.RECTIFYING, Status.RESOLVED)]))
+            # Resolved appeals still await the enterprise's rating: they are still theirs to follow.
+            stmt = stmt.where(t.appeals.c.status.in_(sorted(s.value for s in OPEN_STATUSES | {Status.RESOLVED})))
         rows = (await self.conn.execute(stmt.order_by(t.appeals.c.id.desc()).limit(50))).all()
         return [self._appeal(r) for r in rows]
 
@@ -375,8 +382,7 @@ class SqlTagCorrections:
 
     async def open_appeals(self, limit: int = 2000) -> list[Appeal]:
         """Appeals still being worked on (待受理 to 整改中), newest first: input to similar-problem grouping."""
-        states = [s.value for s in (Status.SUBMITTED, Status.DISPATCHED, Status.IN_PROGRESS,
-                                    Status.VERIFYING, Status.RECTIFYING)]
+        states = sorted(s.value for s in OPEN_STATUSES)
         if self.conn.dialect.name == "sqlite":
             # After an ANALYZE SQLite believes a third of all appeals share each status (it keeps
             # averages, not histograms) and scans every appeal ever stored: 240 ms at 1M. The open

@@ -102,13 +102,11 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     # its words kept as evidence, so the pool shows it and the promised date allows for it.
     evidence = dict(draft.tag_evidence)
     hint = rt.tagger.classify_difficulty(text)
-    difficulty = Difficulty(hint.label) if hint.label in Difficulty._value2member_map_ else Difficulty.NORMAL
+    difficulty = Difficulty(hint.label) if hint.label in {d.value for d in Difficulty} else Difficulty.NORMAL
     if difficulty != Difficulty.NORMAL:
         evidence[DIFFICULTY_EVIDENCE] = list(hint.evidence)
     level = Level.COUNTY  # set by the lead unit's kind at dispatch
-    limits = policy.time_limits
-    days = limits.dispatch + limits.signoff + limits.handling_days(draft.type, difficulty, level)
-    promised = rt.calendar.add_workdays(now, days)
+    promised = rt.calendar.add_workdays(now, promised_workdays(policy, draft.type, difficulty, level))
     appeal = Appeal(
         number=number, enterprise_id=enterprise.id, enterprise_name=company, uscc=uscc, contact=contact,
         phone=phone, area_id=draft.area_id, text=text, source=source, type=draft.type,
@@ -122,6 +120,19 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     appeal = await uow.appeals.add(appeal)
     await flag_repeat(uow, rt, appeal)  # issue 6: same USCC + category soon after a closure
     return appeal
+
+
+def promised_workdays(policy: Policy, type_: AppealType, difficulty: Difficulty, level: Level) -> int:
+    """The working days promised at filing: dispatch, sign-off and handling (the one formula)."""
+    limits = policy.time_limits
+    return limits.dispatch + limits.signoff + limits.handling_days(type_, difficulty, level)
+
+
+async def enterprise_profile(uow: UnitOfWork, identity: Identity) -> Enterprise | None:
+    """The enterprise this person filed for before: its details are offered again."""
+    if identity.enterprise_id is None:
+        return None
+    return await uow.enterprises.get(identity.enterprise_id)
 
 
 DIFFICULTY_EVIDENCE = "难度"  # tag_evidence key of the words behind a difficulty hint

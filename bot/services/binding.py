@@ -44,3 +44,11 @@ async def redeem_bind_code(uow: UnitOfWork, key: ConversationKey, raw_code: str,
         raise NotFound("bind_staff_inactive")
     await uow.directory.link_staff(key, staff_id)
     return staff
+
+
+async def link_staff_identity(uow: UnitOfWork, key: ConversationKey, staff_id: str) -> bool:
+    """Link an identity to a staff member directly (the console chat's --staff); False for an unknown one."""
+    if await uow.directory.staff(staff_id) is None:
+        return False
+    await uow.directory.link_staff(key, staff_id)
+    return True

@@ -1,12 +1,32 @@
-"""Org directory use cases: load the configured units and staff into the database."""
+"""Org directory use cases: load the configured units and staff; who is where, and how to reach them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.messages import ConversationKey
 from bot.services.ports import OrgUnit, Staff, UnitOfWork
 
 
 async def sync_org(uow: UnitOfWork, units: Sequence[OrgUnit], staff: Sequence[Staff]) -> None:
     """Configured org wins; the caller commits."""
     await uow.directory.replace_org(units, staff)
+
+
+async def unit_names(uow: UnitOfWork) -> dict[str, str]:
+    return {u.id: u.name for u in await uow.directory.units()}
+
+
+async def townships(uow: UnitOfWork) -> list[OrgUnit]:
+    """The units an appeal's area is chosen from."""
+    return [u for u in await uow.directory.units() if u.kind == "township"]
+
+
+async def dispatcher_keys(uow: UnitOfWork) -> list[ConversationKey]:
+    """Where the service centre's dispatchers are reached."""
+    return list(await uow.directory.keys_for_role("dispatcher"))
+
+
+async def unit_keys(uow: UnitOfWork, unit_id: str) -> list[ConversationKey]:
+    """Where a unit's handlers are reached."""
+    return list(await uow.handling.keys_for_unit(unit_id))

@@ -117,9 +117,10 @@ async def _open_bad(uow: UnitOfWork, appeal: Appeal) -> Rating:
 
 
 async def verify(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, valid: bool, note: str,
-                 kind: str = "", timeline_note: str | None = None) -> Verified:
+                 kind: str = "", describe: Callable[[Rating], str] | None = None) -> Verified:
     """核实 a 差评 (centre dispatchers). Valid: rectification by the rated unit with its own deadline;
-    invalid (误评/恶意): closed, recorded with the reason and excluded from the KPIs."""
+    invalid (误评/恶意): closed, recorded with the reason and excluded from the KPIs. `describe` words the
+    timeline note from the decided rating (the unit and deadline to rectify by, or the kind)."""
     staff = await require_centre_dispatcher(uow, identity)
     appeal = await _load(uow, number)
     rating = await _open_bad(uow, appeal)
@@ -136,18 +137,18 @@ async def verify(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, 
         if not unit:
             raise InvalidInput("no_unit_to_rectify", number=appeal.number)
         due = rt.calendar.add_workdays(now, rt.policy.evaluation.rectify_days)
-        appeal.apply(Action.VERIFY_VALID, actor=actor, now=now, note=timeline_note or note, unit=unit,
-                     round=rating.round, days=rt.policy.evaluation.rectify_days, due_at=due.at.isoformat())
+        rating.verdict, rating.rectify_unit_id, rating.rectify_due_at = "valid", unit, due.at
+        appeal.apply(Action.VERIFY_VALID, actor=actor, now=now, note=describe(rating) if describe else note,
+                     unit=unit, round=rating.round, days=rt.policy.evaluation.rectify_days, due_at=due.at.isoformat())
         appeal.lead_unit_id, appeal.due_at = unit, due.at
         appeal.calendar_gap = appeal.calendar_gap or due.calendar_gap
         spell = await uow.handling.add_holding(Holding(
             appeal.id, unit, "lead", now, now, due.at, due.calendar_gap, accepted_at=now, accepted_by=staff.id))
-        rating.verdict, rating.rectify_unit_id, rating.rectify_due_at = "valid", unit, due.at
         rating.rectify_holding_id = spell.id
     else:
         rating.verdict, rating.verdict_kind = "invalid", kind or "误评"
-        appeal.apply(Action.VERIFY_INVALID, actor=actor, now=now, note=timeline_note or note, round=rating.round,
-                     kind=rating.verdict_kind)
+        appeal.apply(Action.VERIFY_INVALID, actor=actor, now=now, note=describe(rating) if describe else note,
+                     round=rating.round, kind=rating.verdict_kind)
     await uow.appeals.save(appeal)
     await uow.evaluation.save_rating(rating)
     return Verified(appeal, rating)
@@ -192,11 +193,13 @@ async def sample_callbacks(uow: UnitOfWork, rt: Runtime) -> int:
 
 
 async def callback_tasks(uow: UnitOfWork, rt: Runtime, identity: Identity, limit: int = 30
-                         ) -> list[tuple[str, Callback]]:
-    """回访 task list for the service centre (sampling brought up to date first)."""
+                         ) -> list[tuple[Appeal, Callback]]:
+    """回访 task list for the service centre (sampling brought up to date first), with each appeal."""
     await require_centre_dispatcher(uow, identity)
     await sample_callbacks(uow, rt)
-    return await uow.evaluation.open_callbacks(limit)
+    tasks = await uow.evaluation.open_callbacks(limit)
+    appeals = await uow.appeals.get_many([n for n, _ in tasks])  # one statement, not one per task
+    return [(appeals[n], c) for n, c in tasks if n in appeals]
 
 
 SATISFIED_WORDS = ("满意", "认可", "好评", "已解决")

@@ -31,6 +31,11 @@ def _text(raw: str, code: str, rt: Runtime, minimum: int = 2) -> str:
     return text
 
 
+async def open_holdings(uow: UnitOfWork, appeal: Appeal) -> list[Holding]:
+    """Who holds the appeal now: its lead spell and any co-units'."""
+    return list(await uow.handling.holdings(appeal.id, open_only=True))
+
+
 async def todo(uow: UnitOfWork, identity: Identity) -> list[tuple[Appeal, Holding]]:
     """待办: what the handler's unit holds now, earliest deadline first."""
     staff = require_role(identity, "handler", code="handler_only")

@@ -259,34 +259,34 @@ class _Groups:
         return out
 
 
-def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPolicy) -> KpiReport:
-    """Every indicator of domain.md §5 for `period`, in total and per unit, category, level and sub-period.
+@dataclass
+class _Tally:
+    """One compute(): the snapshot indexed, the figures being counted and the detail rows."""
 
-    Cohorts: 按时办结率 — lead spells (主办任务, rectification excluded) due in the period; 解决率, 满意率,
-    未评价率 — appeals first resolved in the period; 重复投诉率 — appeals received in the period (merged
-    duplicates excluded); 差评整改率 — valid 差评 given in the period; 回访 — call-backs done in the period.
-    Ratings found invalid (误评/恶意) are excluded everywhere.
-    """
-    names = {u.id: u.name for u in snap.units}
-    g = _Groups(names)
-    parts = period.parts()
+    snap: Snapshot
+    period: Period
+    now: datetime
+    policy: EvaluationPolicy
+    names: dict[str, str]
+    g: _Groups
+    appeals: dict[int, AppealFact]
+    ratings: dict[int, list[Rating]]
+    rectify_spells: set[int]
+    spells: dict[int, SpellFact]
+    rows: dict[str, list[dict]]
+    window: timedelta
+    parts: list[Period]
 
-    def part_of(at: datetime | None) -> str | None:
-        return next((p.label for p in parts if at in p), None)
+    def figs(self, a: AppealFact, unit: str | None, at: datetime | None) -> list[Figures]:
+        """The figures an event counts in: total, its unit, category, level and sub-period."""
+        part = next((p.label for p in self.parts if at in p), None)
+        return self.g.each(unit, a.category, a.level, part)
 
-    appeals = {a.id: a for a in snap.appeals}
-    ratings: dict[int, list[Rating]] = defaultdict(list)
-    for r in snap.ratings:
-        ratings[r.appeal_id].append(r)
-    rectify_spells = {r.rectify_holding_id for r in snap.ratings if r.rectify_holding_id}
-    spells = {s.id: s for s in snap.spells}
-    rows: dict[str, list[dict]] = defaultdict(list)
-    window = timedelta(days=policy.rating_window_days)
 
-    def figs(a: AppealFact, unit: str | None, at: datetime | None) -> list[Figures]:
-        return g.each(unit, a.category, a.level, part_of(at))
-
-    # Received and repeats.
+def _received(t: _Tally) -> None:
+    """Received and repeats."""
+    snap, period, names, rows = t.snap, t.period, t.names, t.rows
+    figs = t.figs
     for a in snap.appeals:
         if a.submitted_at not in period or a.flags.get("merged_into"):
             continue
@@ -300,7 +300,11 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
                                  "status": a.status, "repeat_of": a.repeat_of if repeat else "",
                                  "repeat_state": a.repeat_state if repeat else ""})
 
-    # On time, per lead spell.
+
+def _on_time(t: _Tally) -> None:
+    """On time, per lead spell."""
+    snap, period, now, names = t.snap, t.period, t.now, t.names
+    appeals, rectify_spells, rows, figs = t.appeals, t.rectify_spells, t.rows, t.figs
     for s in snap.spells:
         a = appeals.get(s.appeal_id)
         if a is None or s.role != "lead" or s.id in rectify_spells or s.due_at not in period:
@@ -316,7 +320,11 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
                                 "level": a.level, "started_at": s.started_at, "due_at": s.due_at,
                                 "ended_at": s.ended_at, "end_reason": s.end_reason or "", "on_time": hit})
 
-    # Ratings of the appeals resolved in the period.
+
+def _ratings(t: _Tally) -> None:
+    """Ratings of the appeals resolved in the period."""
+    snap, period, now, names = t.snap, t.period, t.now, t.names
+    ratings, rows, window, figs = t.ratings, t.rows, t.window, t.figs
     for a in snap.appeals:
         if a.resolved_at not in period:
             continue
@@ -354,7 +362,11 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
             f.levels[first.level] += 1
         rows["ratings"].append(_rating_row(a, first, names, excluded=False))
 
-    # Bad reviews given in the period.
+
+def _bad_reviews(t: _Tally) -> None:
+    """Bad reviews given in the period."""
+    snap, period, now, names = t.snap, t.period, t.now, t.names
+    appeals, spells, rows, figs = t.appeals, t.spells, t.rows, t.figs
     for r in snap.ratings:
         a = appeals.get(r.appeal_id)
         if a is None or not r.bad or r.rated_at not in period:
@@ -378,7 +390,11 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
                 row["counted"], row["on_time"] = True, hit
         rows["bad_reviews"].append(row)
 
-    # Call-backs done in the period.
+
+def _callbacks(t: _Tally) -> None:
+    """Call-backs done in the period."""
+    snap, period, names, appeals = t.snap, t.period, t.names, t.appeals
+    rows, figs = t.rows, t.figs
     for c in snap.callbacks:
         a = appeals.get(c.appeal_id)
         if a is None or c.done_at not in period:
@@ -389,7 +405,11 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
                                   "reason": c.reason, "method": c.method or "", "result": c.result or "",
                                   "satisfied": bool(c.satisfied), "done_at": c.done_at})
 
-    # Grassroots ratings of the upper level, by the unit rated.
+
+def _grassroots(t: _Tally) -> None:
+    """Grassroots ratings of the upper level, by the unit rated."""
+    snap, period, names, appeals = t.snap, t.period, t.names, t.appeals
+    rows, figs = t.rows, t.figs
     for gr in snap.grassroots:
         a = appeals.get(gr.appeal_id)
         if a is None or gr.rated_at not in period:
@@ -400,7 +420,11 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
                                    "rated": names.get(gr.rated_unit_id, gr.rated_unit_id), "level": gr.level,
                                    "score": level_score(gr.level), "comment": gr.comment, "rated_at": gr.rated_at})
 
-    # Third-party scores of this period, per unit.
+
+def _third_party(t: _Tally) -> None:
+    """Third-party scores of this period, per unit."""
+    snap, period, names, g = t.snap, t.period, t.names, t.g
+    rows = t.rows
     for tp in snap.third_party:
         if tp.period != period.label:
             continue
@@ -409,6 +433,25 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
         rows["third_party"].append({"unit": names.get(tp.unit_id, tp.unit_id), "period": tp.period,
                                     "source": tp.source, "score": tp.score, "note": tp.note})
 
+
+def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPolicy) -> KpiReport:
+    """Every indicator of domain.md §5 for `period`, in total and per unit, category, level and sub-period.
+
+    Cohorts: 按时办结率 — lead spells (主办任务, rectification excluded) due in the period; 解决率, 满意率,
+    未评价率 — appeals first resolved in the period; 重复投诉率 — appeals received in the period (merged
+    duplicates excluded); 差评整改率 — valid 差评 given in the period; 回访 — call-backs done in the period.
+    Ratings found invalid (误评/恶意) are excluded everywhere.
+    """
+    names = {u.id: u.name for u in snap.units}
+    ratings: dict[int, list[Rating]] = defaultdict(list)
+    for r in snap.ratings:
+        ratings[r.appeal_id].append(r)
+    t = _Tally(snap, period, now, policy, names, _Groups(names), {a.id: a for a in snap.appeals}, ratings,
+               {r.rectify_holding_id for r in snap.ratings if r.rectify_holding_id}, {s.id: s for s in snap.spells},
+               defaultdict(list), timedelta(days=policy.rating_window_days), period.parts())
+    for count in (_received, _on_time, _ratings, _bad_reviews, _callbacks, _grassroots, _third_party):
+        count(t)
+    g, rows = t.g, t.rows
     every = [g.total, *[f for d in g.dims.values() for f in d.values()]]
     for f in every:
         f.index = service_index(f, policy.index_weights)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import cli
+from bot.cli import parser as cli
 from bot.config import EXAMPLE_CONFIG
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services.binding import issue_bind_code

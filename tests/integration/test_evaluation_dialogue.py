@@ -228,7 +228,7 @@ async def test_township_rates_the_upper_level_service_on_an_appeal_it_escalated(
 async def test_third_party_scores_import_all_or_nothing(app, tmp_path, monkeypatch, capsys):
     import asyncio
 
-    from bot import cli
+    from bot.cli import parser as cli
     from bot.config import EXAMPLE_CONFIG
 
     monkeypatch.setenv("QIHU_DATABASE__URL", app.settings.database.url)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _read_csv_rows, main
+from bot.cli.common import read_csv_rows
+from bot.cli.parser import main
 from bot.domain.appeal import Source, Status
 from bot.services.intake import import_hotline, missing_columns
 from handlers.render import refusal
@@ -19,7 +20,7 @@ MESSY = Path(__file__).resolve().parent.parent / "data" / "hotline_messy.csv"
 
 
 async def test_messy_csv_imports_good_rows_and_explains_bad_ones(app):
-    header, rows = _read_csv_rows(MESSY)
+    header, rows = read_csv_rows(MESSY)
     assert missing_columns(header) == []
     report = await import_hotline(app.runtime, rows)
     assert [line for line, _ in report.imported] == [2, 3]
@@ -46,7 +47,7 @@ async def test_messy_csv_imports_good_rows_and_explains_bad_ones(app):
 def test_missing_columns_are_named(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("工单编号,企业名称\nA1,示范公司\n", encoding="utf-8")
-    header, _ = _read_csv_rows(path)
+    header, _ = read_csv_rows(path)
     assert "来电时间" in missing_columns(header) and "统一社会信用代码" in missing_columns(header)
 
 

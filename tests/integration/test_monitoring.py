@@ -13,7 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bot import cli, ops_cli
+from bot import ops_cli
+from bot.cli import parser as cli
 from bot.config import EXAMPLE_CONFIG
 from bot.domain.calendar import WorkCalendar
 from bot.health import check

@@ -94,7 +94,7 @@ async def test_daily_digest_on_demand_for_leaders_and_dispatchers_only(app, cloc
 
 
 def test_qihu_scheduler_once(tmp_path, monkeypatch, capsys):
-    from bot.cli import main
+    from bot.cli.parser import main
     monkeypatch.setenv("QIHU_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path}/once.db")
     main(["scheduler", "--once"])
     assert "已执行一轮定时任务" in capsys.readouterr().out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.parser import main
 from bot.domain.errors import NotFound
 from bot.services import tagging
 from nlp.rules import KeywordRules

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.parser import main
 from nlp.learn import Corpus, Example, LearnOptions, dump_rules, learn_rules, score, stratified_folds
 from nlp.rules import KeywordRules, RuleTagger
 from tests.conftest import shared_tagger
