@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.cli import main
+from bot.cli.parser import main
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
 from storage import tables as t
 from tests.conftest import Chat, bind_staff, shared_tagger, start_app
