@@ -18,6 +18,7 @@ from bot.channels.webchat_channel import CHANNEL as WEB
 from bot.config import Settings
 from bot.delivery_process import DeliveryProcess
 from bot.domain.calendar import WorkCalendar
+from bot.messages import InboundMessage
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
@@ -27,6 +28,7 @@ from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
 from bot.services.scheduling import SweepContext
 from bot.services.sweeps import build as build_sweeps
+from bot.spool import Spool
 from handlers.notices import ChatNotices
 from handlers.router import Router
 from handlers.router import build as build_commands
@@ -83,6 +85,7 @@ class App:
     pipeline: Pipeline
     outbox: OutboxSender
     rate_limit: SenderRateLimit  # per sender, shared by the channels
+    spool: Spool  # turns kept while the database cannot be reached
     background: list[asyncio.Task] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
@@ -123,6 +126,20 @@ class App:
             return
         self.background.append(asyncio.create_task(self.outbox.run_forever(self.settings.delivery.poll_seconds)))
 
+    async def start_spool(self) -> None:
+        """Replay what an earlier run kept (before new messages are taken), then keep replaying."""
+        if self.spool.depth:
+            log.warning("spool %s holds %s turns from an earlier run: replaying", self.spool.path, self.spool.depth)
+            try:
+                await self.spool.replay()
+            except Exception:
+                log.exception("spool replay at start failed; retrying every %ss", self.settings.spool.replay_seconds)
+        self.background.append(asyncio.create_task(self.spool.run_forever(self.settings.spool.replay_seconds)))
+
+    async def handle_spooled(self, msg: InboundMessage) -> None:
+        """A turn from the spool: the pipeline, which raises when it could not store it."""
+        await self.pipeline.handle(msg)
+
     async def start_channels(self) -> None:
         for channel in self.channels:
             await channel.start()
@@ -140,6 +157,7 @@ class App:
             self.scheduler = None
         for channel in self.channels:
             await channel.close()
+        await self.spool.settle()
         if self.delivery_process is not None:
             await self.delivery_process.stop()
             self.delivery_process = None
@@ -178,7 +196,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     pipeline = Pipeline(runtime, Router(build_commands()), on_commit=outbox.kick, mailbox_channels=mailboxes,
                         log_text=settings.logging.log_message_text)
     limit = SenderRateLimit(runtime.clock, settings.server.sender_per_minute, settings.server.sender_burst)
-    app = App(settings, engine, runtime, pipeline, outbox, limit)
+    app = App(settings, engine, runtime, pipeline, outbox, limit, Spool(settings.spool.path, runtime.clock))
+    app.spool.attach(app.handle_spooled)
     app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick,
                               registry=build_sweeps())
     if settings.monitoring.metrics:

@@ -121,6 +121,13 @@ class WebChatConfig(Section):
     token_max_age_seconds: int = Field(12 * 3600, ge=60)
 
 
+class SpoolConfig(Section):
+    """[spool]: where turns wait while the database cannot be reached (docs/operations.md)."""
+
+    path: str = "./qihu-spool.jsonl"
+    replay_seconds: float = Field(5.0, gt=0)
+
+
 class DeliveryConfig(Section):
     poll_seconds: float = Field(2.0, gt=0)
     max_attempts: int = Field(8, ge=1)
@@ -258,6 +265,7 @@ class Settings(BaseSettings):
     calendar: CalendarConfig = CalendarConfig()
     webchat: WebChatConfig = WebChatConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    spool: SpoolConfig = SpoolConfig()
     channels: ChannelsConfig = ChannelsConfig()
     org: OrgConfig = OrgConfig()
     dispatch: DispatchConfig = DispatchConfig()

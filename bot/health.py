@@ -143,15 +143,36 @@ async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
                         f"已启用：{'、'.join(enabled) or '仅网页聊天'}"))
     today = now.astimezone(calendar.tz).date()
     checks.append(_calendar_check(calendar, today, mon.calendar_horizon_days))
+    spooled, oldest = spool_check(settings, now, checks)
     result = Readiness(checks, calendar.missing_years(today, mon.calendar_horizon_days))
     if counts:
         snap = Snapshot(database_up=checks[0].ok, ready=result.ok,
                         calendar_covered_days=calendar.covered_days(today),
                         calendar_missing_years=result.calendar_missing_years)
+        snap.spool_entries = spooled
+        snap.spool_oldest_age_seconds = (now - oldest).total_seconds() if oldest else 0.0
         if data:
             snap.outbox, snap.appeals, snap.overdue = data["outbox"], data["appeals"], data["overdue"]
         result.snapshot = snap
     return result
+
+
+def spool_check(settings: Settings, now: datetime, checks: list[Check]) -> tuple[int, datetime | None]:
+    """Turns kept while the database was away and not yet stored: not ready until they are."""
+    from bot.spool import waiting
+    path = str(Path(settings.spool.path).absolute())
+    try:
+        n, oldest = waiting(path)
+    except OSError as exc:
+        checks.append(Check("spool", False, f"无法读取消息暂存文件（{type(exc).__name__}）", f"{path}: {exc}"))
+        return 0, None
+    if not n:
+        checks.append(Check("spool", True, "无暂存消息", path))
+    else:
+        age = int((now - oldest).total_seconds() // 60) if oldest else 0
+        checks.append(Check("spool", False, f"{n} 条消息因数据库不可用暂存在本机，最早一条已等待 {age} 分钟；"
+                            f"数据库恢复后每 {settings.spool.replay_seconds:g} 秒自动补处理", path))
+    return n, oldest
 
 
 def enabled_channels(settings: Settings) -> list[str]:

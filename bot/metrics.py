@@ -108,6 +108,8 @@ class Snapshot:
     calendar_covered_days: int = 0
     calendar_missing_years: list[int] = field(default_factory=list)
     ready: bool = False
+    spool_entries: int = 0
+    spool_oldest_age_seconds: float = 0.0
 
     def collect(self) -> Iterable[Metric]:
         yield GaugeMetricFamily("qihu_up_database", "1 when the database answered this scrape",
@@ -122,6 +124,10 @@ class Snapshot:
         for status, n in sorted(self.appeals.items()):
             appeals.add_metric([status], n)
         yield appeals
+        yield GaugeMetricFamily("qihu_spool_entries", "Chat turns kept in the local spool while the database "
+                                "was unreachable, not yet stored (alarm above 0 for minutes)", value=self.spool_entries)
+        yield GaugeMetricFamily("qihu_spool_oldest_age_seconds", "Age of the oldest turn in the spool; 0 when empty",
+                                value=self.spool_oldest_age_seconds)
         yield GaugeMetricFamily("qihu_appeals_overdue", "Appeals in handling past their deadline",
                                 value=self.overdue)
         yield GaugeMetricFamily("qihu_calendar_covered_days", "Days from today whose holidays are known "

@@ -18,6 +18,7 @@ from handlers import texts
 from handlers.render import refusal
 from handlers.router import Router
 from handlers.turn import Turn
+from storage.engine import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,11 @@ class Pipeline:
             except DomainError as err:
                 result = "refused"
                 outcome = await self._refuse(msg, refusal(err))
-            except Exception:
+            except Exception as exc:
+                if database_unreachable(exc):
+                    # Not even a refusal can be stored: the channel keeps the message (bot.spool).
+                    log.warning("database unreachable for %s message %s: %r", msg.key, msg.message_id, exc)
+                    raise
                 result = "failed"
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
                 outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)

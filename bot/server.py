@@ -55,6 +55,7 @@ async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     from bot.health import warn_calendar
     warn_calendar(app.runtime.calendar, app.runtime.now(), app.settings.monitoring.calendar_horizon_days)
     app.load_nlp_in_background()
+    await app.start_spool()
     await app.start_delivery(config_path)
     if app.settings.scheduler.enabled:
         app.start_scheduler()

@@ -185,3 +185,22 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, sqlite_i
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database could not be reached or the connection
+    died, rather than that it refused what was asked: the same work may succeed once it is back."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StorageInterrupted | OSError | TimeoutError | OperationalError | InterfaceError
+                      | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -76,11 +76,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     base = load_settings(EXAMPLE_CONFIG)
     # The frozen clock never refills a sender's rate-limit bucket: tests of the limit turn it on themselves.
     return base.model_copy(update={"database": base.database.model_copy(update={"url": database_url}),
-                                   "server": base.server.model_copy(update={"sender_per_minute": 0})})
+                                   "server": base.server.model_copy(update={"sender_per_minute": 0}),
+                                   "spool": base.spool.model_copy(update={"path": str(tmp_path / "spool.jsonl")})})
 
 
 @pytest.fixture

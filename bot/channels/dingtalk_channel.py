@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -21,9 +20,11 @@ from aiohttp import web
 
 from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
+from bot.escaping import dingtalk_markdown, dtmd_content
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
+from bot.spool import LOST
 from handlers import texts
 
 log = logging.getLogger(__name__)
@@ -169,18 +170,18 @@ def is_allowed_webhook(url: str, prefixes: list[str]) -> bool:
 
 def dtmd_link(value: str) -> str:
     """Tapping it makes the DingTalk client send `value` back as a text message (channels.md §2.4 A)."""
-    return "dtmd://dingtalkclient/sendMessage?content=" + quote(value, safe="")
+    return "dtmd://dingtalkclient/sendMessage?content=" + dtmd_content(value)
 
 
 def render_markdown(text: str, choices: list[Choice]) -> tuple[str, str]:
-    """(title, markdown): the text, then every choice as a numbered one-tap link."""
+    """(title, markdown): the text, then every choice as a numbered one-tap link.
+
+    The text is plain (it carries what people wrote): escaped whole, so only our links are markup.
+    """
     title = (text.strip().splitlines() or ["企呼"])[0][:40]
-    lines = [line if line.strip() else "" for line in text.splitlines()]
+    lines = [dingtalk_markdown(line) if line.strip() else "" for line in text.splitlines()]
     body = "  \n".join(lines)  # DingTalk markdown needs two trailing spaces for a line break
-    options = [
-        f"{i}. [{c.label.replace('[', '(').replace(']', ')')}]({dtmd_link(c.value)})"
-        for i, c in enumerate(choices, start=1)
-    ]
+    options = [f"{i}. [{dingtalk_markdown(c.label)}]({dtmd_link(c.value)})" for i, c in enumerate(choices, start=1)]
     return title, body + "\n\n" + "  \n".join(options) + "  \n" + texts.CHOICES_HINT
 
 
@@ -463,13 +464,25 @@ class DingTalkSender:
 
     async def send(self, recipient: str, body: dict[str, Any], *, outbox_id: int) -> None:
         ctx = body.get("reply_context") or {}
+        webhook = self._usable_webhook(ctx)
+        if webhook and await self._session_reply(webhook, body, str(ctx.get("staff_id", ""))):
+            return
+        await self.api.send(recipient, body, outbox_id)
+
+    def _usable_webhook(self, ctx: dict[str, Any]) -> str:
         webhook = str(ctx.get("session_webhook", ""))
         now_ms = int(self.clock.now().timestamp() * 1000)
         expires = _int_or_none(ctx.get("session_expires_ms")) or 0
         usable = is_allowed_webhook(webhook, self.cfg.session_webhook_prefixes) and now_ms < expires - SESSION_MARGIN_MS
-        if usable and await self._session_reply(webhook, body, str(ctx.get("staff_id", ""))):
-            return
-        await self.api.send(recipient, body, outbox_id)
+        return webhook if usable else ""
+
+    async def tell_kept(self, msg: InboundMessage) -> None:
+        """The database is away and `msg` waits in the spool: say so on its sessionWebhook, if still usable
+        (the proactive APIs would need nothing of ours, but a reply there is what the person is looking at)."""
+        webhook = self._usable_webhook(msg.reply_context)
+        if webhook:
+            await self._session_reply(webhook, {"text": texts.SPOOLED_NOTICE},
+                                      str(msg.reply_context.get("staff_id", "")))
 
     async def _session_reply(self, url: str, body: dict[str, Any], staff_id: str) -> bool:
         """True when delivered; False when DingTalk refused the session (then the API is used)."""
@@ -540,11 +553,12 @@ class DingTalkChannel:
         task = asyncio.create_task(self._handle(msg, parsed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        # DingTalk re-sends a message it thinks was not taken (~60 s); answer fast, finish in the background.
+        # DingTalk re-sends a message it thinks was not taken (~60 s) but never one answered 200: answer
+        # fast, and only once the turn is stored or in the spool (a still-running turn is kept there too;
+        # replayed after it was stored, it is a duplicate and ignored).
         done, _ = await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
-        if not done:  # a crash before the commit would now lose it: DingTalk does not resend a 200
-            log.warning("dingtalk message %s answered before its turn was stored (ack_seconds=%s)",
-                        msg.message_id, self.cfg.ack_seconds)
+        if not (task.result() != LOST if done else self.app.spool.keep(msg)):
+            return web.json_response({"error": "消息暂时无法保存，请稍后重发。"}, status=503)
         return web.Response(body=b"{}", content_type="application/json")
 
     def inbound(self, parsed: ParsedMessage, now: Any) -> InboundMessage:
@@ -559,14 +573,15 @@ class DingTalkChannel:
         return InboundMessage(ConversationKey(self.name, parsed.user_id), parsed.text, parsed.message_id, now,
                               parsed.display_name, tuple(parsed.attachments), ctx)
 
-    async def _handle(self, msg: InboundMessage, parsed: ParsedMessage) -> None:
-        try:
+    async def _handle(self, msg: InboundMessage, parsed: ParsedMessage) -> str:
+        """STORED, SPOOLED (the database is away; the person is told) or LOST (not even the spool took it)."""
+        async def run() -> None:
             if not msg.text and not msg.attachments:
                 await self.app.pipeline.unsupported(msg, parsed.kind)
             else:
                 await self.app.pipeline.handle(msg)
-        except Exception:
-            log.exception("dingtalk message %s failed", msg.message_id)
+
+        return await self.app.spool.take(msg, run, self.sender.tell_kept)
 
     async def drain(self) -> None:
         """Wait for turns still running after their callback was answered (tests, shutdown)."""

@@ -11,17 +11,20 @@ from bot.config import Settings
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender
 from bot.services.runtime import Runtime
+from bot.spool import Spool
 
 
 class ChannelHost(Protocol):
     """The running app as a channel sees it (bot.bootstrap.App): configuration, clock and storage,
-    the pipeline a message goes into, the outbox sender, and the per-sender rate limit its channels share."""
+    the pipeline a message goes into, the outbox sender, the per-sender rate limit its channels share,
+    and the spool."""
 
     settings: Settings
     runtime: Runtime
     pipeline: Pipeline
     outbox: OutboxSender
     rate_limit: SenderRateLimit
+    spool: Spool  # where a turn waits while the database cannot be reached
 
 
 class Channel(Protocol):

@@ -21,6 +21,8 @@ from bot.config import TelegramConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
+from bot.spool import LOST
+from handlers import texts
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class TelegramSender:
         if wait > 0:
             await self.sleep(wait)
         try:
+            # No parse_mode: the text carries what people wrote, and as plain text none of it is markup.
             await self.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                         text=text[:TEXT_MAX], reply_markup=keyboard(choices))
         except RetryAfter as exc:
@@ -240,5 +243,11 @@ class TelegramChannel:
                 return
         else:
             return  # edits, reactions, …: nothing to act on
-        await self.app.pipeline.handle(msg)
+        # Polling has moved past this update already: with the database away it waits in the spool.
+        if await self.app.spool.take(msg, lambda: self.app.pipeline.handle(msg), self._tell_kept) == LOST:
+            raise RuntimeError(f"telegram {message_id} neither stored nor spooled")
+
+    async def _tell_kept(self, msg: InboundMessage) -> None:
+        chat_id = str(msg.reply_context.get("chat_id") or msg.key.user_id)
+        await self.sender.send(chat_id, {"text": texts.SPOOLED_NOTICE}, outbox_id=0)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-import html
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.escaping import html_text
 from bot.reports.charts import all_charts
 from bot.reports.content import ReportContent, unit_rows
 from bot.services.kpi import Figures
@@ -119,7 +119,7 @@ table.total tr:last-child td { font-weight: bold; }
 
 
 def html_page(c: ReportContent, tz: ZoneInfo) -> str:
-    esc = html.escape
+    esc = html_text
     body = [f"<h1>{esc(c.title)}</h1>"]
     charts = all_charts(c)
     for heading, rows, kind in sections(c, tz):
@@ -134,7 +134,7 @@ def html_page(c: ReportContent, tz: ZoneInfo) -> str:
             body += [f"<p>{esc(str(p))}</p>" for p in rows]
         if heading.startswith("四") and charts:
             body.append('<h2>图表</h2><div class="charts">')
-            body += [f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+            body += [f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
                      for name, png in charts]
             body.append("</div>")
     return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{esc(c.title)}</title>'

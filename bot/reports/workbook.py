@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.escaping import xlsx_cell
 from bot.reports.content import ReportContent
 from bot.services.kpi import Figures
 
@@ -46,7 +47,7 @@ def _cell(value: object, tz: ZoneInfo) -> object:
         return value.astimezone(tz).replace(tzinfo=None)
     if isinstance(value, bool):
         return "是" if value else "否"
-    return value
+    return xlsx_cell(value)
 
 
 def write(c: ReportContent, path: Path, tz: ZoneInfo) -> Path:
@@ -56,15 +57,15 @@ def write(c: ReportContent, path: Path, tz: ZoneInfo) -> Path:
     ws.title = "指标体系"
     ws.append(["维度", "指标", "计算方法", "权重", "数值", "样本"])
     for i in c.indicators:
-        ws.append([i.dimension, i.name, i.formula, i.weight, i.value, i.sample])
+        ws.append([xlsx_cell(v) for v in (i.dimension, i.name, i.formula, i.weight, i.value, i.sample)])
     ws.append(["综合", "企业服务指数", "Σ 权重 × 指标值 ÷ Σ 有数据指标的权重", 1.0, k.total.index, ""])
     for title, groups in (("分单位", k.by_unit), ("分类别", k.by_category), ("分层级", k.by_level),
                           ("分期间", k.by_part)):
         sheet = wb.create_sheet(title)
         sheet.append(FIG_HEAD)
         for f in sorted(groups.values(), key=lambda f: f.label):
-            sheet.append(_fig_row(f))
-        sheet.append(_fig_row(k.total))
+            sheet.append([xlsx_cell(v) for v in _fig_row(f)])  # a unit or category label is typed in
+        sheet.append([xlsx_cell(v) for v in _fig_row(k.total)])
     for key, (title, cols) in ROW_SHEETS.items():
         sheet = wb.create_sheet(title)
         sheet.append(cols)

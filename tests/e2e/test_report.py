@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select, update
 
 from bot.demo_pool import seed_pool
 from bot.reports.charts import cjk_font
@@ -15,6 +16,7 @@ from bot.reports.content import build
 from bot.reports.render import html_page, markdown
 from bot.reports.workbook import write
 from bot.services.kpi import report_for
+from storage.tables import ratings
 from tests.conftest import SHANGHAI
 
 
@@ -80,3 +82,37 @@ async def test_html_renders_in_headless_chromium(report, tmp_path):
                     f"--screenshot={png}", "--window-size=1200,3000", html_file.as_uri()],
                    check=True, capture_output=True, timeout=60)
     assert png.stat().st_size > 50_000
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "# 标题", "正常的评价\x01"]
+# Every comment also carries markup, so whichever ones the report quotes show how it is written.
+MARKUP = " <script>alert(1)</script> [县政府通知](https://evil.example/a)"
+
+
+async def test_what_enterprises_wrote_is_text_in_the_html_and_the_xlsx(app, clock, tmp_path):
+    """Rating comments are what enterprises typed: neither markup in the page nor a formula in a cell."""
+    end = clock.now()
+    clock.at = end - timedelta(days=60)
+    await seed_pool(app.runtime, clock, 30, end - timedelta(days=60), end, seed=7)
+    async with app.engine.begin() as conn:
+        ids = [r.id for r in (await conn.execute(select(ratings.c.id).order_by(ratings.c.id))).all()]
+        assert len(ids) >= len(HOSTILE)
+        for rid in ids:
+            await conn.execute(update(ratings).where(ratings.c.id == rid).values(
+                comment=HOSTILE[rid % len(HOSTILE)] + MARKUP, level=5))
+    async with app.runtime.uow() as uow:
+        content = build(await report_for(uow, app.runtime, None, "2026Q4"), 1)
+    page = html_page(content, SHANGHAI)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "[县政府通知](https://evil.example/a)" in page  # shown as text: HTML makes no link of markdown
+    assert "<script" not in page.split("</style>")[1]
+    assert 'href="https://evil' not in page
+    wb = load_workbook(write(content, tmp_path / "r.xlsx", SHANGHAI))
+    sheet = wb["评价明细"]
+    col = [c.value for c in sheet[1]].index("comment")
+    cells = [row[col] for row in sheet.iter_rows(min_row=2)]
+    assert all(c.data_type == "s" for c in cells if c.value)  # no cell is a formula
+    written = {c.value for c in cells}
+    assert {"'" + h + MARKUP for h in HOSTILE[:5]} <= written
+    assert "'\nCR" + MARKUP in written  # XML reads a stored CR back as LF; the apostrophe is what counts
+    assert "# 标题" + MARKUP in written and "正常的评价\ufffd" + MARKUP in written

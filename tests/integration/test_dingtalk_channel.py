@@ -323,3 +323,32 @@ async def test_full_loop_over_dingtalk_enterprise_told_at_each_step(ding):
     async with ding.app.runtime.uow() as uow:
         appeal = await uow.appeals.get(number)
     assert appeal.status == Status.RESOLVED and appeal.lead_unit_id == "gdgs"
+
+
+async def test_what_an_enterprise_wrote_is_no_markup_in_the_dispatchers_pool(ding):
+    """Issue 14 §4: a company name that is a markdown link reaches the dispatcher as plain words."""
+    from tests.conftest import bind_staff
+
+    enterprise = DingUser(ding, "ent001", "张伟")
+    dispatcher = DingUser(ding, "disp01", "陈晓")
+    await bind_staff(ding.app, "disp01", "chen-dispatch", channel="dingtalk")
+    problem = "# 紧急通知\n@所有人 <b>停电</b> ![图](https://evil.example/p.png) 我们公司变压器报装两个月没有答复"
+    assert "企业全称" in await enterprise.say(problem)
+    assert "统一社会信用代码" in await enterprise.say("[县政府通知](https://evil.example/a)")
+    await enterprise.say(USCC)
+    await enterprise.say("张伟")
+    await enterprise.say("138 0013 8000")
+    await enterprise.say("溪口镇")
+    await enterprise.say("1")
+    assert "诉求已登记" in await enterprise.tap("确认提交")
+    await dispatcher.replies()
+
+    await dispatcher.say("待分派")
+    sent = ding.fake.state.delivered[-1].msg
+    assert sent["msgtype"] == "markdown"  # the pool carries one-tap links, so it is markdown
+    md = sent["markdown"]["text"]
+    assert "［县政府通知］(https://evil.example/a)" in md  # the words are there, the link is not
+    assert "[县政府通知]" not in md and "![" not in md and "<b>" not in md and "@所有人" not in md
+    assert "\n# " not in md and not md.startswith("#")
+    # Our own one-tap links are still links.
+    assert "](dtmd://dingtalkclient/sendMessage?content=" in md

@@ -69,7 +69,7 @@ async def test_readyz_is_ready_in_june_and_names_the_missing_calendar_year_in_de
     r = await client.get("/readyz")
     body = await r.json()
     assert r.status == 200 and body["status"] == "ready" and body["problems"] == []
-    assert [c["name"] for c in body["checks"]] == ["database", "migrations", "channels", "calendar"]
+    assert [c["name"] for c in body["checks"]] == ["database", "migrations", "channels", "calendar", "spool"]
     assert body["calendar_missing_years"] == []
     assert (await (await client.get("/healthz")).json())["status"] == "ok"
 
@@ -108,7 +108,7 @@ async def test_a_database_that_is_down_silent_or_missing_is_named(settings, tmp_
 
     down = await check(at("postgresql+asyncpg://postgres@127.0.0.1:1/x"), cal, JUNE)
     assert [(c.name, c.ok) for c in down.checks] == [("database", False), ("migrations", False), ("channels", True),
-                                                     ("calendar", True)]
+                                                     ("calendar", True), ("spool", True)]
     assert down.checks[0].detail.startswith("无法连接数据库")
     assert "127.0.0.1" not in down.checks[0].detail  # the driver's words go to doctor and the log, not HTTP
 

@@ -121,5 +121,5 @@ def test_choices_render_as_numbered_one_tap_links():
     assert title == "请选择诉求类型："
     assert "请选择诉求类型：  \n第二行" in md
     assert "1. [咨询](dtmd://dingtalkclient/sendMessage?content=%E5%92%A8%E8%AF%A2)" in md
-    assert "2. [(投诉)](" in md
+    assert "2. [［投诉］](" in md
     assert unquote(dtmd_link("评分 5").split("content=")[1]) == "评分 5"
