@@ -188,7 +188,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     policy = policy_from(settings)
     calendar = WorkCalendar.from_file(settings.calendar.extra_days_file or None, policy.timezone)
     rules_path = Path(settings.nlp.rules_file) if settings.nlp.rules_file else DEFAULT_RULES
-    tagger = tagger or RuleTagger(KeywordRules.load(rules_path))
+    if tagger is None:
+        tagger = RuleTagger(KeywordRules.load(rules_path)).watch(rules_path)  # `qihu tags apply` reloads
+        tagger.confidence_threshold = settings.nlp.confidence_threshold
     uow = uow_factory(engine, group_commit_max=db.group_commit_max)
     server = settings.server
     links = ReportLinks(server.public_url, server.link_secret.get_secret_value().encode() or secrets.token_bytes(32),

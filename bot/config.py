@@ -67,6 +67,7 @@ class TimeLimitsConfig(Section):
 
 class NlpConfig(Section):
     rules_file: str = ""  # empty: the seed enterprise taxonomy shipped in nlp/data/
+    confidence_threshold: float = Field(0.6, ge=0.0, le=1.0)  # below: the enterprise chooses, pool says 类别待确认
 
 
 class CalendarConfig(Section):

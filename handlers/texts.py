@@ -181,6 +181,7 @@ ASK_PHONE = "请输入联系人手机号（座机请带区号，如 0571-8888666
 ASK_AREA = "请选择企业所在的乡镇（街道）/企业社区："
 ASK_CATEGORY = "根据您的描述，建议归入以下类别，请选择："
 ASK_CATEGORY_NONE = "未能自动判断问题类别，请从下列类别中选择："
+ASK_CATEGORY_UNSURE = "不确定您的问题属于哪一类，请从下面最可能的三个类别中选择一个（没有默认选项）："
 CATEGORY_OTHER = "其他类别…"
 CATEGORY_EVIDENCE = "{label}（依据：{words}）"
 ASK_CATEGORY_ALL = "请选择问题类别（回复序号或类别名称）："
@@ -723,6 +724,7 @@ SIMILAR_APPEAL_QUESTION = "这条消息与诉求 {number}（{category}）内容�
 
 
 # ==== 类别更正与同类问题（调度员） ====
+POOL_UNSURE = "　　类别待确认：规则把握不足（{probability:.0%}），请核对类别，可能是 {others}"
 POOL_EVIDENCE = "　　类别依据：{words}（如有误发送「改类 编号 类别」）"
 POOL_DIFFICULTY = "　　难度建议：{difficulty}（依据：{words}；如不同意，分派时加「难度 一般」）"
 POOL_NO_EVIDENCE = "　　类别由企业选择（无关键词依据）"

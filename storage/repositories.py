@@ -507,6 +507,12 @@ class SqlTagCorrections:
                 .where(t.appeals.c.status.not_in(unconfirmed)).order_by(t.appeals.c.id).limit(limit))
         return [(r.number, r.text, r.category) for r in (await self.conn.execute(stmt)).all()]
 
+    async def closed_tags(self, limit: int = 100_000) -> list[tuple[str, str, str]]:
+        """(number, text, category) of closed appeals (已闭环), oldest first: their final categories."""
+        stmt = (select(t.appeals.c.number, t.appeals.c.text, t.appeals.c.category)
+                .where(t.appeals.c.status == Status.CLOSED.value).order_by(t.appeals.c.id).limit(limit))
+        return [(r.number, r.text, r.category) for r in (await self.conn.execute(stmt)).all()]
+
     async def open_appeals(self, limit: int = 2000) -> list[Appeal]:
         """Appeals still being worked on (待受理 to 整改中), newest first: input to similar-problem grouping."""
         states = sorted(s.value for s in OPEN_STATUSES)
