@@ -188,17 +188,22 @@ async def _one(uow, rt, clock, rng, i, t0, end, comp, cat, disp_id, handlers, by
     if lead in {u.id for u in by_kind.get("township", [])} and rng.random() < 0.12 and by_kind.get("city_task_force"):
         t += timedelta(days=rng.uniform(0.5, 2))
         reason = "涉及跨区域协调，需市级专班统筹"
-        if await _step(uow, rt, clock, t, end, handling.escalate, handler, number, reason) is None:
+        if await _step(uow, rt, clock, t, end, handling.request_escalation, handler, number, reason) is None:
             return
-        city = by_kind["city_task_force"][0]
-        city_handler = Identity(ConversationKey("demo", f"h-{city.id}"), handlers[city.id])
-        t += timedelta(hours=rng.uniform(1, 10))
-        if await _step(uow, rt, clock, t, end, handling.accept, city_handler, number) is None:
-            return
-        gr_at = t + timedelta(days=rng.uniform(3, 12))
-        await _step(uow, rt, clock, gr_at, end, evaluation.grassroots_rate, handler, number,
-                    rng.choices([5, 4, 3, 2], weights=[4, 4, 2, 1])[0], "市级专班协调有力")
-        handler, lead = city_handler, city.id
+        t += timedelta(hours=rng.uniform(1, 6))
+        if rng.random() < 0.2:  # the centre declines; the township carries on
+            if await _step(uow, rt, clock, t, end, handling.decline_escalation, disp_id, number,
+                           "县级可协调解决，请继续办理") is None:
+                return
+        else:
+            if await _step(uow, rt, clock, t, end, handling.approve_escalation, disp_id, number) is None:
+                return
+            city = by_kind["city_task_force"][0]
+            city_handler = Identity(ConversationKey("demo", f"h-{city.id}"), handlers[city.id])
+            t += timedelta(hours=rng.uniform(1, 10))
+            if await _step(uow, rt, clock, t, end, handling.accept, city_handler, number) is None:
+                return
+            handler, lead = city_handler, city.id
     a = await _step(uow, rt, clock, t, end, _get, number)
     due = a.due_at
     if rng.random() < 0.08:  # an extension, asked before the deadline and approved
@@ -216,8 +221,18 @@ async def _one(uow, rt, clock, rng, i, t0, end, comp, cat, disp_id, handlers, by
                    "已与企业沟通并协调相关部门，" + ("问题已解决" if outcome == "已解决" else "已作解释说明")) is None:
         return
     await _rate_round(uow, rt, clock, rng, end, ent, disp_id, handler, number, t_res, q, outcome, stats, 1)
+    await _grassroots(uow, rt, clock, rng, end, handlers, number)
 
 
+async def _grassroots(uow, rt, clock, rng, end, handlers, number):  # type: ignore[no-untyped-def]
+    """基层评价 once the appeal has closed: the escalating unit or the enterprise's township rates."""
+    a = await uow.appeals.get(number)
+    pair = await evaluation.grassroots_rater(uow, a)
+    if a.status != Status.CLOSED or pair is None or pair[0] not in handlers or rng.random() < 0.3:
+        return
+    rater = Identity(ConversationKey("demo", f"h-{pair[0]}"), handlers[pair[0]])
+    await _step(uow, rt, clock, clock.at + timedelta(days=rng.uniform(0.5, 5)), end, evaluation.grassroots_rate,
+                rater, number, rng.choices([5, 4, 3, 2], weights=[4, 4, 2, 1])[0], "上级部门协调有力")
 async def _rate_round(uow, rt, clock, rng, end, ent, disp_id, handler, number, t_res, q, outcome, stats, rnd):  # type: ignore[no-untyped-def]
     window = rt.policy.evaluation.rating_window_days
     if rng.random() > 0.78:  # no rating in the window: 未评价 (issue 5's expiry job, simulated here)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.appeal import Appeal, Difficulty
 from bot.messages import Choice
 from bot.services import dispatch as svc
+from bot.services import handling
 from bot.services.appeals import DIFFICULTY_EVIDENCE
 from bot.services.tagging import category_unsure
 from bot.services.units import AmbiguousUnit
@@ -64,6 +65,12 @@ async def pool(turn: Turn, arg: str) -> None:
         lines.append(texts.EXT_HEAD.format(n=len(extensions)))
         lines += [texts.EXT_LINE.format(number=n, unit=names.get(r.unit_id, r.unit_id), days=r.days,
                                         reason=r.reason, due=fmt_date(r.old_due_at, tz)) for n, r in extensions]
+    escalations = await handling.pending_escalations(turn.uow, turn.identity)
+    if escalations:
+        lines.append("")
+        lines.append(texts.ESC_HEAD.format(n=len(escalations)))
+        lines += [texts.ESC_LINE.format(number=a.number, unit=names.get(str(r["unit"]), str(r["unit"])),
+                                        reason=r["reason"], due=fmt_date(a.due_at, tz)) for a, r in escalations]
     groups = await svc.same_problem_groups(turn.uow, turn.identity, {e.appeal.number for e in entries})
     if groups:
         lines.append("")

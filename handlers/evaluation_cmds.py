@@ -159,6 +159,7 @@ async def on_solved(turn: Turn) -> None:
     a, r = result.appeal, result.rating
     if not r.bad:
         turn.say(texts.RATED_GOOD.format(number=a.number), appeal_number=a.number)
+        await invite_grassroots(turn, a)
         return
     due = due_text(turn, r.verify_due_at)
     turn.say(texts.RATED_BAD.format(level=texts.RATING_LEVEL_LABELS[level], due=due), appeal_number=a.number)
@@ -205,6 +206,17 @@ async def verify(turn: Turn, arg: str) -> None:
     else:
         tell_enterprise(turn, a, texts.ENT_VERIFIED_INVALID.format(number=a.number, note=r.verdict_note))
         turn.say(texts.VERIFIED_INVALID_OK.format(number=a.number, kind=r.verdict_kind), appeal_number=a.number)
+        await invite_grassroots(turn, a)
+
+
+async def invite_grassroots(turn: Turn, appeal: Appeal) -> None:
+    """The appeal has closed: the unit that escalated it (or the enterprise's township) is asked to rate."""
+    pair = await svc.grassroots_rater(turn.uow, appeal)
+    if appeal.status != Status.CLOSED or pair is None:
+        return
+    names = await unit_names(turn)
+    await tell_unit(turn, pair[0], texts.SCHEDULED["grassroots_invite"].format(
+        number=appeal.number, company=appeal.enterprise_name, rated=names.get(pair[1], pair[1])), appeal.number)
 
 
 async def bad_list(turn: Turn, arg: str) -> None:

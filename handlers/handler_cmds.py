@@ -24,7 +24,7 @@ from handlers.handling_common import (
     tell_unit,
     unit_names,
 )
-from handlers.registry import HANDLER, STAFF, CommandRegistry
+from handlers.registry import DISPATCHER, HANDLER, STAFF, CommandRegistry
 from handlers.render import fmt_date, fmt_time, unverified_mark
 from handlers.steps import Step
 from handlers.turn import Turn
@@ -188,11 +188,52 @@ async def resolve(turn: Turn, arg: str) -> None:
 
 
 async def escalate(turn: Turn, arg: str) -> None:
+    """提级: a handler asks the centre; a dispatcher escalates directly or decides a request (同意 / 驳回)."""
+    verb, _, rest = arg.partition(" ")
+    if verb in ("同意", "驳回"):
+        await (_approve if verb == "同意" else _decline)(turn, rest.strip())
+        return
     number, reason = parse_number(arg)
     if number is None:
         turn.say(texts.ESCALATE_USAGE)
         return
-    appeal, city, old = await svc.escalate(turn.uow, turn.rt, turn.identity, number, reason)
+    staff = turn.identity.staff
+    if staff is not None and staff.role == "dispatcher":
+        await _escalated(turn, await svc.escalate(turn.uow, turn.rt, turn.identity, number, reason))
+        return
+    appeal = await svc.request_escalation(turn.uow, turn.rt, turn.identity, number, reason)
+    names = await unit_names(turn)
+    unit = names.get(appeal.lead_unit_id or "", appeal.lead_unit_id or "")
+    await tell_dispatchers(turn, texts.STAFF_ESCALATE_REQUEST.format(number=appeal.number, unit=unit,
+                                                                     reason=reason.strip()), appeal.number)
+    turn.say(texts.ESCALATE_REQUESTED_OK.format(number=appeal.number, due=due_text(turn, appeal.due_at)),
+             appeal_number=appeal.number)
+
+
+async def _approve(turn: Turn, arg: str) -> None:
+    number, _ = parse_number(arg)
+    if number is None:
+        turn.say(texts.ESCALATE_APPROVE_USAGE)
+        return
+    await _escalated(turn, await svc.approve_escalation(turn.uow, turn.rt, turn.identity, number))
+
+
+async def _decline(turn: Turn, arg: str) -> None:
+    number, reason = parse_number(arg)
+    if number is None:
+        turn.say(texts.ESCALATE_DECLINE_USAGE)
+        return
+    appeal, unit = await svc.decline_escalation(turn.uow, turn.rt, turn.identity, number, reason)
+    names = await unit_names(turn)
+    await tell_unit(turn, unit, texts.STAFF_ESCALATE_DECLINED.format(
+        number=appeal.number, reason=reason.strip(), due=due_text(turn, appeal.due_at)), appeal.number)
+    turn.say(texts.ESCALATE_DECLINED_OK.format(number=appeal.number, unit=names.get(unit, unit)),
+             appeal_number=appeal.number)
+
+
+async def _escalated(turn: Turn, e: svc.Escalated) -> None:
+    """Tell the task force, the unit that led, and the enterprise; answer the dispatcher."""
+    appeal, city = e.appeal, e.city
     names = await unit_names(turn)
     due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
     spells = await svc.open_holdings(turn.uow, appeal)
@@ -202,10 +243,11 @@ async def escalate(turn: Turn, arg: str) -> None:
         category=appeal.category, type=appeal.type.value, text_short=short(appeal.text), lead=city.name,
         co=co_text([names.get(c, c) for c in appeal.co_unit_ids]),
         signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark), appeal.number)
-    await tell_dispatchers(turn, texts.STAFF_ESCALATED.format(number=appeal.number, unit=names.get(old, old),
-                                                              reason=reason.strip()), appeal.number)
+    await tell_unit(turn, e.old, texts.STAFF_ESCALATED_AWAY.format(number=appeal.number, city=city.name,
+                                                                   reason=e.reason), appeal.number)
     tell_enterprise(turn, appeal, texts.ENT_ESCALATED.format(number=appeal.number, unit=city.name, due=due, gap=mark))
-    turn.say(texts.ESCALATED_OK.format(number=appeal.number, city=city.name), appeal_number=appeal.number)
+    turn.say(texts.ESCALATED_BY_CENTRE_OK.format(number=appeal.number, city=city.name, due=due, gap=mark,
+                                                 unit=names.get(e.old, e.old)), appeal_number=appeal.number)
 
 
 def describe(e: AppealEvent, names: dict[str, str], tz: ZoneInfo) -> str:
@@ -286,6 +328,6 @@ def register(reg: CommandRegistry) -> None:
     reg.command("签收", "/accept", roles=HANDLER)(accept)
     for word, alias in (("退回", "/return"), ("进展", "/progress"), ("延期", "/extend"), ("办结", "/resolve")):
         reg.command(word, alias, roles=HANDLER)(asks_for_the_rest(word))
-    reg.command("提级", "/escalate", roles=HANDLER)(escalate)
+    reg.command("提级", "/escalate", roles=HANDLER | DISPATCHER)(escalate)
     reg.command("详情", "/detail", roles=STAFF)(detail)
     reg.step(Step.HANDLING_TEXT, on_the_rest, texts.HANDLING_TEXT_WHAT)

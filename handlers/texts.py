@@ -127,10 +127,11 @@ COMMAND_HELP = {
     "进展": "进展 编号 内容",
     "延期": "延期 编号 天数 理由（期限前申请，最多 {ext} 个工作日，仅一次）",
     "办结": "办结 编号 [已解决|部分解决|未解决] 说明（协办单位用它向主办单位反馈）",
-    "提级": "提级 编号 理由（提交市级专班）",
-    "上级评价": "上级评价 编号 1-5 意见：对提级的诉求评价上级办理（5 非常满意 … 1 非常不满意）",
+    "提级": ("提级 编号 理由（承办单位：申请提级市级专班，由服务中心审核；调度员：直接提级）；"
+           "调度员审核：提级 同意 编号 / 提级 驳回 编号 理由"),
+    "上级评价": "上级评价 编号 1-5 意见：诉求闭环后，提级单位或企业所在乡镇评价上级办理（5 非常满意 … 1 非常不满意）",
     "详情": "详情 编号：查看诉求详情与办理全过程",
-    "待分派": "待分派：问题池与建议主办单位、待审批延期",
+    "待分派": "待分派：问题池与建议主办单位、待审批延期、待审核提级",
     "分派": "分派 编号 [主办单位] [协办 单位…] [时限 N] [难度 一般|复杂|疑难]（不写单位即按建议）",
     "改类": "改类 编号 类别，例如：改类 QH20261125-0007 用地厂房",
     "转办": "转办 编号 新主办单位 [理由]",
@@ -326,6 +327,10 @@ ERRORS.update({
     "escalate_reason": "提级须说明理由，请发送：提级 编号 理由。",
     "no_city_unit": "未配置市级专班，无法提级，请联系服务中心。",
     "already_city": "诉求 {number} 已在市级专班办理，无法再提级。",
+    "escalation_pending": "诉求 {number} 已有提级申请在等待服务中心审核，请继续办理。",
+    "no_escalation_request": "诉求 {number} 没有待审核的提级申请。",
+    "escalation_moved": "诉求 {number} 已不由申请提级的单位主办，无法同意；请发送：提级 驳回 {number} 理由。",
+    "decline_reason": "驳回提级须说明理由，请发送：提级 驳回 编号 理由。",
     "reject_reason": "不予受理须说明理由，请发送：不予受理 编号 理由。",
     "merge_self": "不能把诉求 {number} 合并到它自己。",
     "merge_target_closed": "诉求 {number} 已办结或关闭，不能再并入其他诉求。",
@@ -356,6 +361,8 @@ POOL_NO_SUGGESTION = "无匹配规则，请指定主办单位"
 POOL_TAIL = "发送「分派 编号」按建议分派，或「分派 编号 主办单位 [协办 单位…] [时限 N]」。"
 EXT_HEAD = "待审批延期（{n} 件）："
 EXT_LINE = "{number}　{unit} 申请延期 {days} 个工作日：{reason}（原期限 {due}）"
+ESC_HEAD = "待审核提级申请（{n} 件，同意：提级 同意 编号；驳回：提级 驳回 编号 理由）："
+ESC_LINE = "{number}　{unit} 申请提级市级专班：{reason}（现期限 {due}）"
 DISPATCH_USAGE = (
     "请按格式发送：分派 编号 主办单位 [协办 单位…] [时限 N]，例如："
     "分派 QH20261125-0007 供电公司 协办 经信局 时限 5。"
@@ -407,7 +414,11 @@ RESOLVED_OK = "诉求 {number} 已办结（{outcome}），已告知企业并附�
 RESOLVED_UNREPORTED = "\n注意：协办单位 {names} 未反馈，其协办任务已随办结关闭。"
 CO_REPORTED_OK = "已将协办反馈报送主办单位{lead}。"
 ESCALATE_USAGE = "请按格式发送：提级 编号 理由。"
-ESCALATED_OK = "诉求 {number} 已提级至{city}，贵单位不再主办。"
+ESCALATE_APPROVE_USAGE = "请按格式发送：提级 同意 编号。"
+ESCALATE_DECLINE_USAGE = "请按格式发送：提级 驳回 编号 理由。"
+ESCALATE_REQUESTED_OK = "诉求 {number} 的提级申请已提交县企业综合服务中心审核；审核前请继续办理，期限仍为 {due}。"
+ESCALATED_BY_CENTRE_OK = "诉求 {number} 已提级至{city}，办理期限 {due}{gap}；已通知{unit}和企业。"
+ESCALATE_DECLINED_OK = "已驳回诉求 {number} 的提级申请，已通知{unit}继续办理。"
 
 # ---- leader ----
 URGE_USAGE = "请按格式发送：督办 编号 意见。"
@@ -484,7 +495,14 @@ STAFF_EXT_REFUSED = "【延期未批准】{number}：{reason}\n期限仍为 {due
 STAFF_CO_REPORT = "【协办反馈】{number} {unit}：{text}"
 STAFF_CO_PROGRESS = "【协办进展】{number} {unit}：{text}"
 STAFF_RESOLVED = "【办结】{number} {unit}已办结（{outcome}）：{text}"
-STAFF_ESCALATED = "【提级】{number} 由{unit}提级：{reason}"
+STAFF_ESCALATE_REQUEST = (
+    "【提级申请】{number} {unit}申请提级至市级专班：{reason}\n"
+    "同意请发送：提级 同意 {number}\n不同意请发送：提级 驳回 {number} 理由")
+STAFF_ESCALATED_AWAY = "【提级】{number} 已由服务中心提级至{city}，贵单位不再主办。理由：{reason}"
+STAFF_ESCALATE_DECLINED = "【提级驳回】{number} 的提级申请未获同意：{reason}\n请继续办理，办理期限仍为 {due}。"
+STAFF_GRASSROOTS_INVITE = (
+    "【基层评价】诉求 {number}（{company}）已闭环，请评价{rated}的办理服务：\n"
+    "上级评价 {number} 1-5 意见（5 非常满意 … 1 非常不满意）")
 STAFF_TRANSFERRED_AWAY = "【转办】{number} 已由服务中心转至{lead}主办，贵单位无需继续办理。"
 STAFF_URGED = "【督办】{number} {leader}：{opinion}"
 STAFF_CLOSED_CO = "【已办结】{number} 主办单位已办结，贵单位的协办任务随之关闭。"
@@ -515,6 +533,8 @@ ACTION.update({
     Action.CALLBACK: "回访",
     Action.LINK_REPEAT: "重复投诉关联",
     Action.GRASSROOTS_RATE: "基层评价上级服务",
+    Action.ESCALATE_REQUEST: "申请提级",
+    Action.ESCALATE_DECLINE: "驳回提级申请",
 })
 ERRORS.update({
     "rate_enterprise_only": "评价只能由提交诉求的企业本人进行，工作人员不能代评。",
@@ -532,7 +552,8 @@ ERRORS.update({
     "callback_done": "诉求 {number} 已回访过。",
     "repeat_none": "诉求 {number} 没有关联的前次诉求；如需关联，请发送：重复 编号 确认 前次编号。",
     "repeat_self": "诉求 {number} 不能与自身关联。",
-    "not_escalated_by_unit": "诉求 {number} 不是贵单位提级的，不能评价上级服务。",
+    "not_escalated_by_unit": "诉求 {number} 不是贵单位提级的，也不在贵乡镇，不能评价上级服务。",
+    "grassroots_not_closed": "诉求 {number} 尚未闭环，闭环后才能评价上级服务。",
     "grassroots_done": "贵单位已评价过诉求 {number} 的上级服务。",
     "leader_stats_only": "统计、指数和报告供领导和服务中心调度员查看。",
     "period_format": "没有识别期间「{text}」，请写 本周、本月、本季度、2026-11、2026Q4 或 2026W48。",
@@ -657,6 +678,7 @@ OVERDUE_RECTIFY = "【差评整改超期】{number} 应由{unit}于 {due} 前整
 # ==== Scheduled work (issue 5): reminders, rating prompt, digests, 日报 ====
 # Placeholders: dates arrive already formatted ({due}, {signoff}, {since}, {until}); {days} is a count.
 SCHEDULED = {
+    "grassroots_invite": STAFF_GRASSROOTS_INVITE,  # also sent in chat when a rating closes the appeal
     "dispatch_overdue": (
         "【待分派超时】{number} {company}（{category}）于 {since} 进入问题池，应于 {due} 前分派，至今未分派。\n"
         "请发送「分派 {number} 主办单位」。"

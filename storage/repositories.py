@@ -184,6 +184,15 @@ class SqlAppealRepository:
             for r in (await self.conn.execute(stmt)).all()
         ]
 
+    async def with_open_escalation_requests(self) -> list[Appeal]:
+        """Appeals being handled that ever had a 提级 request (the caller checks the request is still pending)."""
+        asked = (select(t.appeal_events.c.id).where(t.appeal_events.c.appeal_id == t.appeals.c.id,
+                                                     t.appeal_events.c.action == Action.ESCALATE_REQUEST.value)
+                 .exists())
+        stmt = (select(t.appeals).where(t.appeals.c.status.in_([Status.DISPATCHED.value, Status.IN_PROGRESS.value]),
+                                        asked).order_by(t.appeals.c.id).limit(200))
+        return [self._appeal(r) for r in (await self.conn.execute(stmt)).all()]
+
     async def count(self) -> int:
         return (await self.conn.execute(select(func.count()).select_from(t.appeals))).scalar_one()
 

@@ -48,6 +48,9 @@ class Action(StrEnum):
     CALLBACK = "callback"
     LINK_REPEAT = "link_repeat"
     GRASSROOTS_RATE = "grassroots_rate"
+    # Escalation through the county centre (规范 7.1): a handler's request and the centre's refusal.
+    ESCALATE_REQUEST = "escalate_request"
+    ESCALATE_DECLINE = "escalate_decline"
 
 
 class Source(StrEnum):
@@ -114,6 +117,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     **{(s, Action.PROGRESS): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.EXTEND): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
     **{(s, Action.URGE): s for s in OPEN_STATUSES},
+    **{(s, a): s for s in (Status.DISPATCHED, Status.IN_PROGRESS)
+       for a in (Action.ESCALATE_REQUEST, Action.ESCALATE_DECLINE)},
     **{(s, Action.RETAG): s for s in OPEN_STATUSES},
     # Evaluation records may come after closure too (a call-back on a closed or withdrawn appeal).
     **{(s, a): s for s in Status for a in (Action.CALLBACK, Action.LINK_REPEAT, Action.GRASSROOTS_RATE)},

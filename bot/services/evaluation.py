@@ -269,18 +269,33 @@ async def decide_repeat(uow: UnitOfWork, rt: Runtime, identity: Identity, number
 
 # ---- 基层评价 and 第三方评价 ----
 
+async def grassroots_rater(uow: UnitOfWork, appeal: Appeal) -> tuple[str, str] | None:
+    """Who rates the higher level's service on this appeal, and whom: the unit that escalated it rates the
+    task force; otherwise the township of the enterprise rates the lead unit when that is not itself."""
+    escalations = [e for e in await uow.appeals.events(appeal.number) if e.action == Action.ESCALATE]
+    if escalations:
+        e = escalations[-1]
+        return str(e.data.get("unit") or ""), str(e.data.get("lead") or appeal.lead_unit_id or "")
+    townships = {u.id for u in await uow.directory.units() if u.kind == "township"}
+    if appeal.area_id in townships and appeal.lead_unit_id and appeal.lead_unit_id != appeal.area_id:
+        return appeal.area_id, appeal.lead_unit_id
+    return None
+
+
 async def grassroots_rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, level: int,
                           comment: str) -> tuple[Appeal, GrassrootsRating]:
-    """A handler of the unit that escalated the appeal rates the upper-level service, once."""
+    """基层评价 (规范 8.1): once the appeal has closed, a handler of the unit that escalated it (or of the
+    enterprise's township) rates the higher level's service, once."""
     staff = require_role(identity, "handler", code="handler_only")
     appeal = await _load(uow, number)
-    escalations = [e for e in await uow.appeals.events(appeal.number)
-                   if e.action == Action.ESCALATE and e.data.get("unit") == staff.unit_id]
-    if not escalations:
+    pair = await grassroots_rater(uow, appeal)
+    if pair is None or pair[0] != staff.unit_id:
         raise Forbidden("not_escalated_by_unit", number=appeal.number)
+    if appeal.status != Status.CLOSED:
+        raise InvalidInput("grassroots_not_closed", number=appeal.number)
     if level not in LEVELS:
         raise InvalidInput("rating_level")
-    rated_unit = str(escalations[-1].data.get("lead") or appeal.lead_unit_id or "")
+    rated_unit = pair[1]
     now = rt.now()
     rating = GrassrootsRating(appeal.id, staff.unit_id, rated_unit, level, comment.strip()[:COMMENT_MAX],
                               staff.id, now)

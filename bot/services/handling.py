@@ -1,4 +1,4 @@
-"""Handler use cases: to-do list, sign-off, return, progress, extension request, resolve, escalate, detail."""
+"""Handler use cases: to-do list, sign-off, return, progress, extension, resolve, escalation request, detail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.domain.appeal import Action, Appeal, AppealEvent, Level, Status
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
-from bot.services.access import require_holder, require_role
+from bot.services.access import require_centre_dispatcher, require_holder, require_role
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.dispatch import end_spells
 from bot.services.ports import ExtensionRequest, Holding, Identity, OrgUnit, UnitOfWork
@@ -162,34 +162,118 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
     return Resolved(appeal, unreported=[h.unit_id for h in unreported])
 
 
-async def escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str
-                   ) -> tuple[Appeal, OrgUnit, str]:
-    """提级: the lead unit sends the appeal up to the city task force (level 市级, a fresh deadline)."""
-    appeal = await _load(uow, number)
-    staff, _ = await require_holder(uow, identity, appeal, lead_only=True)
-    appeal.require(Action.ESCALATE)
-    reason = _text(reason, "escalate_reason", rt)
+async def _city(uow: UnitOfWork, appeal: Appeal) -> OrgUnit:
     city = [u for u in await uow.directory.units() if u.kind == "city_task_force"]
     if not city:
         raise NotFound("no_city_unit")
     if appeal.lead_unit_id == city[0].id:
         raise InvalidInput("already_city", number=appeal.number)
+    return city[0]
+
+
+def _pending(appeal: Appeal) -> dict | None:
+    return appeal.flags.get("escalation_request") or None
+
+
+def _without_request(appeal: Appeal) -> None:
+    appeal.flags = {k: v for k, v in appeal.flags.items() if k != "escalation_request"}
+
+
+async def request_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str) -> Appeal:
+    """提级 by a handler: a request to the county centre, which decides and submits (规范 7.1). Until it
+    decides, the unit keeps the appeal and its deadline."""
+    appeal = await _load(uow, number)
+    staff, _ = await require_holder(uow, identity, appeal, lead_only=True)
+    appeal.require(Action.ESCALATE_REQUEST)
+    reason = _text(reason, "escalate_reason", rt)
+    await _city(uow, appeal)
+    req = _pending(appeal)
+    if req is not None and req["unit"] == staff.unit_id:  # a request left by a unit that no longer leads is stale
+        raise InvalidInput("escalation_pending", number=appeal.number)
     now = rt.now()
-    old = appeal.lead_unit_id or staff.unit_id
+    appeal.flags = {**appeal.flags, "escalation_request": {
+        "unit": staff.unit_id, "by": staff.id, "reason": reason, "at": now.isoformat()}}
+    appeal.apply(Action.ESCALATE_REQUEST, actor=actor_of(identity, staff.name), now=now, note=reason,
+                 unit=staff.unit_id)
+    await uow.appeals.save(appeal)
+    return appeal
+
+
+async def pending_escalations(uow: UnitOfWork, identity: Identity) -> list[tuple[Appeal, dict]]:
+    """Requests awaiting the centre's decision, oldest first, for 待分派."""
+    await require_centre_dispatcher(uow, identity)
+    return [(a, req) for a in await uow.appeals.with_open_escalation_requests()
+            if (req := _pending(a)) is not None and req["unit"] == a.lead_unit_id]
+
+
+@dataclass
+class Escalated:
+    appeal: Appeal
+    city: OrgUnit
+    old: str  # the unit that led before
+    reason: str
+    requested: bool  # approved a unit's request (else the centre escalated directly)
+
+
+async def escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str) -> Escalated:
+    """提级 by a dispatcher: the centre sends the appeal up to the city task force itself."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    appeal.require(Action.ESCALATE)
+    reason = _text(reason, "escalate_reason", rt)
+    return await _escalate(uow, rt, identity, staff.name, appeal, reason, requested=False)
+
+
+async def approve_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str) -> Escalated:
+    """提级 同意: the centre submits a unit's request; the appeal moves to 市级专班 with its deadline."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    req = _pending(appeal)
+    if req is None:
+        raise InvalidInput("no_escalation_request", number=appeal.number)
+    if appeal.lead_unit_id != req["unit"] or not appeal.can(Action.ESCALATE):
+        raise InvalidInput("escalation_moved", number=appeal.number)
+    return await _escalate(uow, rt, identity, staff.name, appeal, str(req["reason"]), requested=True)
+
+
+async def _escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, name: str, appeal: Appeal, reason: str, *,
+                    requested: bool) -> Escalated:
+    city = await _city(uow, appeal)
+    now = rt.now()
+    old = appeal.lead_unit_id or ""
+    _without_request(appeal)
     await end_spells(uow, appeal, now, "escalated", roles=("lead",))
     # The table moves ESCALATE to 已交办 directly: the escalation event is the hand-over to the
     # task force, which signs off like any lead unit; its spell and deadline start now.
     days = rt.policy.time_limits.city
     due = rt.calendar.add_workdays(now, days)
     signoff = rt.calendar.add_workdays(now, rt.policy.time_limits.signoff)
-    appeal.apply(Action.ESCALATE, actor=actor_of(identity, staff.name), now=now, note=reason, unit=old,
-                 lead=city[0].id, days=days, due_at=due.at.isoformat())
+    appeal.apply(Action.ESCALATE, actor=actor_of(identity, name), now=now, note=reason, unit=old,
+                 lead=city.id, days=days, due_at=due.at.isoformat(), requested=requested)
     appeal.level = Level.CITY
-    appeal.lead_unit_id, appeal.handler_staff_id = city[0].id, None
+    appeal.lead_unit_id, appeal.handler_staff_id = city.id, None
     appeal.due_at, appeal.calendar_gap = due.at, appeal.calendar_gap or due.calendar_gap
     await uow.appeals.save(appeal)
-    await uow.handling.add_holding(Holding(appeal.id, city[0].id, "lead", now, signoff.at, due.at, due.calendar_gap))
-    return appeal, city[0], old
+    await uow.handling.add_holding(Holding(appeal.id, city.id, "lead", now, signoff.at, due.at, due.calendar_gap))
+    return Escalated(appeal, city, old, reason, requested)
+
+
+async def decline_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str
+                             ) -> tuple[Appeal, str]:
+    """提级 驳回: the centre refuses a unit's request, saying why; the unit carries on, its deadline unchanged."""
+    staff = await require_centre_dispatcher(uow, identity)
+    appeal = await _load(uow, number)
+    req = _pending(appeal)
+    if req is None:
+        raise InvalidInput("no_escalation_request", number=appeal.number)
+    reason = _text(reason, "decline_reason", rt)
+    _without_request(appeal)
+    unit = str(req["unit"])
+    if appeal.can(Action.ESCALATE_DECLINE):
+        appeal.apply(Action.ESCALATE_DECLINE, actor=actor_of(identity, staff.name), now=rt.now(), note=reason,
+                     unit=unit)
+    await uow.appeals.save(appeal)
+    return appeal, unit
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain.appeal import Action, Actor, Appeal, Status
 from bot.messages import ConversationKey
+from bot.services.evaluation import grassroots_rater
 from bot.services.ports import UnitOfWork
 from bot.services.scheduling import SweepContext, SweepRegistry
 
@@ -251,7 +252,14 @@ async def rating_expiry(ctx: SweepContext) -> int:
         keys = [key] if key else []
         await uow.sweeps.claim("rating_expired", a.number, slot_of(since), now, ref_at=since, appeal_id=a.id,
                                recipients=len(keys))
-        return await ctx.send(uow, keys, ctx.render.text("rating_expired", number=a.number), a.number)
+        sent = await ctx.send(uow, keys, ctx.render.text("rating_expired", number=a.number), a.number)
+        # Closed now: the unit that escalated it (or the enterprise's township) rates the higher level.
+        pair = await grassroots_rater(uow, a)
+        if pair is not None:
+            invite = ctx.render.text("grassroots_invite", number=a.number, company=a.enterprise_name,
+                                     rated=names.get(pair[1], pair[1]))
+            sent += await ctx.send(uow, list(await uow.handling.keys_for_unit(pair[0])), invite, a.number)
+        return sent
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 

@@ -16,6 +16,7 @@ from bot.reports.content import build
 from bot.reports.render import html_page, markdown
 from bot.reports.workbook import write
 from bot.services.kpi import report_for
+from storage import tables as t
 from storage.tables import ratings
 from tests.conftest import SHANGHAI
 
@@ -124,3 +125,17 @@ async def test_what_enterprises_wrote_is_text_in_the_html_and_the_xlsx(app, cloc
     assert {"'" + h + MARKUP for h in HOSTILE[:5]} <= written
     assert "'\nCR" + MARKUP in written  # XML reads a stored CR back as LF; the apostrophe is what counts
     assert "# 标题" + MARKUP in written and "正常的评价\ufffd" + MARKUP in written
+
+
+async def test_demo_pool_escalates_through_the_centre_and_rates_after_closure(app, clock):
+    """The demo county's 市级专班 has staff: escalations are requested, decided by the centre, and 基层评价
+    only ever follows closure."""
+    end = clock.now()
+    clock.at = end - timedelta(days=90)
+    await seed_pool(app.runtime, clock, 120, end - timedelta(days=90), end, seed=11)
+    async with app.engine.connect() as conn:
+        actions = [r.action for r in (await conn.execute(select(t.appeal_events.c.action))).all()]
+        rated = (await conn.execute(select(t.grassroots_ratings.c.appeal_id))).all()
+        closed = {r.id for r in (await conn.execute(select(t.appeals.c.id).where(t.appeals.c.status == "closed")))}
+    assert actions.count("escalate_request") >= actions.count("escalate") > 0
+    assert rated and {r.appeal_id for r in rated} <= closed

@@ -205,14 +205,28 @@ async def test_scheduler_runs_the_bad_review_clocks_once(app, chat, clock):
     assert len(late) == 1 and number in late[0]
 
 
-async def test_township_rates_the_upper_level_service_on_an_appeal_it_escalated(app, chat):
+async def test_township_rates_the_upper_level_service_once_the_escalated_appeal_closes(app, chat, clock):
     dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
     sun = await bind_staff(app, "staff:sun", "sun-kfq")
     li = await bind_staff(app, "staff:li", "li-gdgs")
+    qian = await bind_staff(app, "staff:qian", "qian-city")
     number = await file_first_appeal(chat)
     await dispatcher.say(f"分派 {number} 开发区")
     await sun.say(f"签收 {number}")
-    assert "市级专班" in await sun.say(f"提级 {number} 涉及跨县电网改造，需市级协调")
+    assert "服务中心审核" in await sun.say(f"提级 {number} 涉及跨县电网改造，需市级协调")
+    assert "已提级至市级专班" in await dispatcher.say(f"提级 同意 {number}")
+    # While 市级专班 is still handling, the township cannot rate it yet.
+    assert "尚未闭环" in await sun.say(f"上级评价 {number} 4 很好")
+    await qian.say(f"签收 {number}")
+    clock.advance(days=2)
+    await qian.say(f"办结 {number} 已解决 市电力公司已调整线路走向")
+    assert not any("【基层评价】" in m for m in await inbox(app, sun))
+    await chat.say(f"评价 {number} 5")
+    for answer in ("跳过", "跳过", "已解决"):
+        await chat.say(answer)
+    assert (await appeal(app, number)).status == Status.CLOSED
+    invite = [m for m in await inbox(app, sun) if "【基层评价】" in m]
+    assert len(invite) == 1 and "市级专班" in invite[0] and f"上级评价 {number}" in invite[0]
     assert "不是贵单位提级的" in await li.say(f"上级评价 {number} 4 很好")
     refused = await chat.say(f"上级评价 {number} 4 很好")
     assert "承办" in refused or "工作人员" in refused
@@ -223,6 +237,33 @@ async def test_township_rates_the_upper_level_service_on_an_appeal_it_escalated(
         rows = (await conn.execute(select(t.grassroots_ratings.c.rater_unit_id, t.grassroots_ratings.c.rated_unit_id,
                                           t.grassroots_ratings.c.level))).all()
     assert [tuple(r) for r in rows] == [("kfq", "city", 4)]
+
+
+async def test_enterprise_township_is_invited_when_the_rating_window_closes_the_appeal(app, chat, clock):
+    """Not escalated: the township of the enterprise (溪口镇) rates the county unit that led, once closed."""
+    from bot.services.ports import Staff
+    from bot.services.scheduling import run_sweeps
+
+    async with app.runtime.uow() as uow:
+        units = await uow.directory.units()
+        rows = (await uow.conn.execute(t.staff.select())).all()
+        known = [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows if r.active]
+        await uow.directory.replace_org(units, [*known, Staff("xu-xikou", "徐主任（溪口镇）", "xikou", "handler")])
+        await uow.commit()
+    xu = await bind_staff(app, "staff:xu", "xu-xikou")
+    number, _, li = await resolved_appeal(app, chat, clock)
+    assert "尚未闭环" in await xu.say(f"上级评价 {number} 5 供电公司很负责")
+    clock.advance(days=8)  # past the 7-day rating window: 已闭环 as 未评价
+    await run_sweeps(app.sweeps, ["rating_expiry"])
+    assert (await appeal(app, number)).status == Status.CLOSED
+    invite = [m for m in await inbox(app, xu) if "【基层评价】" in m]
+    assert len(invite) == 1 and "国网示范县供电公司" in invite[0]
+    assert "不在贵乡镇" in await li.say(f"上级评价 {number} 5 自评")
+    assert number in await xu.say(f"上级评价 {number} 5 供电公司很负责")
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(select(t.grassroots_ratings.c.rater_unit_id, t.grassroots_ratings.c.rated_unit_id,
+                                          t.grassroots_ratings.c.level))).all()
+    assert [tuple(r) for r in rows] == [("xikou", "gdgs", 5)]
 
 
 async def test_third_party_scores_import_all_or_nothing(app, tmp_path, monkeypatch, capsys):

@@ -155,17 +155,90 @@ async def test_extension_refused_and_after_deadline(app, chat, clock):
     assert "已超过办理期限" in await li.say(f"延期 {number} 3 再申请")
 
 
-async def test_escalate_to_city_task_force(app, chat):
+async def test_escalation_goes_through_the_centre(app, chat, clock):
+    dispatcher, li, _, _ = await staff(app)
+    qian = await bind_staff(app, "staff:qian", "qian-city")
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电公司")
+    await li.say(f"签收 {number}")
+    before = (await appeal(app)).due_at
+
+    # The handler asks; the centre decides. Until then the unit keeps the appeal and its deadline.
+    asked = await li.say(f"提级 {number} 涉及跨县电网规划，需市级协调")
+    assert "已提交县企业综合服务中心审核" in asked and "继续办理" in asked
+    request = [m for m in await inbox(app, dispatcher) if "【提级申请】" in m]
+    assert len(request) == 1 and "涉及跨县电网规划" in request[0] and f"提级 同意 {number}" in request[0]
+    a = await appeal(app)
+    assert a.level != Level.CITY and a.lead_unit_id == "gdgs" and a.due_at == before
+    assert not any("市级专班" in m for m in await inbox(app, chat))  # the enterprise is not told of a request
+    assert "等待服务中心审核" in await li.say(f"提级 {number} 再催一下")
+    pool = await dispatcher.say("待分派")
+    assert "待审核提级申请（1 件" in pool and "国网示范县供电公司 申请提级市级专班：涉及跨县电网规划" in pool
+    assert "并告知企业" in await li.say(f"进展 {number} 正在与市电力公司沟通")
+
+    # Declined: the handler carries on, told why, deadline unchanged.
+    assert "须说明理由" in await dispatcher.say(f"提级 驳回 {number}")
+    assert "已驳回" in await dispatcher.say(f"提级 驳回 {number} 县内可协调变电站间隔")
+    told = [m for m in await inbox(app, li) if "【提级驳回】" in m]
+    assert len(told) == 1 and "县内可协调变电站间隔" in told[0] and "继续办理" in told[0]
+    assert (await appeal(app)).lead_unit_id == "gdgs"
+    assert "没有待审核的提级申请" in await dispatcher.say(f"提级 同意 {number}")
+    assert "待审核提级申请" not in await dispatcher.say("待分派")
+
+    # Asked again and approved: 市级专班 leads with 20 working days from the approval.
+    await li.say(f"提级 {number} 变电站间隔需市里统筹")
+    clock.advance(days=1)  # Thu 2026-11-26
+    done = await dispatcher.say(f"提级 同意 {number}")
+    assert "已提级至市级专班" in done and "国网示范县供电公司" in done
+    a = await appeal(app)
+    assert a.status == Status.DISPATCHED and a.level == Level.CITY and a.lead_unit_id == "city"
+    # 20 working days from Thu 2026-11-26 → Thu 2026-12-24.
+    assert a.due_at.astimezone(SHANGHAI).date() == date(2026, 12, 24)
+    assert any("已提级至市级专班办理" in m for m in await inbox(app, chat))
+    assert any("【新交办】" in m for m in await inbox(app, qian))
+    assert any("【提级】" in m and "不再主办" in m for m in await inbox(app, li))
+    assert "目前不在贵单位办理" in await li.say(f"进展 {number} 还在跟")
+    async with app.runtime.uow() as uow:
+        events = [e.action for e in await uow.appeals.events(number)]
+        spells = await uow.handling.holdings(a.id)
+    assert events[-5:] == [Action.ESCALATE_REQUEST, Action.PROGRESS, Action.ESCALATE_DECLINE,
+                           Action.ESCALATE_REQUEST, Action.ESCALATE]
+    # The unit's spell ends at the approval as "escalated" (not counted against it); the task force's starts.
+    assert [(h.unit_id, h.end_reason) for h in spells if h.role == "lead"] == [("gdgs", "escalated"), ("city", None)]
+    timeline = await dispatcher.say(f"详情 {number}")
+    assert "申请提级" in timeline and "驳回提级申请" in timeline and "提级至市级专班" in timeline
+    assert "已签收诉求" in await qian.say(f"签收 {number}")
+
+
+async def test_centre_escalates_directly(app, chat):
     dispatcher, li, _, _ = await staff(app)
     number = await file_first_appeal(chat)
     await dispatcher.say(f"分派 {number} 供电公司")
-    assert "已提级至市级专班" in await li.say(f"提级 {number} 涉及跨县电网规划，需市级协调")
+    assert "须说明理由" in await dispatcher.say(f"提级 {number}")
+    done = await dispatcher.say(f"提级 {number} 省市重点项目配套电网，需市级统筹")
+    assert "已提级至市级专班" in done
     a = await appeal(app)
-    assert a.status == Status.DISPATCHED and a.level == Level.CITY and a.lead_unit_id == "city"
+    assert a.level == Level.CITY and a.lead_unit_id == "city"
     # 20 working days from Wed 2026-11-25 → Wed 2026-12-23.
     assert a.due_at.astimezone(SHANGHAI).date() == date(2026, 12, 23)
-    assert any("已提级至市级专班办理" in m for m in await inbox(app, chat))
-    assert "目前不在贵单位办理" in await li.say(f"进展 {number} 还在跟")
+    assert any("【提级】" in m and "省市重点项目" in m for m in await inbox(app, li))
+    assert "已在市级专班办理" in await dispatcher.say(f"提级 {number} 再提一次")
+    assert "只有县企业综合服务中心的调度员" in await li.say(f"提级 同意 {number}")
+
+
+async def test_a_request_left_behind_by_a_transfer_cannot_be_approved(app, chat):
+    dispatcher, li, zhao, _ = await staff(app)
+    number = await file_first_appeal(chat)
+    await dispatcher.say(f"分派 {number} 供电公司")
+    await li.say(f"提级 {number} 需市级协调")
+    await dispatcher.say(f"转办 {number} 经信局 属于技改项目")
+    assert "已不由申请提级的单位主办" in await dispatcher.say(f"提级 同意 {number}")
+    assert (await appeal(app)).lead_unit_id == "jxj"
+    assert "待审核提级申请" not in await dispatcher.say("待分派")
+    # The new lead unit may ask for itself; that request is the one the centre decides.
+    assert "服务中心审核" in await zhao.say(f"提级 {number} 技改项目需市级统筹")
+    assert "县经济和信息化局" in await dispatcher.say(f"提级 同意 {number}")
+    assert (await appeal(app)).lead_unit_id == "city"
 
 
 async def test_reject_merge_and_urge(app, chat):

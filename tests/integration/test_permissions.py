@@ -21,7 +21,10 @@ TABLE = {
     f"退回 {N} 非本单位职责": ({"handler"}, "已退回", "只有承办单位的承办人"),
     f"延期 {N} 3 需要等待材料": ({"handler"}, "延期", "只有承办单位的承办人"),
     f"办结 {N} 已解决 已处理完毕": ({"handler"}, "尚未签收", "只有承办单位的承办人"),
-    f"提级 {N} 需要市级协调": ({"handler"}, "已提级", "只有承办单位的承办人"),
+    # A handler asks the centre; a dispatcher escalates directly (规范 7.1).
+    f"提级 {N} 需要市级协调": ({"handler", "dispatcher"}, "提级", "只有承办单位的承办人"),
+    f"提级 同意 {N}": ({"dispatcher"}, "没有待审核的提级申请", CENTRE_ONLY),
+    f"提级 驳回 {N} 县内可解决": ({"dispatcher"}, "没有待审核的提级申请", CENTRE_ONLY),
     "待分派": ({"dispatcher"}, "问题池中没有待分派", CENTRE_ONLY),
     f"分派 {N} 供电公司": ({"dispatcher"}, "当前状态为「已交办」", CENTRE_ONLY),
     f"批准延期 {N}": ({"dispatcher"}, "没有待审批的延期申请", CENTRE_ONLY),
