@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -57,6 +58,25 @@ def sign(timestamp_ms: int, secret: str = APP_SECRET) -> str:
     """channels.md §1.1: Base64(HMAC-SHA256(secret, timestamp + "\\n" + secret))."""
     digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
+
+
+_last_ms = 0
+
+
+def unique_ms() -> int:
+    """Now in ms, but never the same value twice in this process: DingTalk signs each callback when it
+    sends it, and qihu refuses a (timestamp, sign) pair it has seen with another msgId (issue 14 §3)."""
+    global _last_ms
+    _last_ms = max(int(time.time() * 1000), _last_ms + 1)
+    return _last_ms
+
+
+def signed_pairs(path: Path, count: int) -> None:
+    """`count` lines "timestamp sign", one millisecond apart going back from now, for wrk to use one each."""
+    now = int(time.time() * 1000)
+    with path.open("w") as out:
+        for i in range(count):
+            out.write(f"{now - i} {sign(now - i)}\n")
 
 
 class Proc:
@@ -180,7 +200,6 @@ def python_load(url: str, seconds: float, concurrency: int, fake_url: str, users
         non_2xx = 0
         deadline = time.perf_counter() + seconds
         ts = int(time.time() * 1000)
-        headers = {"timestamp": str(ts), "sign": sign(ts), "Content-Type": "application/json; charset=utf-8"}
 
         async def worker(w: int, session: aiohttp.ClientSession) -> None:
             nonlocal non_2xx
@@ -192,6 +211,9 @@ def python_load(url: str, seconds: float, concurrency: int, fake_url: str, users
                         "conversationType": "1", "sessionWebhook": f"{fake_url}/robot/sendBySession?session={user}",
                         "sessionWebhookExpiredTime": ts + 5400000}
                 n += 1
+                signed = unique_ms()
+                headers = {"timestamp": str(signed), "sign": sign(signed),
+                           "Content-Type": "application/json; charset=utf-8"}
                 t0 = time.perf_counter()
                 async with session.post(url + "/channels/dingtalk/callback", data=json.dumps(body),
                                         headers=headers) as resp:
@@ -217,12 +239,14 @@ def wrk(url: str, seconds: float, concurrency: int, fake_url: str, users: int, t
     if shutil.which("wrk") is None:
         print("wrk is missing (apt-get install wrk): using the slower Python load generator", flush=True)
         return python_load(url, seconds, concurrency, fake_url, users, tag)
-    ts = int(time.time() * 1000)
     threads = min(2, concurrency)
-    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--latency",
-           "--timeout", "10s", "-s", str(WRK_SCRIPT), url + "/channels/dingtalk/callback", "--",
-           str(ts), sign(ts), fake_url, str(users), tag]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs = Path(tmp) / "pairs.txt"
+        signed_pairs(pairs, int(max(1, seconds) * 40_000))  # more than wrk sends: no pair is used twice
+        cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--latency",
+               "--timeout", "10s", "-s", str(WRK_SCRIPT), url + "/channels/dingtalk/callback", "--",
+               str(pairs), str(threads), fake_url, str(users), tag]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     return parse_wrk(out)
 
 

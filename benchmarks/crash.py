@@ -34,6 +34,7 @@ from benchmarks.common import (
     sign,
     start_fake_dingtalk,
     start_qihu,
+    unique_ms,
     wait_ready,
 )
 
@@ -69,7 +70,7 @@ class Load:
         body = callback(user, n, text, self.fake_url, self.dialect, self.tag)
         self.sent.add(body["msgId"])
         while time.monotonic() < deadline:
-            ts = int(time.time() * 1000)
+            ts = unique_ms()
             self.attempts += 1
             try:
                 async with session.post(f"{self.base_url}/channels/dingtalk/callback", json=body,

@@ -6,9 +6,9 @@ import csv
 import os
 import re
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -116,9 +116,11 @@ class EvaluationConfig(Section):
 
 class WebChatConfig(Section):
     enabled: bool = True
-    demo_mode: bool = True  # "pick who you are"; honoured only for loopback clients
+    demo_mode: bool = True  # "pick who you are"; honoured only for a direct loopback request (no proxy)
     portal_secret: SecretStr = SecretStr("")  # from QIHU_WEBCHAT__PORTAL_SECRET
     token_max_age_seconds: int = Field(12 * 3600, ge=60)
+    # CSP frame-ancestors: who may embed the page (portals do); one source expression each.
+    frame_ancestors: list[Annotated[str, Field(pattern=r"^[^\s;,]{1,200}$")]] = ["'self'"]
 
 
 class SpoolConfig(Section):
@@ -207,6 +209,11 @@ class DingTalkConfig(Section):
     robot_code: str = ""  # empty: the app_key (true for internal-app robots)
     tenant_id: str = ""  # zzd only: the tenant of work notifications
     signature: Literal["required", "if_present", "off"] = "required"
+    # The signed timestamp may be this far from our clock; DingTalk's own limit (one hour) is the ceiling.
+    # A (timestamp, sign) pair is remembered this long, in the database, and refused with another msgId.
+    max_clock_skew_seconds: int = Field(3600, ge=10, le=3600)
+    source_allowlist: list[IPvAnyNetwork] = []  # callback source networks (CIDR); empty = any address
+    trusted_proxies: list[IPvAnyNetwork] = []  # our reverse proxies: X-Forwarded-For is read only behind them
     api_base: str = ""  # empty: the dialect's public endpoint
     # sessionWebhook URLs come inside the callback; only these prefixes are ever POSTed to.
     session_webhook_prefixes: list[str] = ["https://oapi.dingtalk.com/", "https://api.dingtalk.com/"]

@@ -6,13 +6,13 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_phones_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.services.ports import StorageInterrupted
+from bot.services.ports import StorageInterrupted, UnitOfWork
 from bot.services.runtime import Runtime
 from handlers import texts
 from handlers.render import refusal
@@ -21,6 +21,21 @@ from handlers.turn import Turn
 from storage.engine import database_unreachable
 
 log = logging.getLogger(__name__)
+
+
+class TurnRejected(Exception):
+    """A channel's check, run inside the turn's own transaction, refused the message (a replayed
+    DingTalk signature): nothing is stored, nobody is answered; the channel answers `status`."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# Runs first in every transaction that would store this message; raises TurnRejected to refuse it.
+# In the turn's transaction, not one of its own: a second commit per message halved the throughput.
+Guard = Callable[[UnitOfWork], Awaitable[None]]
 
 
 @dataclass
@@ -55,12 +70,12 @@ class Pipeline:
             self._locks[key] = lock
         return lock
 
-    async def handle(self, msg: InboundMessage) -> list[int] | None:
+    async def handle(self, msg: InboundMessage, guard: Guard | None = None) -> list[int] | None:
         """Process one message; returns the outbox ids written, or None for a duplicate."""
-        outcome = await self.handle_turn(msg)
+        outcome = await self.handle_turn(msg, guard)
         return outcome.outbox_ids if outcome else None
 
-    async def handle_turn(self, msg: InboundMessage) -> TurnOutcome | None:
+    async def handle_turn(self, msg: InboundMessage, guard: Guard | None = None) -> TurnOutcome | None:
         """Process one message; returns what it stored to send, or None for a duplicate.
 
         The in-process lock keeps two messages of one person from queueing on the database lock;
@@ -72,14 +87,16 @@ class Pipeline:
             result = "ok"
             try:
                 try:
-                    outcome = await self._turn(msg)
+                    outcome = await self._turn(msg, guard)
                 except StorageInterrupted:
                     log.warning("database connection lost during %s message %s: running the turn again",
                                 msg.key, msg.message_id)
-                    outcome = await self._turn(msg)
+                    outcome = await self._turn(msg, guard)
+            except TurnRejected:
+                raise
             except DomainError as err:
                 result = "refused"
-                outcome = await self._refuse(msg, refusal(err))
+                outcome = await self._refuse(msg, refusal(err), guard=guard)
             except Exception as exc:
                 if database_unreachable(exc):
                     # Not even a refusal can be stored: the channel keeps the message (bot.spool).
@@ -87,7 +104,7 @@ class Pipeline:
                     raise
                 result = "failed"
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
-                outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False)
+                outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False, guard=guard)
         if self.observe is not None:
             self.observe(msg.key.channel, result if outcome is not None else "duplicate",
                          time.perf_counter() - started)
@@ -95,9 +112,11 @@ class Pipeline:
             self.on_commit()
         return outcome
 
-    async def _turn(self, msg: InboundMessage) -> TurnOutcome | None:
+    async def _turn(self, msg: InboundMessage, guard: Guard | None) -> TurnOutcome | None:
         now = self.rt.now()
         async with self.rt.uow() as uow:
+            if guard is not None:
+                await guard(uow)
             opened = await uow.turns.open(msg.key, msg.message_id, now)
             if opened is None:
                 log.info("duplicate message %s from %s ignored", msg.message_id, msg.key)
@@ -120,17 +139,20 @@ class Pipeline:
                 log.log(level, "turn %s step=%s appeals=%s", msg.key, state.step, numbers)
         return TurnOutcome(ids, turn.outbound)
 
-    async def unsupported(self, msg: InboundMessage, kind: str) -> None:
+    async def unsupported(self, msg: InboundMessage, kind: str, guard: Guard | None = None) -> None:
         """A polite answer to a message type no channel can read, deduplicated like any turn."""
-        outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind))
+        outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind), guard=guard)
         if outcome is not None:
             self.on_commit()
 
-    async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True) -> TurnOutcome | None:
+    async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True,
+                      guard: Guard | None = None) -> TurnOutcome | None:
         """A refused turn changes nothing but the reply; the message id is still claimed so a
         re-delivery does not produce a second refusal (unless the failure was ours: then retry)."""
         now = self.rt.now()
         async with self.rt.uow() as uow:
+            if guard is not None:
+                await guard(uow)
             if claim and not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
                 return None
             reply = OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))

@@ -101,6 +101,7 @@ def cmd_purge(args: argparse.Namespace) -> None:
     verb = "将" if args.dry_run else "已"
     print(f"{before} 之前办结的诉求 {counts.appeals} 件：联系人和电话{verb}匿名化；办理记录 {counts.events} 条、"
           f"其他文字 {counts.texts} 条中的电话和联系人{verb}遮盖；企业联系人 {counts.enterprises} 家、"
+          f"企业身份申请中的联系人 {counts.members} 条、"
           f"聊天身份昵称 {counts.identities} 个、闲置对话草稿 {counts.conversations} 个{verb}清除。"
           + ("（试运行，未写入任何数据）" if args.dry_run else "统计数据和办理记录均保留。"))
 
@@ -119,7 +120,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
         print(f"已导出 {data['uscc']}：企业 {len(data['enterprises'])} 条、诉求 {len(data['appeals'])} 件、"
-              f"聊天身份 {len(data['identities'])} 个、消息 {len(data['messages_sent'])} 条 → {args.out}")
+              f"聊天身份 {len(data['identities'])} 个、"
+              f"身份申请 {len(data['members'])} 条、消息 {len(data['messages_sent'])} 条 → {args.out}")
     else:
         print(text)
 

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.bootstrap import App
-from bot.channels.webchat_channel import WebChat
+from bot.channels.webchat_channel import WebChat, security_headers
 
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("qihu_app", App)
@@ -35,6 +35,12 @@ async def json_errors(request: web.Request, handler):  # type: ignore[no-untyped
 def make_web_app(app: App) -> web.Application:
     web_app = web.Application(client_max_size=app.settings.server.max_body_bytes, middlewares=[json_errors])
     web_app[APP_KEY] = app
+    headers = security_headers(app.settings.webchat.frame_ancestors)
+
+    async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(headers)
+
+    web_app.on_response_prepare.append(add_security_headers)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "nlp_ready": app.runtime.tagger.tokenizer.ready})
@@ -52,6 +58,9 @@ def make_web_app(app: App) -> web.Application:
 async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     """Prepare the database, start background work and listen; the caller keeps the loop alive."""
     await app.prepare_database()
+    from bot.startup import security_warnings
+    for warning in security_warnings(app.settings):
+        log.warning("security: %s", warning)
     from bot.health import warn_calendar
     warn_calendar(app.runtime.calendar, app.runtime.now(), app.settings.monitoring.calendar_horizon_days)
     app.load_nlp_in_background()

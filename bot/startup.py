@@ -223,3 +223,24 @@ def _reason(e: OSError) -> str:
     if isinstance(e, ConnectionRefusedError) or "Errno 111" in str(e):
         return "连接被拒绝"
     return e.strerror or type(e).__name__
+
+
+def security_warnings(settings: typing.Any) -> list[str]:
+    """Settings that weaken who-is-who, logged at every start so they are never forgotten (docs/security.md)."""
+    import ipaddress
+    warnings = []
+    host = settings.server.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.webchat.enabled and settings.webchat.demo_mode and not loopback:
+        warnings.append(f"webchat.demo_mode = true while listening on {host}: demo is still refused to every "
+                        "request that is not straight from this machine, but a deployment should set it false")
+    ding = settings.channels.dingtalk
+    if ding.enabled and ding.signature == "off":
+        warnings.append("channels.dingtalk.signature = \"off\": anyone who can reach the callback URL can "
+                        "speak as any DingTalk user, staff included")
+    elif ding.enabled and ding.signature == "if_present":
+        warnings.append("channels.dingtalk.signature = \"if_present\": unsigned callbacks are accepted")
+    return warnings

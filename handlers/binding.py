@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.services.binding import redeem_bind_code
 from handlers import texts
+from handlers.handling_common import unit_names
 from handlers.registry import ENTERPRISE, CommandRegistry
 from handlers.turn import Turn
 
@@ -13,7 +14,8 @@ async def bind(turn: Turn, arg: str) -> None:
         turn.say(texts.BIND_USAGE)
         return
     staff = await redeem_bind_code(turn.uow, turn.key, arg, turn.now)
-    turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=staff.unit_id))
+    unit = (await unit_names(turn)).get(staff.unit_id, "")
+    turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=unit))
 
 
 def register(reg: CommandRegistry) -> None:

@@ -22,7 +22,7 @@ from handlers.handling_common import (
     words,
 )
 from handlers.registry import DISPATCHER, CommandRegistry
-from handlers.render import fmt_date
+from handlers.render import fmt_date, unverified_mark
 from handlers.turn import Turn
 
 DIFFICULTIES = {d.value: d for d in Difficulty}
@@ -41,7 +41,8 @@ async def pool(turn: Turn, arg: str) -> None:
             suggestion = (names.get(rule.lead, rule.lead) + co_text([names.get(c, c) for c in rule.co])
                           if rule else texts.POOL_NO_SUGGESTION)
             lines.append(texts.POOL_LINE.format(
-                number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
+                number=a.number, company=a.enterprise_name, unverified=unverified_mark(a),
+                area=names.get(a.area_id, ""), category=a.category,
                 type=a.type.value, submitted=fmt_date(a.submitted_at, tz), text_short=short(a.text, 40),
                 suggestion=suggestion))
             words = a.tag_evidence.get(a.category) or []
@@ -161,7 +162,8 @@ async def approve_extension(turn: Turn, arg: str) -> None:
     await tell_unit(turn, request.unit_id, texts.STAFF_EXT_APPROVED.format(
         number=appeal.number, days=request.days, due=due, gap=mark), appeal.number)
     tell_enterprise(turn, appeal, texts.ENT_EXT_APPROVED.format(
-        number=appeal.number, reason=request.reason, days=request.days, due=due, gap=mark))
+        number=appeal.number, reason=request.reason, days=request.days, due=due, gap=mark,
+        old=due_text(turn, request.old_due_at)))
     turn.say(texts.APPROVED_OK.format(number=appeal.number, days=request.days, due=due, gap=mark),
              appeal_number=appeal.number)
 

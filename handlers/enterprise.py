@@ -11,7 +11,7 @@ from bot.services import directory, tagging
 from bot.services.access import require_enterprise
 from handlers import filing, texts
 from handlers.registry import ALL_ROLES, ENTERPRISE, CommandRegistry
-from handlers.render import fmt_date, timeline
+from handlers.render import fmt_date, timeline, unverified_mark
 from handlers.steps import Step
 from handlers.turn import Turn
 
@@ -31,9 +31,11 @@ async def query(turn: Turn, arg: str) -> None:
     if number:
         appeal, events = await svc.appeal_with_timeline(turn.uow, turn.identity, number)
         turn.say(texts.DETAIL.format(
-            number=appeal.number, status=texts.STATUS[appeal.status], company=appeal.enterprise_name,
+            number=appeal.number, status=texts.STATUS[appeal.status],
+            company=appeal.enterprise_name + (unverified_mark(appeal) if turn.identity.staff else ""),
             category=appeal.category, type=appeal.type.value, submitted=fmt_date(appeal.submitted_at, tz),
-            promised=fmt_date(appeal.promised_at, tz), text=appeal.text, timeline=timeline(events, tz),
+            promised=fmt_date(appeal.due_at or appeal.promised_at, tz), text=appeal.text,
+            timeline=timeline(events, tz),
         ), appeal_number=appeal.number)
         return
     if arg.strip():
@@ -97,7 +99,8 @@ async def _ask_which(turn: Turn, content: str, candidates: list[Appeal]) -> None
 async def pick_supplement(turn: Turn) -> None:
     number, _ = _parse_number(turn.text)
     if number is None:
-        turn.say(texts.SUPPLEMENT_PICK, [Choice(texts.SUPPLEMENT_TO.format(number=n, category=""), n)
+        why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
+        turn.say(why + texts.SUPPLEMENT_PICK, [Choice(texts.SUPPLEMENT_TO.format(number=n, category=""), n)
                                          for n in turn.state.choices])
         return
     await _do_supplement(turn, number, turn.draft.get("pending_text", ""))
@@ -140,7 +143,8 @@ async def new_or_supplement(turn: Turn) -> None:
         return
     number, _ = _parse_number(turn.text)
     if number is None:
-        turn.say(texts.NEW_OR_SUPPLEMENT, [Choice(texts.NEW_APPEAL_CHOICE, texts.NEW_APPEAL_CHOICE)] +
+        why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
+        turn.say(why + texts.NEW_OR_SUPPLEMENT, [Choice(texts.NEW_APPEAL_CHOICE, texts.NEW_APPEAL_CHOICE)] +
                  [Choice(texts.SUPPLEMENT_TO.format(number=n, category=""), n)
                   for n in turn.state.choices if n != texts.NEW_APPEAL_CHOICE])
         return
@@ -177,7 +181,8 @@ async def confirm_withdraw(turn: Turn) -> None:
         turn.reset()
         turn.say(texts.WITHDRAW_KEPT.format(number=number))
     else:
-        turn.say(texts.WITHDRAW_CONFIRM.format(number=number, category=""),
+        why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
+        turn.say(why + texts.WITHDRAW_CONFIRM.format(number=number, category=""),
                  [Choice(texts.WITHDRAW_YES, texts.WITHDRAW_YES), Choice(texts.WITHDRAW_NO, texts.WITHDRAW_NO)])
 
 

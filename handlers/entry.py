@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.domain import answers
 from bot.domain.appeal import AppealType, Source
 from bot.domain.errors import DomainError, InvalidInput
-from bot.domain.identifiers import normalize_mobile, normalize_uscc
+from bot.domain.identifiers import normalize_phone, normalize_uscc
 from bot.messages import Choice
 from bot.services import appeals as appeal_svc
 from bot.services import directory, intake
@@ -83,6 +84,10 @@ async def on_source(turn: Turn) -> None:
 async def on_field(turn: Turn) -> None:
     d, text, policy = turn.draft, turn.text, turn.rt.policy
     field = d.get("field", "company")
+    if field not in ("text", "category", "type") and answers.is_question(text):
+        turn.say(texts.QUESTION_PARKED_STAFF.format(question=text[:60]))  # not this field's value
+        await _ask(turn)
+        return
     try:
         if field == "company":
             d["company"] = appeal_svc.validate_company(policy, text)
@@ -91,7 +96,7 @@ async def on_field(turn: Turn) -> None:
         elif field == "contact":
             d["contact"] = appeal_svc.validate_contact(policy, text)
         elif field == "phone":
-            d["phone"] = normalize_mobile(text)
+            d["phone"] = normalize_phone(text)
         elif field == "area":
             try:
                 d["area"] = match_unit(await _townships(turn), text).id
@@ -121,6 +126,7 @@ async def on_confirm(turn: Turn) -> None:
         turn.say(texts.CANCELLED)
         return
     if turn.text not in (texts.CONFIRM_SUBMIT, "确认", "提交"):
+        turn.say(texts.NOT_AN_OPTION.format(text=turn.text[:20]))
         await _next(turn)
         return
     d = turn.draft

@@ -22,7 +22,7 @@ from handlers.handling_common import (
     unit_names,
 )
 from handlers.registry import HANDLER, STAFF, CommandRegistry
-from handlers.render import fmt_time
+from handlers.render import fmt_time, unverified_mark
 from handlers.turn import Turn
 
 
@@ -236,7 +236,8 @@ async def detail(turn: Turn, arg: str) -> None:
     turn.say(texts.DETAIL_STAFF.format(
         number=a.number, source=texts.SOURCE.get(a.source, a.source.value), status=texts.STATUS[a.status],
         level=a.level.value, difficulty=a.difficulty.value, company=a.enterprise_name, uscc=a.uscc,
-        contact=a.contact, phone=phone_for(a, d.full_phone), area=names.get(a.area_id, a.area_id),
+        unverified=unverified_mark(a), contact=a.contact, phone=phone_for(a, d.full_phone),
+        area=names.get(a.area_id, a.area_id),
         category=a.category, type=a.type.value, lead=names.get(a.lead_unit_id or "", "—"),
         co=co_text([names.get(c, c) for c in a.co_unit_ids]),
         due=due_text(turn, a.due_at), gap=gap(a.calendar_gap and a.status != Status.SUBMITTED),

@@ -103,7 +103,24 @@ async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str
             await tell_unit(turn, spell.unit_id, texts.STAFF_CO_TASK.format(
                 number=a.number, company=a.enterprise_name, text_short=short(a.text), lead=result.lead.name,
                 due=due_text(turn, spell.due_at)), a.number)
-    tell_enterprise(turn, a, enterprise_text.format(number=a.number, lead=result.lead.name, co=co, due=due, gap=mark))
+    told = enterprise_text.format(number=a.number, lead=result.lead.name, co=co, due=due, gap=mark)
+    tell_enterprise(turn, a, told + await _date_change(turn, result))
+
+
+async def _date_change(turn: Turn, result: Dispatched) -> str:
+    """When the date now given differs from the one the enterprise was told before: both, and why."""
+    a, tz = result.appeal, turn.rt.tz
+    before = await svc.earlier_due(turn.uow, a)
+    if before is None or fmt_date(before, tz) == fmt_date(result.due.at, tz):
+        return ""
+    limits = turn.rt.policy.time_limits
+    start = fmt_date(turn.now, tz)
+    if result.days != limits.handling_days(a.type, a.difficulty, a.level):
+        why = texts.DATE_WHY_SET.format(days=result.days, start=start)
+    else:
+        why = texts.DATE_WHY_RULE.format(difficulty=a.difficulty.value, type=a.type.value, level=a.level.value,
+                                         days=result.days, start=start)
+    return texts.DATE_CHANGED.format(old=fmt_date(before, tz), new=fmt_date(result.due.at, tz), why=why)
 
 
 def phone_for(appeal: Appeal, full: bool) -> str:

@@ -13,7 +13,7 @@ from bot.services.scheduling import SweepContext
 from handlers import texts
 from handlers.evaluation_cmds import overdue_notice
 from handlers.registry import OVERSIGHT, CommandRegistry
-from handlers.render import fmt_date, fmt_time
+from handlers.render import fmt_date, fmt_time, unverified_mark
 from handlers.turn import Turn
 
 
@@ -104,7 +104,8 @@ class ChatNotices:
 
     def pool(self, d: svc.PoolDigest) -> str:
         lines = [texts.DIGEST_POOL_HEAD.format(n=d.pool_count, late=d.overdue_dispatch)]
-        lines += [texts.DIGEST_POOL_LINE.format(number=a.number, company=a.enterprise_name, category=a.category,
+        lines += [texts.DIGEST_POOL_LINE.format(number=a.number, company=a.enterprise_name + unverified_mark(a),
+                                                category=a.category,
                                                 since=fmt_time(a.status_since or a.submitted_at, self.tz))
                   for a in d.oldest]
         if d.extensions:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.appeal import Action, AppealEvent, Status
+from bot.domain.appeal import Action, Appeal, AppealEvent, Status
 from bot.domain.errors import DomainError
+from bot.services.membership import filer_unverified
 from handlers import texts
 
 
@@ -16,6 +17,11 @@ def fmt_date(value: datetime | None, tz: ZoneInfo) -> str:
 
 def fmt_time(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%m-%d %H:%M") if value else "—"
+
+
+def unverified_mark(appeal: Appeal) -> str:
+    """【未核验身份】 after the company, for staff, when the filer's claim to it is not verified."""
+    return texts.UNVERIFIED_MARK if filer_unverified(appeal) else ""
 
 
 def refusal(err: DomainError) -> str:

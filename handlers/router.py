@@ -3,10 +3,14 @@ the one place where every command and step is registered."""
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from datetime import timedelta
 
+from bot.domain import answers
+from bot.messages import Choice, OutboundMessage
+from bot.services import typos
 from handlers import (
     binding,
     dispatcher_cmds,
@@ -16,10 +20,12 @@ from handlers import (
     filing,
     handler_cmds,
     leader_cmds,
+    membership_cmds,
     notices,
     texts,
 )
-from handlers.registry import CommandRegistry
+from handlers.handling_common import unit_names
+from handlers.registry import Command, CommandRegistry
 from handlers.steps import Step
 from handlers.turn import Turn
 
@@ -28,7 +34,7 @@ def build() -> CommandRegistry:
     """Every command and step, in the order a message is matched against them; called once at start-up."""
     reg = CommandRegistry()
     for module in (enterprise, binding, handler_cmds, dispatcher_cmds, leader_cmds, entry, evaluation_cmds,
-                   notices):
+                   notices, membership_cmds):
         module.register(reg)
     return reg
 
@@ -40,6 +46,8 @@ HELP = {"帮助", "/help", "/start", "?", "？", "菜单"}
 GREETINGS = {"你好", "您好", "你们好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好", "中午好",
              "下午好", "晚上好", "早", "嗨", "哈喽", "hi", "hello", "您好请问", "你好请问"}
 _GREETING_TAIL = " !！?？。.,，~～、"
+THANKS = {"谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "谢了", "好的", "好", "好的谢谢", "好的，谢谢",
+          "收到", "知道了", "明白了", "ok", "okay", "thanks", "thank you", "thx", "辛苦了", "👍", "🙏"}
 
 
 # Full-width digits and Latin letters become ASCII; Chinese punctuation stays as typed.
@@ -64,15 +72,16 @@ class Router:
     def __init__(self, registry: CommandRegistry) -> None:
         self.registry = registry
 
-    def help_text(self, turn: Turn) -> str:
+    async def help_text(self, turn: Turn) -> str:
         """The role's heading, one line for each command the role may use (from the registry), a closing line."""
         identity, limits = turn.identity, turn.rt.policy.time_limits
         staff = identity.staff
         if staff is None:
             head, tail = texts.HELP_HEAD_ENTERPRISE, texts.HELP_TAIL_ENTERPRISE
         else:
+            unit = (await unit_names(turn)).get(staff.unit_id, "")  # people see the unit's name, never its id
             head = texts.HELP_HEAD_STAFF.format(role=texts.ROLE_LABEL.get(staff.role, staff.role), name=staff.name,
-                                                unit=staff.unit_id)
+                                                unit=unit)
             tail = texts.HELP_TAIL_STAFF
         lines = ["· " + texts.COMMAND_HELP.get(c.names[0], c.names[0]).format(signoff=limits.signoff,
                                                                                  ext=limits.extension_max)
@@ -98,7 +107,9 @@ class Router:
             if 1 <= n <= len(state.choices):
                 text = state.choices[n - 1]
             else:
-                turn.say(texts.CHOICE_OUT_OF_RANGE.format(n=n, max=len(state.choices)))
+                choices = state.choices
+                turn.say(texts.CHOICE_OUT_OF_RANGE.format(n=n, max=len(choices)))
+                state.choices = choices  # the options still stand: the next number picks from them
                 return
         turn.text = text
 
@@ -110,7 +121,7 @@ class Router:
                 turn.say(texts.CANCELLED)
             return
         if text in HELP:
-            turn.say(self.help_text(turn))
+            turn.say(await self.help_text(turn))
             if turn.step.value.startswith("filing."):
                 await filing.prompt(turn)
             return
@@ -120,10 +131,16 @@ class Router:
 
         step = turn.step
         if step != Step.IDLE:
-            cmd, _ = self.registry.split(text)
-            if cmd is not None and text.split(" ")[0] in cmd.names:
-                what = self.registry.step_what.get(step, "操作")
-                turn.say(texts.BUSY_IN_DIALOGUE.format(what=what))
+            cmd, arg = self.registry.split(text)
+            if cmd is not None:
+                await self._command_mid_dialogue(turn, cmd, arg)
+                return
+            if _is_chatter(text) and not step.value.startswith("rating."):  # thanks can be a rating's comment
+                choices = list(turn.state.choices)
+                turn.say(texts.CHATTER_IN_DIALOGUE.format(what=self._what(step)))
+                await self._ask_again(turn, choices)
+                return
+            if await self._suggest(turn, text, strict=True):
                 return
             await self.registry.steps[step](turn)
             return
@@ -135,18 +152,90 @@ class Router:
         if cmd is not None:
             await cmd.run(turn, arg)  # the service it calls refuses, saying why, whoever may not use it
             return
+        if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
+            turn.say(texts.GREETING.format(help=await self.help_text(turn)))
+            return
+        if _is_thanks(text):
+            turn.say(texts.THANKS_REPLY)
+            return
+        if await self._suggest(turn, text):
+            return
         if turn.identity.role == "enterprise" and looks_like_problem(turn, text):
             await enterprise.free_text(turn)
             return
-        if text.rstrip(_GREETING_TAIL).lower() in GREETINGS:
-            turn.say(texts.GREETING.format(help=self.help_text(turn)))
-            return
-        turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=self.help_text(turn)))
+        turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=await self.help_text(turn)))
+
+    def _what(self, step: Step) -> str:
+        return self.registry.step_what.get(step, "操作")
+
+    async def _ask_again(self, turn: Turn, choices: list[str]) -> None:
+        """Repeat the pending question (the filing steps know theirs; the others offer its choices again)."""
+        if turn.step.value.startswith("filing."):
+            await filing.prompt(turn)
+        else:
+            turn.say(texts.ANSWER_ABOVE.format(what=self._what(turn.step)), [Choice(c, c) for c in choices])
+
+    async def _command_mid_dialogue(self, turn: Turn, cmd: Command, arg: str) -> None:
+        """Run a command typed mid-dialogue; keep the pending dialogue unless the command starts another."""
+        state = turn.state
+        pending = (state.step, copy.deepcopy(state.data), list(state.history), list(state.choices))
+        what = self._what(turn.step)
+        first = len(turn.outbound)
+        await cmd.run(turn, arg)
+        untouched = state.step == pending[0] and state.data == pending[1]
+        if untouched or (turn.step == Step.IDLE and not state.data):
+            # The command answered and left no dialogue of its own: the one it interrupted goes on.
+            state.step, state.data, state.history, state.choices = pending
+            turn.say(texts.DIALOGUE_KEPT.format(what=what))
+            await self._ask_again(turn, pending[3])
+        else:  # it began a dialogue of its own: say so before its first question
+            choices = state.choices
+            turn.say(texts.DIALOGUE_SET_ASIDE.format(what=what))
+            turn.outbound.insert(first, turn.outbound.pop())
+            state.choices = choices
+
+    async def _suggest(self, turn: Turn, text: str, *, strict: bool = False) -> bool:
+        """`您是不是要：查询？` for a word close to one of this person's commands, with a button that runs it."""
+        word, rest = typos.split_head(text)
+        if rest and not typos.NUMBER_START.match(rest) and len(rest) > 20:
+            return False
+        if strict and not rest and not (word.isascii() and word.isalpha()):
+            # Mid-dialogue a lone word is most likely the answer; only a sound-alike with a number is a command.
+            return False
+        names = [n for c in self.registry.for_role(turn.identity.role) for n in c.names]
+        name = typos.nearest(word, names, strict=strict)
+        if name is None:
+            return False
+        corrected = f"{name} {rest}".strip()
+        question = texts.DID_YOU_MEAN.format(command=name, text=corrected)
+        if turn.step == Step.IDLE:
+            turn.say(question, [Choice(corrected, corrected)])
+        else:  # the pending question's numbers keep meaning its options
+            turn.outbound.append(OutboundMessage(turn.key, question, [Choice(corrected, corrected)], None,
+                                                 dict(turn.msg.reply_context)))
+        return True
+
+
+def _bare(text: str) -> str:
+    return text.rstrip(_GREETING_TAIL + "🙏👍😊").lower()
+
+
+def _is_thanks(text: str) -> bool:
+    bare = _bare(text)
+    return bare in THANKS or (not bare and bool(text))  # an emoji alone is a reaction: 👍 🙏
+
+
+def _is_chatter(text: str) -> bool:
+    """A greeting or a thank-you typed where an answer was expected."""
+    return _bare(text) in GREETINGS or _is_thanks(text)
 
 
 def looks_like_problem(turn: Turn, text: str) -> bool:
-    """Long enough to be a description, or short but naming something our rules know."""
-    if len(text) >= turn.rt.policy.text_min_chars:
+    """Long enough to be a description, a short report (停电了), or short but naming something our rules know."""
+    word, rest = typos.split_head(text)
+    if typos.NUMBER_START.match(rest) and len(word) <= 4:
+        return False  # a word and an appeal number: a command mistyped, not a description
+    if len(text) >= turn.rt.policy.text_min_chars or answers.reads_like_problem(text):
         return True
     return len(text) >= 4 and turn.rt.tagger.tokenizer.ready and bool(turn.rt.tagger.suggest(text, top=1))
 

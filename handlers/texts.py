@@ -50,7 +50,11 @@ SOURCE = {
 ERRORS = {
     "illegal_transition": "诉求 {number} 当前状态为「{status_label}」，不能{action_label}。",
     "appeal_not_found": "没有找到编号为 {number} 的诉求，请核对编号（格式如 QH20261125-0007）。",
-    "appeal_not_yours": "诉求 {number} 不是您单位提交的，无法查看或操作。",
+    "appeal_not_yours": "诉求 {number} 不是您本人提交的：只有提交人和经核验的本企业人员可以查看或操作。",
+    "verify_not_allowed": "核验只能由服务中心调度员，或已核验的本企业人员进行。",
+    "claim_not_found": "没有找到编号为 {id} 的待核验身份申请，请发送「核验」查看列表。",
+    "claim_settled": "身份申请 {id} 已经处理过了，无需重复核验。",
+    "verify_reason_missing": "拒绝时请写明理由：核验 编号 拒绝 理由。",
     "supplement_enterprise_only": "补充材料只能由提交诉求的企业进行。",
     "withdraw_enterprise_only": "撤回只能由提交诉求的企业进行。",
     "supplement_empty": "补充内容不能为空，请发送：补充 编号 内容。",
@@ -58,9 +62,19 @@ ERRORS = {
     "uscc_char": "统一社会信用代码第 {position} 位「{char}」不是有效字符（不使用 I、O、Z、S、V），请核对。",
     "uscc_region": "统一社会信用代码第 {position} 位应为数字（第 3–8 位是行政区划码），请核对。",
     "uscc_check": "统一社会信用代码校验未通过：第 18 位校验码「{char}」与前 17 位不符，请核对是否有输错的字符。",
-    "phone": "「{value}」不是有效的手机号码，请输入 11 位大陆手机号，如 13800138000。",
+    "phone": ("「{value}」不是有效的手机号码，请输入 11 位手机号（如 13800138000）"
+              "或带区号的座机（如 0571-88886666，分机写在后面：0571-88886666-123）。"),
     "company_length": "企业名称应为 2–{max} 个字，请重新输入。",
     "contact": "联系人姓名不能为空、不能含数字，且不超过 {max} 个字，请重新输入。",
+    "not_a_name_question": "「{value}」像是一个问题，不是姓名。",
+    "not_a_name_sentence": "「{value}」像是一句话，不是姓名。请只输入联系人的姓名，如：张伟。",
+    "contact_is_number": "「{value}」是一串数字，不是姓名。电话稍后再填，这里请输入联系人的姓名，如：张伟。",
+    "contact_too_short": "「{value}」只有一个字，请输入联系人的完整姓名，如：张伟。",
+    "not_a_company_question": "「{value}」像是一个问题，不是企业名称。",
+    "not_a_company_sentence": ("「{value}」像是一句话，不是企业名称。"
+                               "请输入营业执照上的企业全称，如：示范精密机械有限公司。"),
+    "company_is_code": "这是统一社会信用代码，下一步再填。这里请输入企业全称（与营业执照一致）。",
+    "company_is_number": "「{value}」是一串数字，不是企业名称。请输入营业执照上的企业全称。",
     "text_short": "问题描述太短（{length} 字），请至少写 {min} 个字，说清楚遇到了什么问题、希望怎样解决。",
     "text_long": "问题描述太长（{length} 字），请控制在 {max} 字以内，可先提交主要内容，再用「补充」追加。",
     "area_unknown": "没有找到这个乡镇（街道），请从列表中选择或回复序号。",
@@ -79,7 +93,13 @@ NOTHING_TO_GO_BACK = "已经是第一步了，无法再返回。发送「取消�
 EXPIRED = "您上次的填报超过 {minutes} 分钟未完成，已自动取消，内容未提交。如需反映问题，请重新发送。"
 UNKNOWN_COMMAND = "没有听懂「{text}」。\n\n{help}"
 GREETING = "您好！这里是企呼，企业诉求服务。\n\n{help}"
-BUSY_IN_DIALOGUE = "您正在{what}，请先回答上面的问题；发送「返回」回到上一步，发送「取消」放弃。"
+NOT_AN_OPTION = "「{text}」不是下面的选项之一。"
+DID_YOU_MEAN = "您是不是要：{command}？点下面的按钮，或直接发送「{text}」。"
+DIALOGUE_KEPT = "（您正在进行的{what}还在，接着上面的问题继续。）"
+DIALOGUE_SET_ASIDE = "您刚才进行的{what}已放下，未保存；需要时可重新开始。"
+CHATTER_IN_DIALOGUE = "您好！您正在{what}，请回答下面的问题；发送「取消」放弃。"
+ANSWER_ABOVE = "您正在{what}，请回答上面的问题；发送「返回」回到上一步，发送「取消」放弃。"
+THANKS_REPLY = "不客气！还有需要随时发消息给我。发送「帮助」查看能做什么。"
 CHOICE_OUT_OF_RANGE = "没有第 {n} 项，请回复 1–{max} 之间的序号。"
 
 # 帮助 is generated from the command registry (handlers.router.help_text): a heading for the role, one
@@ -122,21 +142,36 @@ COMMAND_HELP = {
     "日报": "日报：诉求概况、超期与临期",
     "统计": "统计 [本月|上月|本季度|2026-11]：办理和评价统计，不写期间即本月",
     "指数": "指数 [本季度|2026Q4]：企业服务指数与红黑榜，不写期间即本季度",
+    "核验": "核验：待核验的企业身份申请；核验 编号 通过|拒绝 理由（企业用户须是已核验的本企业人员）",
 }
 ROLE = {"handler": "承办人", "dispatcher": "调度员", "leader": "领导", "admin": "管理员"}
 
 # ---- filing ----
 FILING_WHAT = "填报诉求"
+# A question typed where an answer was expected: answered when we can, else kept for the staff.
+QUESTION_PARKED = "您的问题「{question}」已记下，诉求提交后会一并转给工作人员答复。"
+QUESTION_PARKED_STAFF = "「{question}」像是一个问题，不是这一步要的内容。"
+QUESTION_NOTE = "填报时提问：{question}"
+FAQ = (
+    (("上班", "办公时间", "工作时间", "几点", "周六", "周日", "周末", "节假日", "放假"),
+     "企呼全天都可以提交诉求；工作人员在工作日办理，节假日提交的诉求从下一个工作日起算办理期限。"),
+    (("多久", "几天", "多长时间", "期限", "什么时候办"),
+     "诉求提交后会告诉您承诺办结的日期（一般 {days} 个工作日内），办理进展会及时通知您。"),
+    (("进度", "进展", "办到哪"), "诉求提交后，随时发送「查询 编号」即可查看办理进度。"),
+)
+SHORT_PROBLEM = ("收到：「{text}」。为了尽快派给负责的单位，请再说详细一些："
+                 "在什么地方、从什么时候开始、影响了什么、希望怎样解决。")
 ASK_TEXT = "请描述您遇到的问题（{min}–{max} 字）：发生了什么、涉及哪个部门或地点、希望怎样解决。"
 PROFILE_REUSED = (
     "已为您带入企业信息：{company}（{uscc_masked}），联系人 {contact} {phone_masked}。"
     "如需修改，可在提交前选择「修改」。"
 )
+PROFILE_REUSED_ASK_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。请填写您的联系人信息。"
 PROFILE_REUSED_NO_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。联系人信息已按保存期限清除，请重新填写。"
 ASK_COMPANY = "请输入企业全称（与营业执照一致）："
 ASK_USCC = "请输入统一社会信用代码（18 位，见营业执照）："
 ASK_CONTACT = "请输入联系人姓名："
-ASK_PHONE = "请输入联系人手机号："
+ASK_PHONE = "请输入联系人手机号（座机请带区号，如 0571-88886666）："
 ASK_AREA = "请选择企业所在的乡镇（街道）/企业社区："
 ASK_CATEGORY = "根据您的描述，建议归入以下类别，请选择："
 ASK_CATEGORY_NONE = "未能自动判断问题类别，请从下列类别中选择："
@@ -195,9 +230,29 @@ WITHDRAW_NO = "不撤回"
 WITHDRAWN = "诉求 {number} 已撤回。如问题仍存在，可随时重新反映。"
 WITHDRAW_KEPT = "好的，诉求 {number} 继续办理。"
 
+# ---- enterprise identity (issue 14) ----
+UNVERIFIED_MARK = "【未核验身份】"
+VERIFY_USAGE = "请按格式发送：核验（查看待核验列表），或 核验 编号 通过|拒绝 [理由]，例如：核验 3 拒绝 非本企业员工。"
+VERIFY_EMPTY = "目前没有待核验的企业身份申请。"
+VERIFY_HEAD = "待核验的企业身份申请（{n} 件）："
+VERIFY_LINE = "{id}　{company}（{uscc}）　申请人：{contact} {phone}　申请于 {claimed}"
+VERIFY_TAIL = "发送「核验 编号 通过」或「核验 编号 拒绝 理由」。"
+VERIFY_APPROVE = "同意"
+VERIFY_REJECT = "拒绝"
+VERIFIED_OK = "已核验通过：{contact}（{phone}）可代表{company}查看和办理本企业的诉求。"
+REJECTED_CLAIM_OK = "已拒绝 {contact}（{phone}）代表{company}的身份申请。"
+CLAIM_PROMPT = (
+    "【身份核验】{contact}（手机 {phone}）以{company}的名义提交了诉求，申请成为本企业人员。\n"
+    "同意后，对方可查看和办理本企业的全部诉求；拒绝后，对方只能看到自己提交的诉求。"
+)
+CLAIM_APPROVED = "您代表{company}的身份已核验通过，现在可以查看和办理本企业的诉求。"
+CLAIM_REJECTED = "您代表{company}的身份未通过核验：{reason}。您仍可反映问题，但只能查看自己提交的诉求。"
+CLAIM_REJECTED_NO_REASON = "未说明理由"
+FILED_UNVERIFIED = "\n提示：您代表该企业的身份尚未核验，只能查看和办理自己提交的诉求。"
+
 # ---- notifications ----
 NEW_APPEAL_FOR_DISPATCHER = (
-    "【新诉求】{number} {company}（{area}）\n类别：{category}（{type}）\n{text_short}\n请及时分派。"
+    "【新诉求】{number} {company}{unverified}（{area}）\n类别：{category}（{type}）\n{text_short}\n请及时分派。"
 )
 WITHDRAWN_FOR_STAFF = "【撤回】诉求 {number} 已被企业撤回。原因：{reason}"
 SUPPLEMENT_FOR_STAFF = "【补充】诉求 {number} 企业补充：{text}"
@@ -212,6 +267,7 @@ BOUND = "绑定成功：您已作为{role}（{name}，{unit}）使用企呼。�
 ERRORS.update({
     "bind_code_missing": BIND_USAGE,
     "bind_code_invalid": "绑定码无效、已使用或已过期，请向系统管理员重新申请。",
+    "bind_code_hours": "绑定码有效期应在 1 到 720 小时之间。",
     "bind_staff_inactive": "该绑定码对应的人员已停用，请联系系统管理员。",
     "staff_not_found": "没有编号为 {staff_id} 的在职人员。",
 })
@@ -278,7 +334,7 @@ CO_LIST = "，协办：{names}"
 POOL_EMPTY = "问题池中没有待分派的诉求。"
 POOL_HEAD = "待分派诉求（{n} 件）："
 POOL_LINE = (
-    "{number}　{company}（"
+    "{number}　{company}{unverified}（"
     "{area}）　{category}/{type}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
 )
 POOL_NO_SUGGESTION = "无匹配规则，请指定主办单位"
@@ -334,7 +390,7 @@ URGED_OK = "已对诉求 {number} 督办，已通知{unit}和服务中心。"
 # ---- 详情 ----
 DETAIL_STAFF = (
     "诉求 {number}（{source}）\n状态：{status}　级别：{level}　难度：{difficulty}\n"
-    "企业：{company}（{uscc}）　联系人：{contact} {phone}\n所在地：{area}　类别：{category}（{type}）\n"
+    "企业：{company}（{uscc}）{unverified}　联系人：{contact} {phone}\n所在地：{area}　类别：{category}（{type}）\n"
     "主办：{lead}{co}　办理期限：{due}{gap}\n问题：{text}\n\n办理记录：\n{timeline}\n\n各单位办理用时：\n{spells}"
 )
 DETAIL_NO_SPELLS = "（尚未交办）"
@@ -366,7 +422,11 @@ EVENT_DETAIL = {
 ENT_DISPATCHED = "您的诉求 {number} 已交由{lead}办理{co}，办理期限 {due}{gap}。办理进展会及时通知您。"
 ENT_ACCEPTED = "您的诉求 {number} 已由{unit}签收，正在办理。"
 ENT_PROGRESS = "您的诉求 {number} 有新进展（{unit}）：{text}"
-ENT_EXT_APPROVED = "您的诉求 {number} 因「{reason}」延期 {days} 个工作日，新的办理期限为 {due}{gap}。"
+ENT_EXT_APPROVED = "您的诉求 {number} 因「{reason}」延期 {days} 个工作日，办理期限由 {old} 改为 {due}{gap}。"
+# A date the enterprise was told changes: say both dates and why (dispatch, difficulty, time limit).
+DATE_CHANGED = "\n办结日期有调整：此前告知您 {old}，现为 {new}。原因：{why}。"
+DATE_WHY_SET = "服务中心核定办理时限 {days} 个工作日，自 {start} 交办起算"
+DATE_WHY_RULE = "按{difficulty}{type}诉求、{level}单位办理，时限 {days} 个工作日，自 {start} 交办起算"
 ENT_EXT_REFUSED = "承办单位就您的诉求 {number} 申请的延期未获批准，仍将在 {due} 前办结。"
 ENT_RESOLVED = (
     "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况："
@@ -409,7 +469,7 @@ ENTRY_ASK = {
     "company": "请输入企业全称：",
     "uscc": "请输入统一社会信用代码（18 位）：",
     "contact": "请输入联系人姓名：",
-    "phone": "请输入联系人手机号：",
+    "phone": "请输入联系人手机号（座机请带区号，如 0571-88886666）：",
     "area": "请选择企业所在乡镇（街道）：",
     "text": "请输入诉求内容（{min}–{max} 字）：",
     "category": "请选择问题类别：",
@@ -501,7 +561,7 @@ BAD_LIST_VERIFY = "{number}　{level}　待核实　核实期限 {due}{late}"
 BAD_LIST_RECTIFY = "{number}　{level}　整改中（{unit}）　整改期限 {due}{late}"
 LATE_MARK = "　⚠已超期"
 CALLBACK_EMPTY = "目前没有待回访的诉求。"
-CALLBACK_HEAD = "待回访 {n} 件（抽样种子 {seed}）："
+CALLBACK_HEAD = "待回访 {n} 件（随机抽取，可复核）："
 CALLBACK_LINE = "{number}　{reason}　{company}　{contact} {phone}"
 CALLBACK_REASON = {"sample": "抽样回访", "bad_review": "差评回访", "withdrawn": "撤回回访", "manual": "主动回访"}
 CALLBACK_TAIL = ("回访后请发送：回访 编号 电话|现场 满意度 [是否解决] [意见]（记为企业评价），"

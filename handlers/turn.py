@@ -45,8 +45,9 @@ class Turn:
                                              dict(self.msg.reply_context)))
         self.state.choices = [c.value for c in choices or []]
 
-    def notify(self, recipient: ConversationKey, text: str, appeal_number: str | None = None) -> None:
-        self.outbound.append(OutboundMessage(recipient, text, [], appeal_number))
+    def notify(self, recipient: ConversationKey, text: str, appeal_number: str | None = None,
+               choices: list[Choice] | None = None) -> None:
+        self.outbound.append(OutboundMessage(recipient, text, list(choices or []), appeal_number))
 
     def goto(self, step: Step) -> None:
         if self.state.step != step.value:

@@ -23,6 +23,7 @@ class PurgeCounts:
     events: int = 0
     texts: int = 0  # ratings' comments, call-back results, unit reports, tag-correction texts, outbox bodies
     enterprises: int = 0
+    members: int = 0  # claims to an enterprise whose contact and phone were anonymised
     identities: int = 0
     conversations: int = 0
 
@@ -75,6 +76,8 @@ async def purge_contacts(conn: AsyncConnection, cutoff: datetime, mask: Callable
       bodies of the messages sent about them;
     - enterprises all of whose appeals are anonymised and not updated since: contact and phone cleared
       (the next filing asks again), and the display names of the chat identities linked to them;
+    - claims to an enterprise (enterprise_members) made before the cutoff whose claimant has no appeal
+      of that enterprise left un-anonymised: contact → ANONYMISED, phone → "";
     - conversations idle since before the cutoff: their stored drafts.
     Running it again finds nothing new to change.
     """
@@ -115,6 +118,15 @@ async def purge_contacts(conn: AsyncConnection, cutoff: datetime, mask: Callable
             t.identities.c.enterprise_id.in_(ids), t.identities.c.display_name != "").values(display_name=""))
         counts.enterprises += len(ids)
         counts.identities += result.rowcount or 0
+
+    m = t.enterprise_members
+    own_kept = sa.select(a.c.id).where(
+        a.c.enterprise_id == m.c.enterprise_id, a.c.filer_channel == m.c.channel,
+        a.c.filer_external_id == m.c.external_id, a.c.contact != ANONYMISED).exists()
+    result = await conn.execute(sa.update(m).where(
+        m.c.claimed_at < cutoff, sa.or_(m.c.contact.not_in(["", ANONYMISED]), m.c.phone != ""), ~own_kept)
+        .values(contact=ANONYMISED, phone=""))
+    counts.members = result.rowcount or 0
 
     c = t.conversations
     empty = {"draft": {}, "history": [], "choices": []}
@@ -165,7 +177,10 @@ async def export_enterprise(conn: AsyncConnection, uscc: str) -> dict[str, Any] 
         t.tag_corrections.c.appeal_number.in_(numbers)).order_by(t.tag_corrections.c.id)))
     identities = _rows(await conn.execute(sa.select(t.identities).where(
         t.identities.c.enterprise_id.in_(ent_ids)).order_by(t.identities.c.channel, t.identities.c.external_id)))
+    members = _rows(await conn.execute(sa.select(t.enterprise_members).where(
+        t.enterprise_members.c.enterprise_id.in_(ent_ids)).order_by(t.enterprise_members.c.id)))
     people = [(i["channel"], i["external_id"]) for i in identities]
+    people += sorted({(x["channel"], x["external_id"]) for x in members} - set(people))
     filers = {(x["filer_channel"], x["filer_external_id"]) for x in appeals if x["filer_channel"]}
     people += sorted(filers - set(people))
     conversations: list[dict[str, Any]] = []
@@ -175,5 +190,5 @@ async def export_enterprise(conn: AsyncConnection, uscc: str) -> dict[str, Any] 
             t.conversations.c.channel == channel, t.conversations.c.user_id == user)))
         messages += _rows(await conn.execute(sa.select(t.outbox).where(
             t.outbox.c.channel == channel, t.outbox.c.recipient == user).order_by(t.outbox.c.id)))
-    return {"uscc": uscc, "enterprises": ent, "identities": identities, "appeals": appeals,
+    return {"uscc": uscc, "enterprises": ent, "identities": identities, "members": members, "appeals": appeals,
             "tag_corrections": corrections, "conversations": conversations, "messages_sent": messages}

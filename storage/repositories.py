@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,6 +26,7 @@ from bot.messages import ConversationKey, OutboundMessage
 from bot.services.ports import (
     Enterprise,
     Identity,
+    Membership,
     OrgUnit,
     OutboxRow,
     Staff,
@@ -33,6 +34,8 @@ from bot.services.ports import (
 )
 from storage import tables as t
 from storage.rows import outbox_rows
+
+UNVERIFIED_FLAG = "filer_unverified"  # bot.services.membership.UNVERIFIED_FLAG: the filer's claim is not verified
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -140,6 +143,32 @@ class SqlAppealRepository:
         rows = (await self.conn.execute(stmt.order_by(t.appeals.c.id.desc()).limit(50))).all()
         return [self._appeal(r) for r in rows]
 
+    async def list_for_person(self, key: ConversationKey, enterprise_ids: Sequence[int], *,
+                              open_only: bool) -> list[Appeal]:
+        """The appeals this person filed, and every appeal of the enterprises given (where they are verified)."""
+        c = t.appeals.c
+        mine = and_(c.filer_channel == key.channel, c.filer_external_id == key.user_id)
+        stmt = select(t.appeals).where(or_(mine, c.enterprise_id.in_(list(enterprise_ids))) if enterprise_ids
+                                       else mine)
+        if open_only:
+            # Resolved appeals still await the enterprise's rating: they are still theirs to follow.
+            stmt = stmt.where(c.status.in_(sorted(s.value for s in OPEN_STATUSES | {Status.RESOLVED})))
+        rows = (await self.conn.execute(stmt.order_by(c.id.desc()).limit(50))).all()
+        return [self._appeal(r) for r in rows]
+
+    async def mark_filer_verified(self, key: ConversationKey, enterprise_id: int) -> int:
+        """Drop the 未核验身份 flag from this person's appeals of the enterprise; returns how many."""
+        c = t.appeals.c
+        rows = (await self.conn.execute(select(c.id, c.flags).where(
+            c.filer_channel == key.channel, c.filer_external_id == key.user_id,
+            c.enterprise_id == enterprise_id))).all()
+        changed = [(r.id, {k: v for k, v in dict(r.flags).items() if k != UNVERIFIED_FLAG})
+                   for r in rows if UNVERIFIED_FLAG in dict(r.flags)]
+        for appeal_id, flags in changed:
+            await self.conn.execute(update(t.appeals).where(c.id == appeal_id)
+                                    .values(flags=flags, version=c.version + 1))
+        return len(changed)
+
     async def events(self, number: str) -> list[AppealEvent]:
         stmt = (
             select(t.appeal_events).join(t.appeals, t.appeals.c.id == t.appeal_events.c.appeal_id)
@@ -182,6 +211,82 @@ class SqlEnterpriseRepository:
         stored = await self.get_by_uscc(e.uscc)
         assert stored is not None
         return stored
+
+
+    async def create_if_missing(self, e: Enterprise) -> Enterprise:
+        """The stored enterprise with this code; created from `e` only if there is none (never overwritten)."""
+        now = datetime.now(UTC)
+        stmt = _upsert(self.conn, t.enterprises).values(
+            uscc=e.uscc, name=e.name, contact=e.contact, phone=e.phone, area_id=e.area_id, created_at=now,
+            updated_at=now).on_conflict_do_nothing(index_elements=[t.enterprises.c.uscc])
+        await self.conn.execute(stmt)
+        stored = await self.get_by_uscc(e.uscc)
+        assert stored is not None
+        return stored
+
+    async def rename(self, enterprise_id: int, name: str) -> None:
+        await self.conn.execute(update(t.enterprises).where(t.enterprises.c.id == enterprise_id)
+                                .values(name=name, updated_at=datetime.now(UTC)))
+
+    # ---- claims to speak for an enterprise (issue 14) ----
+
+    @staticmethod
+    def _member(r: Any) -> Membership:
+        return Membership(r.enterprise_id, ConversationKey(r.channel, r.external_id), r.status, r.claimed_at,
+                          r.contact, r.phone, r.method, r.prompted_at, r.decided_at, r.decided_by, r.reason, r.id)
+
+    async def membership(self, enterprise_id: int, key: ConversationKey) -> Membership | None:
+        c = t.enterprise_members.c
+        row = (await self.conn.execute(select(t.enterprise_members).where(
+            c.enterprise_id == enterprise_id, c.channel == key.channel, c.external_id == key.user_id))).first()
+        return self._member(row) if row else None
+
+    async def membership_by_id(self, member_id: int) -> Membership | None:
+        c = t.enterprise_members.c
+        row = (await self.conn.execute(select(t.enterprise_members).where(c.id == member_id))).first()
+        return self._member(row) if row else None
+
+    async def memberships(self, key: ConversationKey) -> list[Membership]:
+        c = t.enterprise_members.c
+        rows = (await self.conn.execute(select(t.enterprise_members).where(
+            c.channel == key.channel, c.external_id == key.user_id).order_by(c.id))).all()
+        return [self._member(r) for r in rows]
+
+    @staticmethod
+    def _member_row(m: Membership) -> dict[str, Any]:
+        return {"enterprise_id": m.enterprise_id, "channel": m.key.channel, "external_id": m.key.user_id,
+                "status": m.status, "contact": m.contact, "phone": m.phone, "method": m.method,
+                "claimed_at": m.claimed_at, "prompted_at": m.prompted_at, "decided_at": m.decided_at,
+                "decided_by": m.decided_by, "reason": m.reason}
+
+    async def add_membership(self, member: Membership) -> Membership:
+        """Store a new claim; of two requests racing to claim for one person, the first one's stands."""
+        stmt = _upsert(self.conn, t.enterprise_members).values(self._member_row(member)).on_conflict_do_nothing(
+            index_elements=[t.enterprise_members.c.enterprise_id, t.enterprise_members.c.channel,
+                            t.enterprise_members.c.external_id])
+        await self.conn.execute(stmt)
+        stored = await self.membership(member.enterprise_id, member.key)
+        assert stored is not None
+        return stored
+
+    async def save_membership(self, member: Membership) -> None:
+        await self.conn.execute(update(t.enterprise_members).where(t.enterprise_members.c.id == member.id)
+                                .values(self._member_row(member)))
+
+    async def pending_claims(self, enterprise_ids: Sequence[int] | None, limit: int) -> list[Membership]:
+        """Unverified claims, oldest first; of the given enterprises only, unless None (all)."""
+        c = t.enterprise_members.c
+        stmt = select(t.enterprise_members).where(c.status == "unverified")
+        if enterprise_ids is not None:
+            stmt = stmt.where(c.enterprise_id.in_(list(enterprise_ids)))
+        rows = (await self.conn.execute(stmt.order_by(c.id).limit(limit))).all()
+        return [self._member(r) for r in rows]
+
+    async def verified_keys(self, enterprise_id: int) -> list[ConversationKey]:
+        c = t.enterprise_members.c
+        rows = (await self.conn.execute(select(c.channel, c.external_id).where(
+            c.enterprise_id == enterprise_id, c.status == "verified").order_by(c.id))).all()
+        return [ConversationKey(r.channel, r.external_id) for r in rows]
 
 
 class SqlDirectoryRepository:
@@ -325,15 +430,41 @@ class SqlBindCodes:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, code: str, staff_id: str, expires_at: datetime) -> None:
-        await self.conn.execute(insert(t.bind_codes).values(code=code, staff_id=staff_id, expires_at=expires_at))
+    async def add(self, code_hash: str, staff_id: str, expires_at: datetime) -> None:
+        await self.conn.execute(insert(t.bind_codes).values(code_hash=code_hash, staff_id=staff_id,
+                                                            expires_at=expires_at))
 
-    async def redeem(self, code: str, now: datetime) -> str | None:
+    async def revoke_live(self, staff_id: str, now: datetime) -> int:
+        """Every unused, unexpired code of this member expires now: a new code replaces them."""
+        c = t.bind_codes.c
+        stmt = (update(t.bind_codes).where(c.staff_id == staff_id, c.used_at.is_(None), c.expires_at > now)
+                .values(expires_at=now))
+        return (await self.conn.execute(stmt)).rowcount
+
+    async def redeem(self, code_hash: str, now: datetime) -> str | None:
         """Atomically use a valid code: of two people racing with one code, exactly one gets it."""
         c = t.bind_codes.c
-        stmt = (update(t.bind_codes).where(c.code == code, c.used_at.is_(None), c.expires_at > now)
+        stmt = (update(t.bind_codes).where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
                 .values(used_at=now).returning(c.staff_id))
         return (await self.conn.execute(stmt)).scalar_one_or_none()
+
+
+class SqlCallbackSignatures:
+    """The (timestamp, sign) pairs of signed callbacks seen within the clock-skew window."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def message_of(self, channel: str, timestamp: str, sign: str) -> str | None:
+        """The msgId a pair was first seen with (the pair itself is stored by the turn: TurnStore)."""
+        c = t.callback_signatures.c
+        return (await self.conn.execute(select(c.message_id).where(
+            c.channel == channel, c.timestamp == timestamp, c.sign == sign))).scalar_one_or_none()
+
+    async def prune(self, now: datetime) -> int:
+        """Pairs past their window: the timestamp check refuses them anyway."""
+        c = t.callback_signatures.c
+        return (await self.conn.execute(t.callback_signatures.delete().where(c.keep_until < now))).rowcount
 
 
 class SqlInboundLog:

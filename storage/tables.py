@@ -100,6 +100,29 @@ identities = Table(
     ts("created_at", nullable=False),
 )
 
+# Who claims to speak for an enterprise (issue 14, migration 0011): one row per chat identity per
+# enterprise. A claim starts unverified; a portal token, a verified member or a dispatcher verifies
+# or rejects it. The claimant's own contact details live here, never on the enterprise's profile.
+enterprise_members = Table(
+    "enterprise_members", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("enterprise_id", Id, ForeignKey("enterprises.id"), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", String(MAX_USER_ID), nullable=False),
+    Column("status", String(16), nullable=False),  # unverified, verified, rejected
+    Column("contact", String(50), nullable=False, default=""),
+    Column("phone", String(20), nullable=False, default=""),
+    Column("method", String(16)),  # portal, member, dispatcher, migration
+    ts("claimed_at", nullable=False),
+    ts("prompted_at"),  # when the verified members were asked to approve it (once)
+    ts("decided_at"),
+    Column("decided_by", String(200)),
+    Column("reason", Text),
+    Index("uq_enterprise_members_member", "enterprise_id", "channel", "external_id", unique=True),
+    Index("ix_enterprise_members_key", "channel", "external_id"),
+    Index("ix_enterprise_members_status", "status", "id"),
+)
+
 appeal_counters = Table(
     "appeal_counters", metadata,
     Column("day", String(16), primary_key=True),
@@ -146,6 +169,7 @@ appeals = Table(
     Index("ix_appeals_status_lead", "status", "lead_unit_id"),
     Index("ix_appeals_submitted_status", "submitted_at", "status", "lead_unit_id"),
     Index("ix_appeals_status_submitted", "status", "submitted_at", "id"),  # 待分派 (migration 0008)
+    Index("ix_appeals_filer", "filer_channel", "filer_external_id", "status"),  # own appeals (migration 0011)
 )
 
 appeal_events = Table(
@@ -200,10 +224,23 @@ inbound_messages = Table(
 
 bind_codes = Table(
     "bind_codes", metadata,
-    Column("code", String(16), primary_key=True),
+    Column("code_hash", String(64), primary_key=True),  # bot.services.binding.code_hash; never the code
     Column("staff_id", String(64), ForeignKey("staff.id"), nullable=False),
     ts("expires_at", nullable=False),
     ts("used_at"),
+    Index("ix_bind_codes_staff", "staff_id"),
+)
+
+# Signed callbacks whose signature covers only the timestamp (DingTalk): a pair seen with one msgId
+# is refused with another until keep_until (issue 14 §3, migration 0012).
+callback_signatures = Table(
+    "callback_signatures", metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("timestamp", String(16), primary_key=True),
+    Column("sign", String(64), primary_key=True),
+    Column("message_id", String(191), nullable=False),
+    ts("keep_until", nullable=False),
+    Index("ix_callback_signatures_keep", "keep_until"),
 )
 
 # ---- dispatch and handling (issue 4, migration 0004) ----

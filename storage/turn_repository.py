@@ -31,6 +31,16 @@ from storage.rows import (
 )
 
 _STATEMENTS: dict[tuple[str, Any], FastStatement] = {}  # compiled once per dialect and shape
+SIGNATURE_COLUMNS = tuple(c.name for c in t.callback_signatures.c)
+
+
+def _signature_claim(dialect_name: str) -> Any:
+    """A callback's (timestamp, sign) pair with its msgId; RETURNING gives no row when the pair is known.
+    Built once by SQLAlchemy for either database, run on the turn's own connection (issue 14 §3)."""
+    def build() -> Any:
+        insert_ = postgresql.insert if dialect_name == "postgresql" else sqlite_insert
+        return insert_(t.callback_signatures).on_conflict_do_nothing().returning(t.callback_signatures.c.message_id)
+    return build
 
 
 def _compiled(dialect: Dialect, name: Any, build: Any, keys: Sequence[str] | None = None) -> FastStatement:
@@ -94,6 +104,11 @@ class SqliteTurnStore:
         load = _compiled(self.dialect, "load", _sqlite_load)
         row = load.row((await self._run(load, {"channel": key.channel, "user_id": key.user_id})).fetchone())
         return OpenedTurn(state_from(row), identity_from(key, row))
+
+    async def claim_signature(self, row: dict[str, Any]) -> bool:
+        """True when the row's (channel, timestamp, sign) was not stored yet, and now is."""
+        stmt = _compiled(self.dialect, "signature", _signature_claim(self.dialect.name), SIGNATURE_COLUMNS)
+        return (await self._run(stmt, row)).fetchone() is not None
 
     async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
                     now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
@@ -206,6 +221,11 @@ class PgTurnStore:
             r = await self.driver.fetchrow(_compiled(self.dialect, "lock", _pg_lock),
                                            {"channel": key.channel, "user_id": key.user_id})
         return OpenedTurn(state_from(r), identity)
+
+    async def claim_signature(self, row: dict[str, Any]) -> bool:
+        """True when the row's (channel, timestamp, sign) was not stored yet, and now is."""
+        stmt = _compiled(self.dialect, "signature", _signature_claim(self.dialect.name), SIGNATURE_COLUMNS)
+        return await self.driver.fetchrow(stmt, row) is not None
 
     async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
                     now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]:

@@ -17,6 +17,7 @@ from storage.handling_repository import SqlHandlingRepository
 from storage.repositories import (
     SqlAppealRepository,
     SqlBindCodes,
+    SqlCallbackSignatures,
     SqlDirectoryRepository,
     SqlEnterpriseRepository,
     SqlInboundLog,
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
     inbound = _Repository(SqlInboundLog)
     turns = _Repository(turn_store)
     bind_codes = _Repository(SqlBindCodes)
+    callback_signatures = _Repository(SqlCallbackSignatures)
     handling = _Repository(SqlHandlingRepository)
     evaluation = _Repository(SqlEvaluationRepository)
     sweeps = _Repository(SqlSweepRepository)

@@ -344,3 +344,32 @@ class FakeTelegram(_Server):
         pending = [u for u in self.updates if u["update_id"] >= offset]
         self.updates = pending
         return web.json_response({"ok": True, "result": pending})
+
+
+class ReverseProxy(_Server):
+    """A reverse proxy on 127.0.0.1 in front of qihu, as the deployment docs recommend: every request
+    reaches qihu from loopback. `headers` are what the proxy adds (nginx's usual X-Forwarded-For /
+    X-Real-IP, or Forwarded); `host` is the public name it passes on as Host (None: the upstream's)."""
+
+    def __init__(self, upstream: str, headers: dict[str, str] | None = None, host: str | None = None) -> None:
+        super().__init__()
+        self.upstream = upstream.rstrip("/")
+        self.extra = headers if headers is not None else {"X-Forwarded-For": "203.0.113.7",
+                                                           "X-Real-IP": "203.0.113.7",
+                                                           "X-Forwarded-Proto": "https"}
+        self.host = host
+        self.app.router.add_route("*", "/{tail:.*}", self.relay)
+
+    async def relay(self, request: web.Request) -> web.Response:
+        import aiohttp
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        headers |= self.extra
+        if self.host is not None:
+            headers["Host"] = self.host
+        async with aiohttp.ClientSession() as session, session.request(
+                request.method, self.upstream + request.path_qs, headers=headers, data=await request.read(),
+                allow_redirects=False) as upstream:
+            body = await upstream.read()
+            kept = {k: v for k, v in upstream.headers.items()
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+            return web.Response(status=upstream.status, body=body, headers=kept)

@@ -6,31 +6,36 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
 from bot.escaping import dingtalk_markdown, dtmd_content
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
+from bot.pipeline import Guard, TurnRejected
 from bot.services.delivery import DeliveryError
-from bot.services.ports import Clock
+from bot.services.ports import Clock, UnitOfWork
 from bot.spool import LOST
 from handlers import texts
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/channels/dingtalk/callback"
-MAX_SKEW_MS = 3600 * 1000  # channels.md §1.1: refuse a timestamp more than one hour off
+MAX_SKEW_MS = 3600 * 1000  # channels.md §1.1: DingTalk itself refuses a timestamp more than one hour off
+TIMESTAMP = re.compile(r"^[0-9]{1,15}$")  # str.isdigit() also takes '²', and int() of 5000 digits raises
 SESSION_MARGIN_MS = 60 * 1000  # do not start a webhook reply in the last minute of its life
 AUTH_ERROR_CODES = ("InvalidAuthentication", "Forbidden.AccessDenied.AccessTokenInvalid")
 BATCH_LIMIT = 20  # batchSend takes at most 20 userIds
@@ -47,7 +52,8 @@ def callback_signature(app_secret: str, timestamp: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int) -> tuple[int, str] | None:
+def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int,
+                    max_skew_ms: int = MAX_SKEW_MS) -> tuple[int, str] | None:
     """None when the request may pass; otherwise (HTTP status, reason). `mode` is required|if_present|off."""
     if mode == "off":
         return None
@@ -57,13 +63,71 @@ def verify_callback(headers: Any, app_secret: str, mode: str, now_ms: int) -> tu
             log.warning("dingtalk callback without timestamp/sign headers accepted (signature = if_present)")
             return None
         return 401, "缺少 timestamp / sign 签名头。"
-    if not timestamp or not sign or not timestamp.isdigit():
-        return 401, "签名头不完整或格式错误。"
-    if abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
-        return 403, "请求时间戳与服务器时间相差超过一小时（可能是重放）。"
+    if not timestamp or not sign:
+        return 401, "签名头不完整：timestamp 与 sign 须同时提供。"
+    if not TIMESTAMP.match(timestamp):
+        return 400, "timestamp 应为毫秒时间戳（1–15 位阿拉伯数字）。"
+    if abs(now_ms - int(timestamp)) > max_skew_ms:
+        return 403, f"请求时间戳与服务器时间相差超过 {max_skew_ms // 1000} 秒（可能是重放）。"
     if not hmac.compare_digest(callback_signature(app_secret, timestamp).encode(), sign.encode()):
         return 403, "签名不正确。"
     return None
+
+
+def client_address(remote: str | None, forwarded_for: list[str], trusted: list[Any]) -> Any:
+    """The address that sent the request: the peer, unless the peer is one of our trusted proxies; then
+    X-Forwarded-For read from the right, skipping trusted hops. None when an address does not parse."""
+    try:
+        peer = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return None
+    if not any(peer in net for net in trusted):
+        return peer  # X-Forwarded-For from anyone else is whatever the client chose to write
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    address = peer
+    for hop in reversed(hops):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return None
+        if not any(address in net for net in trusted):
+            break
+    return address
+
+
+class ReplayGuard:
+    """Refuses a (timestamp, sign) pair already used with another msgId: the sign covers only the
+    timestamp, so a captured header pair would otherwise carry any body for the whole skew window.
+    The pairs live in the database, so every instance behind a load balancer agrees; the check runs
+    inside the turn's own transaction (bot.pipeline.Guard)."""
+
+    PRUNE_EVERY = timedelta(minutes=1)
+
+    def __init__(self, channel: str, cfg: DingTalkConfig) -> None:
+        self.channel = channel
+        self.window = timedelta(seconds=cfg.max_clock_skew_seconds)
+        self.checked = cfg.signature != "off"
+        self._pruned_at: datetime | None = None
+
+    def guard(self, headers: Any, message_id: str, now: datetime) -> Guard | None:
+        """The check for this request, or None when it carries no signature to remember."""
+        timestamp, sign = headers.get("timestamp"), headers.get("sign")
+        if not self.checked or not timestamp or not sign:
+            return None  # signature = off / if_present without headers: nothing to remember (warned at start)
+        keep_until = datetime.fromtimestamp(int(timestamp) / 1000, UTC) + self.window
+
+        async def check(uow: UnitOfWork) -> None:
+            if self._pruned_at is None or now - self._pruned_at >= self.PRUNE_EVERY:
+                self._pruned_at = now
+                await uow.callback_signatures.prune(now)
+            row = {"channel": self.channel, "timestamp": timestamp, "sign": sign,
+                   "message_id": message_id[:191], "keep_until": keep_until}
+            if await uow.turns.claim_signature(row):
+                return
+            if await uow.callback_signatures.message_of(self.channel, timestamp, sign) != row["message_id"]:
+                raise TurnRejected(403, "该签名（timestamp + sign）已随另一条消息使用过，拒绝重放。")
+
+        return check
 
 
 # ---- inbound: payload ---------------------------------------------------------------------------
@@ -524,6 +588,7 @@ class DingTalkChannel:
         self.cfg = cfg
         self.name = cfg.channel
         self.sender = DingTalkSender(cfg, app.runtime.clock)
+        self.replays = ReplayGuard(self.name, cfg)
         self._tasks: set[asyncio.Task] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -531,15 +596,16 @@ class DingTalkChannel:
 
     async def callback(self, request: web.Request) -> web.Response:
         now = self.app.runtime.now()
-        refused = verify_callback(request.headers, self.cfg.app_secret.get_secret_value(), self.cfg.signature,
-                                  int(now.timestamp() * 1000))
+        refused = self.source_refusal(request) or verify_callback(
+            request.headers, self.cfg.app_secret.get_secret_value(), self.cfg.signature,
+            int(now.timestamp() * 1000), self.cfg.max_clock_skew_seconds * 1000)
         if refused is not None:
             log.warning("dingtalk callback refused from %s: %s", request.remote, refused[1])
             return web.json_response({"error": refused[1]}, status=refused[0])
         try:
-            payload = json.loads(await request.read())
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
-            return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
+            payload = jsonbody.loads(await request.read())
+        except jsonbody.BodyError as exc:
+            return web.json_response({"error": exc.reason}, status=400)
         if not isinstance(payload, dict):
             return web.json_response({"error": "请求体应为 JSON 对象。"}, status=400)
         try:
@@ -550,16 +616,29 @@ class DingTalkChannel:
         if limited is not None:
             return limited
         msg = self.inbound(parsed, now)
-        task = asyncio.create_task(self._handle(msg, parsed))
+        guard = self.replays.guard(request.headers, parsed.message_id, now)
+        task = asyncio.create_task(self._handle(msg, parsed, guard))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         # DingTalk re-sends a message it thinks was not taken (~60 s) but never one answered 200: answer
         # fast, and only once the turn is stored or in the spool (a still-running turn is kept there too;
         # replayed after it was stored, it is a duplicate and ignored).
         done, _ = await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
-        if not (task.result() != LOST if done else self.app.spool.keep(msg)):
+        outcome = task.result() if done else None
+        if isinstance(outcome, TurnRejected):  # a replayed signature: nothing stored
+            return web.json_response({"error": outcome.reason}, status=outcome.status)
+        if not (outcome != LOST if done else self.app.spool.keep(msg)):
             return web.json_response({"error": "消息暂时无法保存，请稍后重发。"}, status=503)
         return web.Response(body=b"{}", content_type="application/json")
+
+    def source_refusal(self, request: web.Request) -> tuple[int, str] | None:
+        if not self.cfg.source_allowlist:
+            return None
+        address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                                 self.cfg.trusted_proxies)
+        if address is not None and any(address in net for net in self.cfg.source_allowlist):
+            return None
+        return 403, f"来源地址 {address or '无法识别'} 不在 channels.dingtalk.source_allowlist 中。"
 
     def inbound(self, parsed: ParsedMessage, now: Any) -> InboundMessage:
         ctx: dict[str, Any] = {"conversation_type": parsed.conversation_type}
@@ -573,15 +652,23 @@ class DingTalkChannel:
         return InboundMessage(ConversationKey(self.name, parsed.user_id), parsed.text, parsed.message_id, now,
                               parsed.display_name, tuple(parsed.attachments), ctx)
 
-    async def _handle(self, msg: InboundMessage, parsed: ParsedMessage) -> str:
-        """STORED, SPOOLED (the database is away; the person is told) or LOST (not even the spool took it)."""
-        async def run() -> None:
-            if not msg.text and not msg.attachments:
-                await self.app.pipeline.unsupported(msg, parsed.kind)
-            else:
-                await self.app.pipeline.handle(msg)
+    async def _handle(self, msg: InboundMessage, parsed: ParsedMessage, guard: Guard | None) -> str | TurnRejected:
+        """STORED, SPOOLED (the database is away; the person is told), LOST (not even the spool took it), or
+        the TurnRejected of a replayed signature (nothing stored, not spooled)."""
+        rejected: list[TurnRejected] = []
 
-        return await self.app.spool.take(msg, run, self.sender.tell_kept)
+        async def run() -> None:
+            try:
+                if not msg.text and not msg.attachments:
+                    await self.app.pipeline.unsupported(msg, parsed.kind, guard)
+                else:
+                    await self.app.pipeline.handle(msg, guard)
+            except TurnRejected as exc:
+                log.warning("dingtalk callback refused: %s (msgId %s)", exc.reason, msg.message_id[:64])
+                rejected.append(exc)
+
+        outcome = await self.app.spool.take(msg, run, self.sender.tell_kept)
+        return rejected[0] if rejected else outcome
 
     async def drain(self) -> None:
         """Wait for turns still running after their callback was answered (tests, shutdown)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
 from bot.config import TelegramConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
@@ -169,9 +169,9 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return web.json_response({"error": "Telegram 密钥不正确。"}, status=403)
         try:
-            data = json.loads(await request.read())
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
-            return web.json_response({"error": "请求体不是有效的 JSON。"}, status=400)
+            data = jsonbody.loads(await request.read())
+        except jsonbody.BodyError as exc:
+            return web.json_response({"error": exc.reason}, status=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.json_response({"error": "不是 Telegram 更新。"}, status=400)
         await self.ensure_bot()

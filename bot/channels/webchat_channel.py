@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -13,18 +14,49 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
+from bot.domain.errors import DomainError
 from bot.messages import ConversationKey, InboundMessage
+from bot.services import membership
 
 CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent.parent / "static"
 USER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 MAX_TEXT = 4000
+ASCII_INT = re.compile(r"^[0-9]{1,15}$")  # str.isdigit() also takes '²' and '٣', which int() refuses or misreads
+HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
+# A proxy in front of us says so with one of these; a request carrying any is not "straight from loopback".
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
+                 "X-Forwarded-Server", "X-Real-IP")
+STAFF_PREFIX = "staff:"
 
 
-def portal_signature(secret: str, user: str, expires: int) -> str:
-    """hex(HMAC-SHA256(secret, "<user>.<expires>")): what the hosting portal puts in `token`."""
-    return hmac.new(secret.encode(), f"{user}.{expires}".encode(), hashlib.sha256).hexdigest()
+def portal_signature(secret: str, user: str, expires: int, uscc: str = "", name_b64: str = "") -> str:
+    """hex(HMAC-SHA256(secret, "<user>.<expires>")), or over "<user>.<expires>.<uscc>.<name_b64>" when
+    the portal vouches for the company its 法人 login authenticated: what the portal puts in `token`."""
+    payload = f"{user}.{expires}" + (f".{uscc}.{name_b64}" if uscc else "")
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def encode_name(name: str) -> str:
+    """The company name as it goes into a token: base64url of its UTF-8, without padding."""
+    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+
+
+def portal_token(secret: str, user: str, expires: int, uscc: str = "", name: str = "") -> str:
+    """`<expires>.<signature>`, or `<expires>.<uscc>.<name_b64>.<signature>` with the company claims."""
+    if not uscc:
+        return f"{expires}.{portal_signature(secret, user, expires)}"
+    name_b64 = encode_name(name)
+    return f"{expires}.{uscc}.{name_b64}.{portal_signature(secret, user, expires, uscc, name_b64)}"
+
+
+def _decode_name(name_b64: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(name_b64 + "=" * (-len(name_b64) % 4)).decode().strip()
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -36,11 +68,46 @@ def _bad(status: int, message: str) -> web.Response:
     return _json({"error": message}, status=status)
 
 
-def _is_loopback(request: web.Request) -> bool:
+def _is_loopback_address(value: str) -> bool:
+    if value == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
+        return ipaddress.ip_address(value).is_loopback
     except ValueError:
         return False
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header: `[::1]:8080` → `::1`, `127.0.0.1:8080` → `127.0.0.1`."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_direct_loopback(request: web.Request) -> bool:
+    """A request from a browser on this machine, not one relayed by a reverse proxy on this machine:
+    the peer is loopback, no proxy header is present (any X-Forwarded-* counts) and Host names loopback."""
+    if not _is_loopback_address(request.remote or ""):
+        return False
+    if any(name in request.headers for name in PROXY_HEADERS) or any(
+            name.lower().startswith("x-forwarded-") for name in request.headers):
+        return False
+    return _is_loopback_address(_host_name(request.headers.get("Host", "")).lower())
+
+
+def security_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """Sent with every response: the page runs only its own script and style files (no inline code),
+    talks only to this server, and may be framed only by the configured portals."""
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+           f"frame-ancestors {' '.join(frame_ancestors) or chr(39) + 'none' + chr(39)}")
+    # no-referrer: the page's URL carries the portal token, which must not travel to another site.
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def parse_after(raw: str) -> int | None:
+    """The `after` cursor: ASCII digits that fit an outbox id, else None."""
+    return int(raw) if ASCII_INT.match(raw) else None
 
 
 class WebChat:
@@ -63,11 +130,13 @@ class WebChat:
         return web.FileResponse(STATIC / "index.html")
 
     def demo_allowed(self, request: web.Request) -> bool:
-        return self.settings.demo_mode and _is_loopback(request)
+        return self.settings.demo_mode and is_direct_loopback(request)
 
     async def config(self, request: web.Request) -> web.Response:
         demo = self.demo_allowed(request)
-        staff = [{"id": f"staff:{s.id}", "name": s.name, "role": s.role}
+        units = {u.id: u.name for u in self.app.settings.units}
+        # The picker shows who the demo person is and where they work: 陈晓（县企业综合服务中心）.
+        staff = [{"id": f"staff:{s.id}", "name": f"{s.name}（{units.get(s.unit, '')}）", "role": s.role}
                  for s in self.app.settings.staff if s.demo] if demo else []
         return _json({"demo": demo, "staff": staff})
 
@@ -75,24 +144,43 @@ class WebChat:
         if not isinstance(user, str) or not USER_ID.match(user):
             return _bad(400, "缺少或无效的用户标识 user（1–64 位字母、数字或 _.:-）。")
         if self.demo_allowed(request):
-            if user.startswith("staff:") and user[6:] not in {s.id for s in self.app.settings.staff if s.demo}:
+            if user.startswith(STAFF_PREFIX) and user[6:] not in {s.id for s in self.app.settings.staff if s.demo}:
                 return _bad(403, "演示模式只能以演示人员身份登录。")
             return user
         secret = self.settings.portal_secret.get_secret_value()
         if not secret:
-            return _bad(403, "网页聊天未开启：未配置门户签名密钥，且不是本机演示访问。")
+            return _bad(403, "网页聊天未开启：未配置门户签名密钥，且不是本机直接访问的演示模式。")
+        if user.startswith(STAFF_PREFIX):
+            # These identities are the demo picker's; a staff link made there must never follow a portal user.
+            return _bad(403, "staff: 开头的用户标识只用于本机演示，门户身份不能使用。")
         if not isinstance(token, str) or "." not in token:
             return _bad(401, "缺少身份令牌 token（格式：过期时间戳.签名）。")
-        expires_raw, _, signature = token.partition(".")
-        if not expires_raw.isdigit():
-            return _bad(401, "身份令牌格式错误。")
+        parts = token.split(".")
+        if len(parts) not in (2, 4):
+            return _bad(400, "身份令牌格式错误（应为 过期时间戳.签名，或 过期时间戳.信用代码.企业名称.签名）。")
+        expires_raw, signature = parts[0], parts[-1]
+        claims = parts[1:3] if len(parts) == 4 else ["", ""]
+        if not ASCII_INT.match(expires_raw):
+            return _bad(400, "身份令牌格式错误：过期时间应为不超过 15 位的阿拉伯数字。")
+        if not HEX_SIGNATURE.match(signature):
+            return _bad(400, "身份令牌格式错误：签名应为 64 位小写十六进制。")
         expires = int(expires_raw)
         now = int(self.app.runtime.now().timestamp())  # the Clock: tests freeze it like every other time
         if expires < now or expires > now + self.settings.token_max_age_seconds:
             return _bad(401, "身份令牌已过期或有效期过长，请从门户重新进入。")
-        if not hmac.compare_digest(portal_signature(secret, user, expires), signature):
+        if not hmac.compare_digest(portal_signature(secret, user, expires, *claims), signature):
             return _bad(403, "身份令牌签名不正确。")
         return user
+
+    def _company_claims(self, token: Any) -> tuple[str, str] | web.Response | None:
+        """The USCC and company name a signed portal token carries (checked by _authenticate first)."""
+        if not isinstance(token, str) or token.count(".") != 3:
+            return None
+        _, uscc, name_b64, _ = token.split(".")
+        name = _decode_name(name_b64)
+        if not uscc or name is None or not 2 <= len(name) <= 100:
+            return _bad(400, "身份令牌中的企业名称无效（应为 2–100 字，UTF-8 再经 base64url 编码）。")
+        return uscc, name
 
     async def _bind_demo_staff(self, user: str) -> None:
         if user.startswith("staff:"):
@@ -102,11 +190,24 @@ class WebChat:
                     await uow.directory.link_staff(ConversationKey(CHANNEL, user), user[6:])
                     await uow.commit()
 
+    async def _verify_company(self, user: str, token: Any) -> web.Response | None:
+        """(a) The portal vouches for the company: the person becomes its verified member before the turn."""
+        claims = self._company_claims(token)
+        if claims is None or isinstance(claims, web.Response):
+            return claims
+        try:
+            async with self.app.runtime.uow() as uow:
+                if await membership.portal_verify(uow, self.app.runtime, ConversationKey(CHANNEL, user), *claims):
+                    await uow.commit()
+        except DomainError:
+            return _bad(400, "身份令牌中的统一社会信用代码无效。")
+        return None
+
     async def post_message(self, request: web.Request) -> web.Response:
         try:
-            payload = await request.json(loads=json.loads)
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nesting deeper than the parser goes
-            return _bad(400, "请求体不是有效的 JSON。")
+            payload = jsonbody.loads(await request.read())
+        except jsonbody.BodyError as exc:
+            return _bad(400, exc.reason)
         if not isinstance(payload, dict):
             return _bad(400, "请求体应为 JSON 对象。")
         user = self._authenticate(request, payload.get("user"), payload.get("token"))
@@ -127,6 +228,10 @@ class WebChat:
             return limited
         if self.demo_allowed(request):
             await self._bind_demo_staff(user)
+        else:
+            refused = await self._verify_company(user, payload.get("token"))
+            if refused is not None:
+                return refused
         msg = InboundMessage(ConversationKey(CHANNEL, user), text, f"{user}:{client_id}",
                              self.app.runtime.now())
         outcome = await self.app.pipeline.handle_turn(msg)
@@ -138,11 +243,11 @@ class WebChat:
         user = self._authenticate(request, request.query.get("user"), request.query.get("token"))
         if isinstance(user, web.Response):
             return user
-        after_raw = request.query.get("after", "0")
-        if not after_raw.isdigit():
-            return _bad(400, "after 应为非负整数。")
+        after = parse_after(request.query.get("after", "0"))
+        if after is None:
+            return _bad(400, "after 应为不超过 15 位的非负整数（阿拉伯数字）。")
         async with self.app.runtime.uow() as uow:
-            rows = await uow.outbox.for_recipient(CHANNEL, user, int(after_raw), 100)
+            rows = await uow.outbox.for_recipient(CHANNEL, user, after, 100)
         return _json({"messages": [_message(r) for r in rows]})
 
 

@@ -15,7 +15,7 @@ from bot.cli.common import opened_app, read_csv_rows, settings_from, shown, with
 from bot.config import Settings
 from bot.demo_pool import DemoClock, seed_pool
 from bot.domain.errors import DomainError
-from bot.services.binding import issue_bind_code
+from bot.services.binding import MAX_CODE_HOURS, issue_bind_code
 from bot.services.delivery import list_outbox, retry_outbox
 from bot.services.evaluation import import_third_party
 from bot.services.intake import import_hotline, missing_columns
@@ -25,6 +25,8 @@ from handlers.render import refusal
 
 
 def cmd_staff_bind_code(args: argparse.Namespace) -> None:
+    if not 1 <= args.hours <= MAX_CODE_HOURS:
+        raise SystemExit(f"--hours 应在 1 到 {MAX_CODE_HOURS} 之间（当前 {args.hours}），绑定码有效期以小时计。")
     settings = settings_from(args)
 
     async def work(app: App) -> str:
@@ -39,7 +41,7 @@ def cmd_staff_bind_code(args: argparse.Namespace) -> None:
         raise SystemExit(f"没有编号为 {args.staff_id} 的在职人员，请检查配置。") from None
     print(f"绑定码：{code}")
     print(f"请让 {args.staff_id} 本人在钉钉/浙政钉/Telegram 中向机器人发送「绑定 {code}」；"
-          f"{args.hours} 小时内有效，只能使用一次。")
+          f"{args.hours} 小时内有效，只能使用一次；此前为此人生成的绑定码已作废。")
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> None:
@@ -199,7 +201,7 @@ def register(sub: Any) -> None:  # argparse's subparsers action (its class is pr
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     bind_code = staff_sub.add_parser("bind-code", help="为人员生成一次性绑定码（在聊天中发送「绑定 绑定码」）")
     bind_code.add_argument("staff_id", help="人员编号，如 li-gdgs")
-    bind_code.add_argument("--hours", type=int, default=72, help="有效小时数（默认 72）")
+    bind_code.add_argument("--hours", type=int, default=72, help="有效小时数，1–720（默认 72）")
     bind_code.set_defaults(fn=cmd_staff_bind_code)
     outbox = sub.add_parser("outbox", help="待发送消息（发件箱）管理")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
+import re
 import signal
 import tempfile
 from pathlib import Path
@@ -33,11 +33,19 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
+def deployment_config(example: str) -> str:
+    """The shipped example as a deployment starts from it: the web chat's demo picker switched off."""
+    changed, count = re.subn(r"(?m)^demo_mode = true\b", "demo_mode = false", example)
+    if count != 1:
+        raise AssertionError("config.example.toml should set demo_mode exactly once")
+    return changed
+
+
 def cmd_init(args: argparse.Namespace) -> None:
     target = Path(args.config or "config.toml")
     if not target.exists():
-        shutil.copyfile(EXAMPLE_CONFIG, target)
-        print(f"已生成配置文件 {target}（演示县），请按本县实际修改。")
+        target.write_text(deployment_config(EXAMPLE_CONFIG.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"已生成配置文件 {target}（演示县，网页聊天演示模式已关闭），请按本县实际修改。")
     settings = settings_from(args, target)
 
     async def prepare() -> None:

@@ -1,4 +1,4 @@
-"""统一社会信用代码 (GB 32100-2015) and mainland mobile numbers: validation and masking."""
+"""统一社会信用代码 (GB 32100-2015) and mainland phone numbers (mobile, landline): validation and masking."""
 
 from __future__ import annotations
 
@@ -53,11 +53,6 @@ def normalize_mobile(raw: str) -> str:
     return digits
 
 
-def mask_mobile(phone: str) -> str:
-    """138****8000: the form every digest, log and report uses."""
-    if len(phone) == 11 and phone.isdigit():
-        return f"{phone[:3]}****{phone[7:]}"
-    return "****"
 
 
 # Phone numbers in free text, in the forms people type: full-width digits, spaces, dots or dashes
@@ -117,3 +112,34 @@ def mask_phones_in_text(text: str) -> str:
 
 
 mask_mobiles_in_text = mask_phones_in_text  # the earlier name, kept for callers
+
+
+# A landline as people write it: area code (0 and 2–3 digits, optionally in brackets), a 7–8 digit
+# local number, and an optional extension after -, 转, 分机, ext or #.
+_LANDLINE = re.compile(
+    r"^\(?(?P<area>0[1-9]\d{1,2})\)?-?(?P<local>[1-9]\d{6,7})"
+    r"(?:(?:-|转|分机|ext\.?|x|#)(?P<ext>\d{1,6}))?$", re.IGNORECASE)
+
+
+def normalize_phone(raw: str) -> str:
+    """A mobile as 13800138000, a landline as 0571-88886666 or 0571-88886666-123; else InvalidInput('phone')."""
+    compact = re.sub(r"[\s()（）]", "", raw.translate(_FOLD)).replace("—", "-")
+    try:
+        return normalize_mobile(compact)
+    except InvalidInput:
+        pass
+    m = _LANDLINE.match(re.sub(r"^(?:\+?86|0086)-?(?=[1-9])", "0", compact))
+    if m is None:
+        raise InvalidInput("phone", value=raw[:20])
+    ext = f"-{m.group('ext')}" if m.group("ext") else ""
+    return f"{m.group('area')}-{m.group('local')}{ext}"
+
+
+def mask_mobile(phone: str) -> str:
+    """138****8000 (a landline: 0571-****6666): the form every digest, log and report uses."""
+    if len(phone) == 11 and phone.isdigit():
+        return f"{phone[:3]}****{phone[7:]}"
+    m = _LANDLINE.match(phone)
+    if m is not None:
+        return f"{m.group('area')}-****{m.group('local')[-4:]}" + ("-***" if m.group("ext") else "")
+    return "****"

@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 from bot.escaping import xlsx_cell
 from bot.reports.content import ReportContent
 from bot.services.kpi import Figures
+from handlers import texts
 
 FIG_HEAD = ["分组", "受理", "办结", "按时办结(分子)", "按时办结(分母)", "按时办结率", "已解决", "有效评价",
             "解决率", "满意(分子)", "满意率", "满意率(严格)", "未评价(分子)", "未评价(分母)", "未评价率",
@@ -32,6 +33,37 @@ ROW_SHEETS = {  # rows key → (sheet title, columns)
     "grassroots": ("基层评价明细", ["number", "rater", "rated", "level", "score", "comment", "rated_at"]),
     "third_party": ("第三方评价明细", ["unit", "period", "source", "score", "note"]),
 }
+
+
+# The detail sheets' headers in Chinese: people read the workbook, not the code.
+HEADERS = {
+    "number": "编号", "unit": "单位", "category": "类别", "level": "层级", "submitted_at": "提交时间",
+    "status": "状态", "repeat_of": "重复于", "repeat_state": "重复认定", "started_at": "开始时间",
+    "due_at": "办理期限", "ended_at": "结束时间", "end_reason": "结束方式", "on_time": "按时",
+    "round": "评价轮次", "rating": "评价等级", "tags": "评价标签", "tag_version": "标签版本", "comment": "意见",
+    "solved": "是否解决", "rated_at": "评价时间", "excluded": "不计入", "resolved_at": "办结时间",
+    "state": "评价状态", "verdict": "核实结论", "verdict_kind": "核实认定", "verdict_note": "核实说明",
+    "rectify_due_at": "整改期限", "rectified_at": "整改完成时间", "counted": "计入考核", "reason": "回访原因",
+    "method": "回访方式", "result": "回访结果", "satisfied": "是否满意", "done_at": "回访时间",
+    "rater": "评价单位", "rated": "被评价单位", "score": "分数", "period": "期间", "source": "来源",
+    "note": "说明",
+}
+# Stored codes as words, per column; a code not listed is shown as stored.
+VALUE_LABELS: dict[str, dict[object, str]] = {
+    "status": {s.value: label for s, label in texts.STATUS.items()},
+    "end_reason": {"resolved": "办结", "returned": "退回", "transferred": "转办", "escalated": "提级",
+                   "reported": "协办已反馈", "withdrawn": "企业撤回", "merged": "合并", "rejected": "不予受理"},
+    "rating": dict(texts.RATING_LEVEL_LABELS),
+    "repeat_state": {"flagged": "待确认", "confirmed": "已确认", "unlinked": "已解除"},
+    "reason": {"sample": "随机抽样", "bad_review": "差评", "manual": "人工指定"},
+}
+
+
+def _label(col: str, value: object) -> object:
+    labels = VALUE_LABELS.get(col)
+    if labels is None or isinstance(value, bool):
+        return value
+    return labels.get(value, value)
 
 
 def _fig_row(f: Figures) -> list:
@@ -57,7 +89,8 @@ def write(c: ReportContent, path: Path, tz: ZoneInfo) -> Path:
     ws.title = "指标体系"
     ws.append(["维度", "指标", "计算方法", "权重", "数值", "样本"])
     for i in c.indicators:
-        ws.append([xlsx_cell(v) for v in (i.dimension, i.name, i.formula, i.weight, i.value, i.sample)])
+        weight = round(i.weight, 4) if i.weight is not None else None  # 0.25, not 0.2499999999999999
+        ws.append([xlsx_cell(v) for v in (i.dimension, i.name, i.formula, weight, i.value, i.sample)])
     ws.append(["综合", "企业服务指数", "Σ 权重 × 指标值 ÷ Σ 有数据指标的权重", 1.0, k.total.index, ""])
     for title, groups in (("分单位", k.by_unit), ("分类别", k.by_category), ("分层级", k.by_level),
                           ("分期间", k.by_part)):
@@ -68,9 +101,9 @@ def write(c: ReportContent, path: Path, tz: ZoneInfo) -> Path:
         sheet.append([xlsx_cell(v) for v in _fig_row(k.total)])
     for key, (title, cols) in ROW_SHEETS.items():
         sheet = wb.create_sheet(title)
-        sheet.append(cols)
+        sheet.append([HEADERS.get(col, col) for col in cols])
         for row in k.rows.get(key, []):
-            sheet.append([_cell(row.get(col), tz) for col in cols])
+            sheet.append([_cell(_label(col, row.get(col)), tz) for col in cols])
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from bot.domain import answers
 from bot.domain.appeal import (
     Action,
     Actor,
@@ -16,7 +18,8 @@ from bot.domain.appeal import (
     Source,
 )
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
-from bot.domain.identifiers import normalize_mobile, normalize_uscc
+from bot.domain.identifiers import normalize_phone, normalize_uscc
+from bot.services import membership
 from bot.services.policy import Policy
 from bot.services.ports import Enterprise, Identity, UnitOfWork
 from bot.services.repeats import flag_repeat
@@ -39,20 +42,15 @@ class FilingDraft:
     type: AppealType
     tag_evidence: dict[str, list[str]] = field(default_factory=dict)
     attachments: list[dict] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)  # asked while filing: recorded as supplements
 
 
 def validate_company(policy: Policy, raw: str) -> str:
-    name = raw.strip()
-    if len(name) < 2 or len(name) > policy.company_max_chars:
-        raise InvalidInput("company_length", max=policy.company_max_chars)
-    return name
+    return answers.company_name(raw, policy.company_max_chars)
 
 
 def validate_contact(policy: Policy, raw: str) -> str:
-    name = raw.strip()
-    if not name or len(name) > policy.contact_max_chars or any(ch.isdigit() for ch in name):
-        raise InvalidInput("contact", max=policy.contact_max_chars)
-    return name
+    return answers.person_name(raw, policy.contact_max_chars)
 
 
 def validate_text(policy: Policy, raw: str) -> str:
@@ -82,7 +80,7 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     policy = rt.policy
     now = rt.now()
     uscc = normalize_uscc(draft.uscc)
-    phone = normalize_mobile(draft.phone)
+    phone = normalize_phone(draft.phone)
     company = validate_company(policy, draft.company)
     contact = validate_contact(policy, draft.contact)
     text = validate_text(policy, draft.text)
@@ -92,9 +90,16 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     if not draft.categories:
         raise InvalidInput("category_missing")
 
-    enterprise = await uow.enterprises.upsert(Enterprise(None, uscc, company, contact, phone, draft.area_id))
-    if identity.staff is None:
-        await uow.directory.link_enterprise(identity.key, enterprise.id)
+    flags: dict = {}
+    if identity.staff is None and record_filer:
+        # The filer's own claim carries their contact details; only a verified member's change the profile.
+        enterprise, member = await membership.claim_for_filing(uow, rt, identity, uscc, company, contact, phone,
+                                                                draft.area_id)
+        if not member.verified:
+            flags[membership.UNVERIFIED_FLAG] = True
+    else:  # staff entries and imports belong to the enterprise and never rewrite its profile
+        enterprise = await uow.enterprises.create_if_missing(
+            Enterprise(None, uscc, company, contact, phone, draft.area_id))
 
     day = now.astimezone(rt.tz).strftime("%Y%m%d")
     number = await uow.appeals.next_number(policy.number_prefix, day)
@@ -114,10 +119,14 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
         level=level, difficulty=difficulty, attachments=list(draft.attachments),
         promised_at=promised.at, calendar_gap=promised.calendar_gap,
         filer_channel=identity.key.channel if record_filer else None,
-        filer_external_id=identity.key.user_id if record_filer else None,
+        filer_external_id=identity.key.user_id if record_filer else None, flags=flags,
     )
     appeal.record_submission(actor=actor or actor_of(identity, contact), now=now, note=note)
     appeal = await uow.appeals.add(appeal)
+    if draft.questions:  # kept so the staff can answer them; not part of the description
+        for question in draft.questions:
+            appeal.apply(Action.SUPPLEMENT, actor=actor or actor_of(identity, contact), now=now, note=question)
+        await uow.appeals.save(appeal)
     await flag_repeat(uow, rt, appeal)  # issue 6: same USCC + category soon after a closure
     return appeal
 
@@ -128,13 +137,6 @@ def promised_workdays(policy: Policy, type_: AppealType, difficulty: Difficulty,
     return limits.dispatch + limits.signoff + limits.handling_days(type_, difficulty, level)
 
 
-async def enterprise_profile(uow: UnitOfWork, identity: Identity) -> Enterprise | None:
-    """The enterprise this person filed for before: its details are offered again."""
-    if identity.enterprise_id is None:
-        return None
-    return await uow.enterprises.get(identity.enterprise_id)
-
-
 DIFFICULTY_EVIDENCE = "难度"  # tag_evidence key of the words behind a difficulty hint
 
 
@@ -143,7 +145,7 @@ async def load_appeal_for(uow: UnitOfWork, identity: Identity, number: str) -> A
     appeal = await uow.appeals.get(number.upper())
     if appeal is None:
         raise NotFound("appeal_not_found", number=number)
-    if identity.staff is None and appeal.enterprise_id != identity.enterprise_id:
+    if identity.staff is None and not await membership.may_act_for(uow, identity, appeal):
         raise Forbidden("appeal_not_yours", number=number)
     return appeal
 
@@ -154,11 +156,20 @@ async def appeal_with_timeline(uow: UnitOfWork, identity: Identity, number: str
     return appeal, await uow.appeals.events(appeal.number)
 
 
+async def earlier_due(uow: UnitOfWork, appeal: Appeal) -> datetime | None:
+    """The date the enterprise was given before the latest dispatch: the previous dispatch's, else the promise."""
+    dispatches = [e for e in await uow.appeals.events(appeal.number) if e.action == Action.DISPATCH]
+    before = dispatches[-2].data.get("due_at") if len(dispatches) >= 2 else None
+    return datetime.fromisoformat(before) if before else appeal.promised_at
+
+
 async def own_open_appeals(uow: UnitOfWork, identity: Identity) -> list[Appeal]:
-    """Open appeals plus resolved ones awaiting a rating, newest first."""
-    if identity.enterprise_id is None:
+    """Open appeals plus resolved ones awaiting a rating, newest first: those this person filed, and
+    those of the enterprises they are a verified member of."""
+    if identity.staff is not None:
         return []
-    return await uow.appeals.list_for_enterprise(identity.enterprise_id, open_only=True)
+    verified = await membership.verified_enterprises(uow, identity)
+    return await uow.appeals.list_for_person(identity.key, verified, open_only=True)
 
 
 async def supplement_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
@@ -171,7 +182,8 @@ async def supplement_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, nu
         raise InvalidInput("supplement_empty")
     if len(content) > rt.policy.text_max_chars:
         raise InvalidInput("text_long", max=rt.policy.text_max_chars, length=len(content))
-    appeal.apply(Action.SUPPLEMENT, actor=actor_of(identity, appeal.contact), now=rt.now(), note=content)
+    actor = await membership.acting_person(uow, identity, appeal)
+    appeal.apply(Action.SUPPLEMENT, actor=actor, now=rt.now(), note=content)
     await uow.appeals.save(appeal)
     return appeal
 
@@ -182,7 +194,8 @@ async def withdraw_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
     if identity.staff is not None:
         raise Forbidden("withdraw_enterprise_only")
     now = rt.now()
-    appeal.apply(Action.WITHDRAW, actor=actor_of(identity, appeal.contact), now=now, note=reason.strip()[:200])
+    actor = await membership.acting_person(uow, identity, appeal)
+    appeal.apply(Action.WITHDRAW, actor=actor, now=now, note=reason.strip()[:200])
     await uow.appeals.save(appeal)
     for spell in await uow.handling.holdings(appeal.id, open_only=True):  # holder time stops here
         spell.ended_at, spell.end_reason = now, "withdrawn"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -12,6 +13,15 @@ from bot.services.ports import Staff, UnitOfWork
 # No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+MAX_CODE_HOURS = 720  # 30 days: a code nobody used by then is better issued again
+# Only a slow hash of a code is stored: someone who reads the database (a backup, a report account)
+# would need ~31^8 × this many HMAC rounds to find a live code, far longer than a code lives.
+HASH_ROUNDS = 20_000
+HASH_SALT = b"qihu-bind-code-v1"  # fixed: a redeemed code is found by its hash
+
+
+def code_hash(code: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", code.encode(), HASH_SALT, HASH_ROUNDS).hex()
 
 
 def normalize_code(raw: str) -> str:
@@ -19,12 +29,16 @@ def normalize_code(raw: str) -> str:
 
 
 async def issue_bind_code(uow: UnitOfWork, staff_id: str, now: datetime, ttl: timedelta) -> str:
-    """A fresh single-use code for an active staff member; raises NotFound for an unknown one.
-    The caller commits."""
+    """A fresh single-use code for an active staff member, revoking any live one they had (one live
+    code each); raises NotFound for an unknown member, InvalidInput for a ttl outside 1–720 hours.
+    Only the code's hash is stored. The caller commits."""
+    if not timedelta(hours=1) <= ttl <= timedelta(hours=MAX_CODE_HOURS):
+        raise InvalidInput("bind_code_hours")
     if await uow.directory.staff(staff_id) is None:
         raise NotFound("staff_not_found", staff_id=staff_id)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    await uow.bind_codes.add(code, staff_id, now + ttl)
+    await uow.bind_codes.revoke_live(staff_id, now)
+    await uow.bind_codes.add(code_hash(code), staff_id, now + ttl)
     return code
 
 
@@ -36,7 +50,7 @@ async def redeem_bind_code(uow: UnitOfWork, key: ConversationKey, raw_code: str,
         raise InvalidInput("bind_code_missing")
     if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
         raise InvalidInput("bind_code_invalid")
-    staff_id = await uow.bind_codes.redeem(code, now)
+    staff_id = await uow.bind_codes.redeem(code_hash(code), now)
     if staff_id is None:
         raise InvalidInput("bind_code_invalid")
     staff = await uow.directory.staff(staff_id)

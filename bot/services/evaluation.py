@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from bot.domain.appeal import Action, Appeal, Status
+from bot.domain.appeal import Action, Actor, Appeal, Status
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
 from bot.messages import ConversationKey, OutboundMessage
+from bot.services import membership
 from bot.services.access import require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.ports import Callback, GrassrootsRating, Holding, Identity, Rating, ThirdPartyScore, UnitOfWork
@@ -81,11 +82,11 @@ async def rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, le
     差评 opens verification for the service centre. Raises before storing anything when invalid."""
     appeal, rnd = await rating_round(uow, identity, number)
     return await _store_rating(uow, rt, appeal, rnd, level, tags, comment, solved,
-                               note=note, actor=actor_of(identity, appeal.contact))
+                               note=note, actor=await membership.acting_person(uow, identity, appeal))
 
 
 async def _store_rating(uow: UnitOfWork, rt: Runtime, appeal: Appeal, rnd: int, level: int, tags: Sequence[str],
-                        comment: str, solved: str, *, note: str | None, actor: str, source: str | None = None
+                        comment: str, solved: str, *, note: str | None, actor: Actor, source: str | None = None
                         ) -> Rated:
     """The one way a rating is stored, whether the enterprise gave it or staff recorded it on a call-back."""
     if level not in LEVELS:
@@ -107,8 +108,7 @@ async def _store_rating(uow: UnitOfWork, rt: Runtime, appeal: Appeal, rnd: int, 
         rating.verify_due_at = rt.calendar.add_workdays(now, rt.policy.evaluation.verify_days).at
     action = Action.RATE_BAD if bad else Action.RATE_GOOD
     extra = {"source": source} if source else {}
-    appeal.apply(action, actor=actor, now=now, note=comment if note is None else note,
-                 round=rnd, level=level,
+    appeal.apply(action, actor=actor, now=now, note=comment if note is None else note, round=rnd, level=level,
                  level_label=LEVELS[level], tags=rating.tags, solved=solved, tag_version=ts.version, **extra)
     await uow.appeals.save(appeal)
     await uow.evaluation.add_rating(rating)

@@ -30,6 +30,28 @@ class Enterprise:
     area_id: str | None = None
 
 
+@dataclass
+class Membership:
+    """One chat identity's claim to speak for an enterprise, with that person's own contact details."""
+
+    enterprise_id: int
+    key: ConversationKey
+    status: str  # unverified, verified, rejected
+    claimed_at: datetime
+    contact: str = ""
+    phone: str = ""
+    method: str | None = None  # portal, member, dispatcher, migration
+    prompted_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    id: int | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+
 @dataclass(frozen=True)
 class OrgUnit:
     id: str
@@ -49,10 +71,12 @@ class Staff:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a conversation key belongs to: a staff member, an enterprise, or nobody yet."""
+    """Who a conversation key belongs to: a staff member, an enterprise person, or nobody yet."""
 
     key: ConversationKey
     staff: Staff | None = None
+    # The enterprise this person last filed for: what their next filing starts from. It grants nothing:
+    # access to an enterprise's appeals is a verified Membership (bot.services.membership).
     enterprise_id: int | None = None
 
     @property
@@ -79,6 +103,9 @@ class AppealRepository(Protocol):
     async def get(self, number: str) -> Appeal | None: ...
     async def get_many(self, numbers: Sequence[str]) -> dict[str, Appeal]: ...
     async def list_for_enterprise(self, enterprise_id: int, *, open_only: bool) -> list[Appeal]: ...
+    async def list_for_person(self, key: ConversationKey, enterprise_ids: Sequence[int], *,
+                              open_only: bool) -> list[Appeal]: ...
+    async def mark_filer_verified(self, key: ConversationKey, enterprise_id: int) -> int: ...
     async def events(self, number: str) -> list[AppealEvent]: ...
     async def count(self) -> int: ...
 
@@ -87,6 +114,15 @@ class EnterpriseRepository(Protocol):
     async def get(self, enterprise_id: int) -> Enterprise | None: ...
     async def get_by_uscc(self, uscc: str) -> Enterprise | None: ...
     async def upsert(self, enterprise: Enterprise) -> Enterprise: ...
+    async def create_if_missing(self, enterprise: Enterprise) -> Enterprise: ...
+    async def rename(self, enterprise_id: int, name: str) -> None: ...
+    async def membership(self, enterprise_id: int, key: ConversationKey) -> Membership | None: ...
+    async def membership_by_id(self, member_id: int) -> Membership | None: ...
+    async def memberships(self, key: ConversationKey) -> list[Membership]: ...
+    async def add_membership(self, member: Membership) -> Membership: ...
+    async def save_membership(self, member: Membership) -> None: ...
+    async def pending_claims(self, enterprise_ids: Sequence[int] | None, limit: int) -> list[Membership]: ...
+    async def verified_keys(self, enterprise_id: int) -> list[ConversationKey]: ...
 
 
 class DirectoryRepository(Protocol):
@@ -130,8 +166,14 @@ class OutboxRepository(Protocol):
 
 
 class BindCodeRepository(Protocol):
-    async def add(self, code: str, staff_id: str, expires_at: datetime) -> None: ...
-    async def redeem(self, code: str, now: datetime) -> str | None: ...
+    async def add(self, code_hash: str, staff_id: str, expires_at: datetime) -> None: ...
+    async def revoke_live(self, staff_id: str, now: datetime) -> int: ...
+    async def redeem(self, code_hash: str, now: datetime) -> str | None: ...
+
+
+class CallbackSignatures(Protocol):
+    async def message_of(self, channel: str, timestamp: str, sign: str) -> str | None: ...
+    async def prune(self, now: datetime) -> int: ...
 
 
 class InboundLog(Protocol):
@@ -152,6 +194,7 @@ class TurnStore(Protocol):
     async def open(self, key: ConversationKey, message_id: str, now: datetime) -> OpenedTurn | None: ...
     async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
                     now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]: ...
+    async def claim_signature(self, row: dict[str, Any]) -> bool: ...
 
 
 @dataclass
@@ -355,6 +398,7 @@ class UnitOfWork(Protocol):
     inbound: InboundLog
     turns: TurnStore
     bind_codes: BindCodeRepository
+    callback_signatures: CallbackSignatures
     handling: HandlingRepository
     evaluation: EvaluationRepository
     sweeps: SweepRepository

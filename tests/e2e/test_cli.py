@@ -27,8 +27,11 @@ def test_demo_prints_a_whole_filing_conversation(tmp_path):
 def test_init_writes_config_and_database_then_upgrade_is_idempotent(tmp_path):
     result = qihu("init", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "config.toml").read_text(encoding="utf-8") == (ROOT / "config.example.toml").read_text(
-        encoding="utf-8")
+    written = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    # A deployment starts with the demo picker off; everything else is the example as shipped.
+    assert "\ndemo_mode = false" in written and "\ndemo_mode = true" in example
+    assert written == example.replace("\ndemo_mode = true", "\ndemo_mode = false")
     assert (tmp_path / "qihu.db").exists()
     again = qihu("db", "upgrade", cwd=tmp_path)
     assert again.returncode == 0 and "数据库已升级" in again.stdout

@@ -61,13 +61,21 @@ async def test_xlsx_totals_equal_the_report(report, tmp_path):
     received = list(wb["受理明细"].iter_rows(min_row=2, values_only=True))
     assert len(received) == t.received
     rated = [r for r in wb["评价明细"].iter_rows(min_row=2, values_only=True) if r[-1] == "否"]
-    assert len(rated) == t.satisfaction.den and sum(r[5] >= 3 for r in rated) == t.satisfaction.num
+    satisfied = ("非常满意", "满意", "基本满意")  # rating levels are words, not 5…1
+    assert len(rated) == t.satisfaction.den and sum(r[5] in satisfied for r in rated) == t.satisfaction.num
     excluded = [r for r in wb["评价明细"].iter_rows(min_row=2, values_only=True) if r[-1] == "是"]
     assert len(excluded) == t.excluded_invalid
     callbacks = list(wb["回访明细"].iter_rows(min_row=2, values_only=True))
     assert len(callbacks) == t.callback.den
     indicators = {r[1]: r[4] for r in wb["指标体系"].iter_rows(min_row=2, values_only=True)}
     assert indicators["按时办结率"] == t.on_time.pct and indicators["企业服务指数"] == t.index
+    # People read the sheets: Chinese headers and labels, no codes, weights rounded.
+    assert received[0] and wb["受理明细"]["A1"].value == "编号" and wb["按时办结明细"]["I1"].value == "按时"
+    every = [v for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row]
+    for code in ("submitted_at", "closed", "resolved", "in_progress", "end_reason", "sample"):
+        assert code not in every
+    weights = [r[3] for r in wb["指标体系"].iter_rows(min_row=2, values_only=True) if r[3] is not None]
+    assert weights and all(w == round(w, 4) for w in weights)
     # Per-unit rows sum to the county total where the figure is additive.
     body = units[1:-1]
     assert sum(r[col["受理"]] for r in body) == t.received
@@ -109,7 +117,7 @@ async def test_what_enterprises_wrote_is_text_in_the_html_and_the_xlsx(app, cloc
     assert 'href="https://evil' not in page
     wb = load_workbook(write(content, tmp_path / "r.xlsx", SHANGHAI))
     sheet = wb["评价明细"]
-    col = [c.value for c in sheet[1]].index("comment")
+    col = [c.value for c in sheet[1]].index("意见")
     cells = [row[col] for row in sheet.iter_rows(min_row=2)]
     assert all(c.data_type == "s" for c in cells if c.value)  # no cell is a formula
     written = {c.value for c in cells}

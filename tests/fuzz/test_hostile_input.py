@@ -43,8 +43,14 @@ NASTY = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "'; DROP T
          "\r\n\r\nHTTP/1.1 200 OK", "帮助" * 3000, "评价 5", "返回", "取消", "撤回 QH1"]
 odd_text = st.one_of(st.sampled_from(NASTY), st.text(max_size=300),
                      st.text(alphabet=st.characters(codec="utf-8"), max_size=50))
+# Numbers as a hostile client writes them (issue 14 §6): digits int() misreads or refuses, values that
+# overflow a timestamp or an id, JSON's non-standard constants, NUL.
+ODD_NUMBERS = ["²", "١٧٠٠٠٠٠٠٠٠٠٠٠", "１２３", "9" * 25, "9" * 5000, "-5", "1e400", "NaN", "Infinity", "-Infinity",
+               "0x10", " 1", "1\x00", "\x00", "", "٣.٣"]
+odd_number = st.one_of(st.sampled_from(ODD_NUMBERS), st.integers(min_value=-(10**30), max_value=10**30).map(str),
+                       st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=20))
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                      st.floats(allow_nan=False), odd_text)
+                      st.floats(), st.just(10**4000), odd_text)  # floats: NaN and ±Infinity included
 json_value = st.recursive(json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)), max_leaves=12)
 
@@ -69,8 +75,9 @@ def ding_payload(user: str, text: Any, now_ms: int, msg_id: str) -> dict[str, An
 
 @st.composite
 def ding_case(draw: st.DrawFn) -> dict[str, Any]:
-    sig = draw(st.sampled_from(["valid", "valid", "valid", "forged", "replayed", "missing", "garbled"]))
-    payload = ding_payload(draw(st.sampled_from(["u1", "u2", "x" * 500, "", "$:LWCP"])), draw(odd_text), 0,
+    sig = draw(st.sampled_from(["valid", "valid", "valid", "forged", "replayed", "missing", "garbled", "odd",
+                                "reused"]))
+    payload = ding_payload(draw(st.sampled_from(["u1", "u2", "x" * 500, "", "$:LWCP", "u\x001"])), draw(odd_text), 0,
                            draw(st.one_of(st.text(max_size=20), st.just("dup-1"))))
     for key in draw(st.lists(st.sampled_from(sorted(payload)), max_size=3)):
         if draw(st.booleans()):
@@ -81,7 +88,7 @@ def ding_case(draw: st.DrawFn) -> dict[str, Any]:
         payload["msgtype"] = draw(st.sampled_from(["picture", "richText", "audio", "file", "video", "text", "?"]))
         payload["content"] = draw(json_value)
     body = json.dumps(payload, ensure_ascii=False).encode() if draw(st.integers(0, 4)) else draw(raw_body)
-    return {"kind": "dingtalk", "sig": sig, "body": body}
+    return {"kind": "dingtalk", "sig": sig, "body": body, "odd": draw(odd_number)}
 
 
 @st.composite
@@ -98,21 +105,36 @@ def telegram_case(draw: st.DrawFn) -> dict[str, Any]:
     return {"kind": "telegram", "secret": secret, "body": body}
 
 
+# Portal tokens "<expires>.<hex signature>" with odd expiries and signatures (non-ASCII, too short, NUL).
+portal_token = st.one_of(
+    st.tuples(odd_number, st.one_of(st.just("a" * 64), st.text(max_size=70))).map(lambda p: f"{p[0]}.{p[1]}"),
+    st.sampled_from(["².ab", "1700000000.签名", "." + "a" * 64, "1" * 5000 + "." + "a" * 64, "x", ""]),
+    st.text(max_size=80))
+# Sent as if through our reverse proxy: no demo mode, the portal token is required.
+PROXY_HEADERS = {"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7"}
+
+
 @st.composite
 def web_case(draw: st.DrawFn) -> dict[str, Any]:
     payload: Any = {"user": draw(st.one_of(st.sampled_from(["ent-9", "staff:chen-dispatch", "staff:nobody"]),
                                            json_value)),
                     "text": draw(st.one_of(odd_text, json_value)),
                     "client_msg_id": draw(st.one_of(st.none(), st.text(max_size=80), json_value))}
+    if draw(st.booleans()):
+        payload["token"] = draw(portal_token)
     body = json.dumps(payload, ensure_ascii=False).encode() if draw(st.integers(0, 3)) else draw(raw_body)
-    return {"kind": "web", "body": body}
+    return {"kind": "web", "body": body, "proxied": draw(st.booleans())}
 
 
 @st.composite
 def get_case(draw: st.DrawFn) -> dict[str, Any]:
     path = draw(st.sampled_from(["/healthz", "/api/web/config", "/api/web/messages", "/", "/nope", "/static/..%2f"]))
     query = draw(st.dictionaries(st.sampled_from(["user", "after", "token"]), st.text(max_size=30), max_size=3))
-    return {"kind": "get", "path": path, "query": query}
+    if draw(st.booleans()):
+        query["after"] = draw(odd_number)
+    if draw(st.booleans()):
+        query["token"] = draw(portal_token)
+    return {"kind": "get", "path": path, "query": query, "proxied": draw(st.booleans())}
 
 
 any_case = st.one_of(ding_case(), telegram_case(), web_case(), get_case())
@@ -129,12 +151,15 @@ class FuzzEnv:
     async def start(self) -> FuzzEnv:
         self.ding = await FakeDingTalk().start()
         self.tg = await FakeTelegram(TG_TOKEN, self.clock).start()
+        webchat = self.base.webchat.model_copy(update={"portal_secret": SecretStr("fuzz-portal-secret")})
         channels = ChannelsConfig(
             dingtalk=DingTalkConfig(enabled=True, app_key="dingappkey1", app_secret=SecretStr(APP_SECRET),
                                     api_base=self.ding.url, ack_seconds=30),
             telegram=TelegramConfig(enabled=True, token=SecretStr(TG_TOKEN), webhook_secret=SecretStr(TG_SECRET),
                                     base_url=self.tg.base_url))
-        self.app = await start_app(self.base.model_copy(update={"channels": channels}), self.clock)
+        self.app = await start_app(self.base.model_copy(update={"channels": channels, "webchat": webchat}), self.clock)
+        self.signed = 0
+        self.last_pair: dict[str, str] = {}
         self.client = TestClient(TestServer(make_web_app(self.app), host="127.0.0.1"))
         await self.client.start_server()
         return self
@@ -155,17 +180,28 @@ class FuzzEnv:
 
     async def send(self, case: dict[str, Any]) -> tuple[int, str]:
         now_ms = int(self.clock.now().timestamp() * 1000)
+        proxy = PROXY_HEADERS if case.get("proxied") else {}
         if case["kind"] == "get":
-            resp = await self.client.get(case["path"], params=case["query"])
+            resp = await self.client.get(case["path"], params=case["query"], headers=proxy)
         elif case["kind"] == "dingtalk":
-            ts = {"valid": now_ms, "forged": now_ms, "replayed": now_ms - 2 * 3600 * 1000,
-                  "missing": None, "garbled": None}[case["sig"]]
+            # DingTalk signs each callback as it sends it: one millisecond apart while the clock stands still.
+            self.signed += 1
+            ts = {"valid": now_ms - self.signed, "forged": now_ms, "replayed": now_ms - 2 * 3600 * 1000,
+                  "missing": None, "garbled": None, "odd": None, "reused": None}[case["sig"]]
             headers = {"Content-Type": "application/json"}
             if ts is not None:
                 sign = callback_signature(APP_SECRET if case["sig"] != "forged" else "guess", str(ts))
                 headers |= {"timestamp": str(ts), "sign": sign}
+                if case["sig"] == "valid":
+                    self.last_pair = {"timestamp": str(ts), "sign": sign}
             elif case["sig"] == "garbled":
                 headers |= {"timestamp": "12ab", "sign": "%%%"}
+            elif case["sig"] == "odd":
+                # aiohttp sends header values as UTF-8 and refuses NUL and newlines in them.
+                odd = case["odd"].replace("\x00", "").replace("\n", "")
+                headers |= {"timestamp": odd, "sign": callback_signature(APP_SECRET, odd)}
+            elif case["sig"] == "reused":
+                headers |= self.last_pair  # an earlier message's pair on this body: refused unless same msgId
             resp = await self.client.post(CALLBACK_PATH, data=case["body"], headers=headers)
         elif case["kind"] == "telegram":
             headers = {"Content-Type": "application/json"}
@@ -174,7 +210,7 @@ class FuzzEnv:
             resp = await self.client.post(WEBHOOK_PATH, data=case["body"], headers=headers)
         else:
             resp = await self.client.post("/api/web/messages", data=case["body"],
-                                          headers={"Content-Type": "application/json"})
+                                          headers={"Content-Type": "application/json"} | proxy)
         body = await resp.text()
         self.statuses[resp.status] += 1
         return resp.status, body

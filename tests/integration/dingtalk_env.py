@@ -37,6 +37,7 @@ class DingEnv:
     client: TestClient
     fake: FakeDingTalk
     clock: FrozenClock
+    sent: int = 0  # callbacks signed so far
 
     @property
     def channel(self) -> DingTalkChannel:
@@ -46,7 +47,12 @@ class DingEnv:
         return int(self.clock.now().timestamp() * 1000)
 
     def signed_headers(self, timestamp: int | None = None) -> dict[str, str]:
-        ts = str(self.now_ms() if timestamp is None else timestamp)
+        """DingTalk signs each callback when it sends it: while the test's clock stands still, each
+        one is signed a millisecond earlier than the last, so no two share a (timestamp, sign) pair."""
+        if timestamp is None:
+            self.sent += 1
+            timestamp = self.now_ms() - self.sent
+        ts = str(timestamp)
         return {"timestamp": ts, "sign": callback_signature(APP_SECRET, ts)}
 
     async def close(self) -> None:

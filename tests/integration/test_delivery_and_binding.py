@@ -9,12 +9,14 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.cli import parser as cli
 from bot.config import EXAMPLE_CONFIG
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services.binding import issue_bind_code
 from bot.services.delivery import RetryPolicy
+from storage import tables as t
 from tests.fake_servers import FakeDingTalk
 from tests.integration.dingtalk_env import DingUser, make_env
 
@@ -143,7 +145,7 @@ async def test_staff_bind_with_a_one_time_code(settings, clock, fake_ding, monke
 
         li = DingUser(env, "user777", "李工")
         reply = await li.say(f"绑定 {code.lower()[:4]} {code.lower()[4:]}")
-        assert "绑定成功：您已作为承办人（李工（供电公司）" in reply
+        assert "绑定成功：您已作为承办人（李工，国网示范县供电公司）" in reply and "gdgs" not in reply
         assert "工作人员 · 承办人" in await li.say("帮助")
         assert "绑定码无效、已使用或已过期" in await claimant.say(f"绑定 {code}")  # used up
         async with env.app.runtime.uow() as uow:
@@ -155,5 +157,46 @@ async def test_staff_bind_with_a_one_time_code(settings, clock, fake_ding, monke
         assert "已过期" in await claimant.say(f"绑定{expiring}")
         async with env.app.runtime.uow() as uow:
             assert (await uow.directory.identity(ConversationKey("dingtalk", "user666"))).role == "enterprise"
+    finally:
+        await env.close()
+
+
+async def test_a_new_bind_code_revokes_the_old_one_and_only_hashes_are_stored(settings, clock, fake_ding):
+    env = await make_env(settings, clock, fake_ding)
+    try:
+        async with env.app.runtime.uow() as uow:
+            first = await issue_bind_code(uow, "li-gdgs", clock.now(), timedelta(hours=72))
+            await uow.commit()
+        async with env.app.runtime.uow() as uow:
+            second = await issue_bind_code(uow, "li-gdgs", clock.now(), timedelta(hours=72))
+            other = await issue_bind_code(uow, "chen-dispatch", clock.now(), timedelta(hours=72))
+            await uow.commit()
+        # Whoever reads the table (a backup, a report account) finds no usable code in it.
+        async with env.app.engine.connect() as conn:
+            stored = [tuple(r) for r in (await conn.execute(select(t.bind_codes))).all()]
+        assert len(stored) == 3 and not any(code in repr(stored) for code in (first, second, other))
+
+        li = DingUser(env, "user777", "李工")
+        assert "绑定码无效、已使用或已过期" in await li.say(f"绑定 {first}")  # replaced by the second
+        assert "绑定成功" in await li.say(f"绑定 {second}")
+        chen = DingUser(env, "user888", "陈晓")
+        assert "绑定成功" in await chen.say(f"绑定 {other}")  # another member's code is untouched
+    finally:
+        await env.close()
+
+
+@pytest.mark.parametrize("hours", ["0", "-5", "721", "100000000"])
+async def test_bind_code_hours_outside_1_to_720_are_refused_in_one_line(settings, clock, fake_ding, monkeypatch,
+                                                                        hours):
+    env = await make_env(settings, clock, fake_ding)
+    try:
+        monkeypatch.setenv("QIHU_DATABASE__URL", env.app.settings.database.url)
+        with pytest.raises(SystemExit) as refused:
+            await asyncio.to_thread(cli.main, ["--config", str(EXAMPLE_CONFIG), "staff", "bind-code", "li-gdgs",
+                                               "--hours", hours])
+        message = str(refused.value)
+        assert "--hours 应在 1 到 720 之间" in message and f"当前 {hours}" in message and "\n" not in message
+        async with env.app.engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(t.bind_codes))).scalar_one() == 0
     finally:
         await env.close()

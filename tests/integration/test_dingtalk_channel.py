@@ -79,7 +79,8 @@ async def test_missing_or_bad_signature_and_replay_are_refused_and_store_nothing
     assert resp.status == 403 and "重放" in (await resp.json())["error"]
     future = ding.signed_headers(ding.now_ms() + 3601 * 1000)
     assert (await user.post(payload, headers=future)).status == 403
-    assert (await user.post(payload, headers={"timestamp": "abc", "sign": "x"})).status == 401
+    # A malformed timestamp is a bad request, not a missing credential (issue 14 §6).
+    assert (await user.post(payload, headers={"timestamp": "abc", "sign": "x"})).status == 400
     await ding.channel.drain()
     for table in (t.inbound_messages, t.outbox, t.conversations, t.appeals):
         assert await count(ding.app, table) == 0

@@ -50,7 +50,7 @@ async def test_only_the_filing_enterprise_rates_and_only_when_resolved(app, chat
     assert "不能评价" in await chat.say(f"评价 {number} 5")
     assert "不能代评" in await dispatcher.say(f"评价 {number} 5")
     other = Chat(app, "ent-2")
-    assert "不是您单位提交的" in await other.say(f"评价 {number} 5")
+    assert "不是您本人提交的" in await other.say(f"评价 {number} 5")
     assert await count(app, t.ratings) == 0
 
 

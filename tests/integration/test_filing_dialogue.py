@@ -159,9 +159,9 @@ async def test_query_shows_own_appeals_and_timeline_but_not_others(app, chat):
     detail = await chat.say(f"查询 {number}")
     assert "办理记录" in detail and "提交诉求" in detail and PROBLEM[:10] in detail
     stranger = Chat(app, "ent-2")
-    assert "不是您单位提交的" in await stranger.say(f"查询 {number}")
+    assert "不是您本人提交的" in await stranger.say(f"查询 {number}")
     assert "没有找到编号为 QH20261125-0099" in await stranger.say("查询 QH20261125-0099")
-    assert "不是您单位提交的" in await stranger.say(f"撤回 {number}")
+    assert "不是您本人提交的" in await stranger.say(f"撤回 {number}")
 
 
 async def test_withdraw_asks_then_withdraws_and_tells_the_dispatcher(app, chat):

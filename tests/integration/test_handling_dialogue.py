@@ -204,7 +204,7 @@ async def test_enterprise_and_strangers_cannot_see_or_act(app, chat):
     number = await file_first_appeal(chat)
     await dispatcher.say(f"分派 {number} 供电公司")
     assert "目前不在贵单位办理" in await zhao.say(f"详情 {number}")
-    assert "不是您单位提交的" in await Chat(app, "ent-2").say(f"详情 {number}")
+    assert "不是您本人提交的" in await Chat(app, "ent-2").say(f"详情 {number}")
     assert "只有承办单位的承办人" in await chat.say(f"签收 {number}")
     assert "只有承办单位的承办人" in await chat.say("待办")
     assert "13800138000" in await li.say(f"详情 {number}")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.identifiers import uscc_check_char
+from bot.messages import ConversationKey
 from bot.privacy import PrivacyRefused, parse_before, run_export, run_purge, to_json
 from bot.services.kpi import compute, parse_period
 from storage import tables as t
@@ -84,7 +85,8 @@ async def test_purge_anonymises_old_closed_appeals_and_keeps_statistics_and_time
         assert (await uow.appeals.get(old)).contact == "张伟"  # a dry run writes nothing
 
     before, counts = await run_purge(app, None)
-    assert (counts.appeals, counts.enterprises) == (1, 1)
+    # 张伟 was the enterprise's first, unverified claimant: his details were on his claim, not the profile.
+    assert (counts.appeals, counts.members, counts.enterprises) == (1, 1, 0)
     assert counts.events >= 2 and counts.texts >= 2
 
     async with app.runtime.uow() as uow:
@@ -96,7 +98,12 @@ async def test_purge_anonymises_old_closed_appeals_and_keeps_statistics_and_time
     assert (purged.contact, purged.phone) == (ANONYMISED, "")
     assert (kept.contact, kept.phone) == ("李娜", "13912345678")  # open: untouched
     assert (first_enterprise.contact, first_enterprise.phone) == ("", "")
-    assert (second_enterprise.contact, second_enterprise.phone) == ("李娜", "13912345678")
+    assert (second_enterprise.contact, second_enterprise.phone) == ("", "")  # 李娜 is unverified too
+    async with app.runtime.uow() as uow:
+        first_claim = await uow.enterprises.membership(first_enterprise.id, chat.key)
+        second_claim = await uow.enterprises.membership(second_enterprise.id, ConversationKey("web", "ent-other"))
+    assert (first_claim.contact, first_claim.phone) == (ANONYMISED, "")
+    assert (second_claim.contact, second_claim.phone) == ("李娜", "13912345678")  # open appeal: kept
     # The timeline survives, every step at its time, with the personal data inside it masked.
     assert [(e.action, e.at, e.from_status, e.to_status) for e in events] == timeline_before
     notes = " ".join(e.note for e in events) + purged.resolution + rating.comment
@@ -114,7 +121,7 @@ async def test_purge_anonymises_old_closed_appeals_and_keeps_statistics_and_time
 
     # Again: nothing left to change.
     _, again = await run_purge(app, None)
-    assert again.appeals == again.enterprises == again.events == again.texts == 0
+    assert again.appeals == again.enterprises == again.members == again.events == again.texts == 0
 
     # The enterprise comes back: its name is remembered, its contact asked for afresh.
     answer = await chat.say(PROBLEM)
@@ -138,8 +145,10 @@ async def test_export_holds_everything_about_the_enterprise_and_its_contacts(app
     data = json.loads(to_json(await run_export(app, " 91330825ma2dh4kx39 ")))
     assert data["uscc"] == USCC
     [enterprise] = data["enterprises"]
-    assert (enterprise["name"], enterprise["contact"], enterprise["phone"]) == ("示范精密机械有限公司", "张伟",
-                                                                               "13800138000")
+    assert (enterprise["name"], enterprise["contact"], enterprise["phone"]) == ("示范精密机械有限公司", "", "")
+    [claim] = data["members"]  # the filer's own claim carries his contact details
+    assert (claim["external_id"], claim["status"], claim["contact"], claim["phone"]) == (
+        "ent-1", "unverified", "张伟", "13800138000")
     assert [(i["channel"], i["external_id"]) for i in data["identities"]] == [("web", "ent-1")]
     [appeal] = data["appeals"]
     assert appeal["number"] == number and appeal["status"] == "closed" and other not in json.dumps(data)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.errors import InvalidInput
-from bot.domain.identifiers import mask_mobile, mask_mobiles_in_text, normalize_mobile, normalize_uscc
+from bot.domain.identifiers import (
+    mask_mobile,
+    mask_mobiles_in_text,
+    normalize_mobile,
+    normalize_phone,
+    normalize_uscc,
+)
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "9131000063159284XQ", "91330825MA2DH4KX39"])
@@ -58,3 +64,26 @@ def test_phone_masking_leaves_other_numbers_alone():
     text = "编号 QH20261125-0007，2026-11-25 投产，金额 1300000 元，代码 91330825MA2DH4KX39，13.5 吨"
     assert mask_phones_in_text(text) == text
     assert mask_phones_in_text("电话：0571-88886666，手机 +86 139 1111 3333") == "电话：0571-****6666，手机 139****3333"
+
+
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("0571-88886666", "0571-88886666"),
+    ("0571-88886666-123", "0571-88886666-123"),
+    ("0571-88886666转123", "0571-88886666-123"),
+    ("(0571) 8888 6666", "0571-88886666"),
+    ("０５７１－８８８８６６６６", "0571-88886666"),
+    ("010-6655443 分机 8", "010-6655443-8"),
+    ("+86 138 0013 8000", "13800138000"),
+])
+def test_landlines_with_area_code_and_extension_are_phone_numbers(raw, stored):
+    assert normalize_phone(raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["88886666", "0571-888", "12345", "0571-88886666-1234567", "电话"])
+def test_what_is_not_a_phone_number_is_refused(raw):
+    with pytest.raises(InvalidInput):
+        normalize_phone(raw)
+
+
+def test_a_landline_is_masked_to_its_area_code_and_last_four_digits():
+    assert mask_mobile("0571-88886666-123") == "0571-****6666-***"

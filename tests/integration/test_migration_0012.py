@@ -1,0 +1,48 @@
+"""Migration 0012 on a database that already holds bind codes: they are hashed, and still work."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import Column, MetaData, String, Table, insert, text
+
+from bot.messages import ConversationKey
+from bot.services.binding import redeem_bind_code
+from storage.engine import create_engine
+from storage.migrate import alembic_config
+from storage.tables import ts
+from tests.conftest import start_app
+
+
+def migrate(url: str, revision: str, down: bool = False) -> None:
+    from alembic import command
+    (command.downgrade if down else command.upgrade)(alembic_config(url), revision)
+
+
+async def test_codes_issued_before_the_upgrade_are_hashed_and_still_redeemable(settings, clock):
+    url = settings.database.url
+    app = await start_app(settings, clock)  # at head, with the configured staff loaded
+    await app.close()
+    await asyncio.to_thread(migrate, url, "0010", True)
+    engine = create_engine(url)
+    expires = clock.now() + timedelta(hours=5)
+    # The table as it was before 0012, written through the application's own timestamp type.
+    old = Table("bind_codes", MetaData(), Column("code", String(16)), Column("staff_id", String(64)),
+                ts("expires_at"), ts("used_at"))
+    async with engine.begin() as conn:
+        await conn.execute(insert(old).values(code="ABCD2345", staff_id="li-gdgs", expires_at=expires))
+    await engine.dispose()
+    await asyncio.to_thread(migrate, url, "head")
+
+    app = await start_app(settings, clock)
+    try:
+        async with app.engine.connect() as conn:
+            stored = (await conn.execute(text("SELECT code_hash FROM bind_codes"))).scalars().all()
+        assert len(stored) == 1 and "ABCD2345" not in stored[0] and len(stored[0]) == 64
+        async with app.runtime.uow() as uow:
+            staff = await redeem_bind_code(uow, ConversationKey("dingtalk", "li-phone"), "abcd 2345", clock.now())
+            await uow.commit()
+        assert staff.id == "li-gdgs"
+    finally:
+        await app.close()
