@@ -248,14 +248,14 @@ async def test_unsupported_telegram_message_gets_a_polite_answer(tg):
 async def test_what_a_person_wrote_reaches_telegram_as_plain_text(tg):
     """Issue 14 §4: replies are sent without parse_mode, so HTML or markdown in them is only words."""
     user = TgUser(tg, 42)
-    await user.say("<a href=\"https://evil.example\">县政府通知</a> 我们公司变压器报装两个月没有答复")
+    await user.say("<a href=\"https://evil.example\">县政府通知</a> @all 我们公司变压器报装两个月没有答复")
     await user.say("[县政府通知](https://evil.example/a) <b>有限公司</b>")
     await user.say(USCC)
-    await user.say("@all 张伟")
+    await user.say("张伟")  # "@all 张伟" is no person's name: the contact step refuses it
     await user.say("13800138000")
     await user.press("溪口镇")
     summary = await user.press("水电气能源")
     assert "[县政府通知](https://evil.example/a) <b>有限公司</b>" in summary  # verbatim, as words
-    assert "@all 张伟" in summary
+    assert "@all 我们公司" in summary
     for sent in tg.fake.sent(42):
         assert "parse_mode" not in sent and "entities" not in sent
