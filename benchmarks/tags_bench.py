@@ -7,6 +7,7 @@ import json
 import platform
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--rules", help="learned rules to measure (default: learn them from --data first)")
     ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--calibration-folds", type=int, default=3, help="0: skip calibration (a quick smoke run)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", help="write the results as JSON here too")
     args = ap.parse_args()
@@ -61,8 +63,11 @@ def main() -> None:
     if args.rules:
         learned = KeywordRules.load(args.rules)
     else:
-        corpus = Corpus.build(examples, tokenizer, LearnOptions())
-        learned = KeywordRules.parse(dump_rules(learn_rules(corpus)))
+        options = LearnOptions(calibration_folds=args.calibration_folds)
+        corpus = Corpus.build(examples, tokenizer, options)
+        learned = KeywordRules.parse(dump_rules(learn_rules(corpus, options=options)))
+        if not learned.scoring.temperature:  # probabilities cost the same whatever the temperature
+            learned.scoring = replace(learned.scoring, temperature=1.0)
     tagger = RuleTagger(learned, tokenizer)
     seed = RuleTagger(KeywordRules.load(), tokenizer)
     lcut = tokenizer._jieba.lcut

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.channels.ports import Channel
 from bot.channels.ratelimit import SenderRateLimit
 from bot.channels.registry import build_channels
 from bot.channels.webchat_channel import CHANNEL as WEB
+from bot.channels.webhook_channel import WebhookSender
 from bot.config import Settings
 from bot.delivery_process import DeliveryProcess
 from bot.domain.calendar import WorkCalendar
@@ -22,12 +24,14 @@ from bot.messages import InboundMessage
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
+from bot.services.links import ReportLinks
 from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
 from bot.services.scheduling import SweepContext
 from bot.services.sweeps import build as build_sweeps
+from bot.services.webhooks import CHANNEL as WEBHOOK
 from bot.spool import Spool
 from handlers.notices import ChatNotices
 from handlers.router import Router
@@ -91,6 +95,7 @@ class App:
     sweeps: SweepContext | None = None  # scheduled work (issue 5); the runner is started by start_scheduler
     scheduler: SweepRunner | None = None  # once started
     delivery_process: DeliveryProcess | None = None  # with [delivery] worker = "process"
+    webhooks: WebhookSender | None = None  # with [api] enabled: signed deliveries to other systems
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
@@ -157,6 +162,8 @@ class App:
             self.scheduler = None
         for channel in self.channels:
             await channel.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         await self.spool.settle()
         if self.delivery_process is not None:
             await self.delivery_process.stop()
@@ -181,9 +188,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     policy = policy_from(settings)
     calendar = WorkCalendar.from_file(settings.calendar.extra_days_file or None, policy.timezone)
     rules_path = Path(settings.nlp.rules_file) if settings.nlp.rules_file else DEFAULT_RULES
-    tagger = tagger or RuleTagger(KeywordRules.load(rules_path))
+    if tagger is None:
+        tagger = RuleTagger(KeywordRules.load(rules_path)).watch(rules_path)  # `qihu tags apply` reloads
+        tagger.confidence_threshold = settings.nlp.confidence_threshold
     uow = uow_factory(engine, group_commit_max=db.group_commit_max)
-    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow)
+    server = settings.server
+    links = ReportLinks(server.public_url, server.link_secret.get_secret_value().encode() or secrets.token_bytes(32),
+                        timedelta(minutes=server.report_link_minutes))
+    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow, links)
     # The web chat page reads its messages from the outbox: storing them is delivering them,
     # unless a test passes a sender for "web" to watch delivery itself.
     senders = dict(senders or {})
@@ -205,4 +217,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app.channels = build_channels(app)
     for channel in app.channels:
         outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins
+    if settings.api.enabled:  # signed deliveries to other systems' webhooks, through the same outbox
+        app.webhooks = WebhookSender(runtime.uow, runtime.clock, settings.api.webhook_timeout_seconds)
+        outbox.senders.setdefault(WEBHOOK, app.webhooks)
     return app

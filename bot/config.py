@@ -32,6 +32,9 @@ class ServerConfig(Section):
     max_body_bytes: int = Field(65536, ge=1024)
     sender_per_minute: int = Field(30, ge=0)  # messages a minute from one sender; 0 = no limit
     sender_burst: int = Field(10, ge=1)  # that many may come at once before the limit applies
+    public_url: str = "http://127.0.0.1:8080"  # how people's browsers reach qihu: report download links
+    link_secret: SecretStr = SecretStr("")  # from QIHU_SERVER__LINK_SECRET; empty = a new one each start
+    report_link_minutes: int = Field(1440, ge=1)  # a report download link works this long
 
 
 class DatabaseConfig(Section):
@@ -64,6 +67,7 @@ class TimeLimitsConfig(Section):
 
 class NlpConfig(Section):
     rules_file: str = ""  # empty: the seed enterprise taxonomy shipped in nlp/data/
+    confidence_threshold: float = Field(0.6, ge=0.0, le=1.0)  # below: the enterprise chooses, pool says 类别待确认
 
 
 class CalendarConfig(Section):
@@ -256,6 +260,18 @@ class MonitoringConfig(Section):
     calendar_horizon_days: int = Field(60, ge=0, le=366)  # holidays must be known this far ahead
 
 
+class ApiConfig(Section):
+    """[api]: Open311 GeoReport v2, /api/v1 and signed webhooks for other systems (docs/api.md)."""
+
+    enabled: bool = True  # serve /open311/v2 and /api/v1; clients still need a key (`qihu api-client add`)
+    # What a client's appeals count as in the pool, reports and KPIs; each key names one of these.
+    entry_sources: list[str] = Field(["12345热线", "企呼我应", "民呼我为", "基层治理四平台", "龙游通"], min_length=1)
+    rate_per_minute: int = Field(120, ge=1)  # default per key; `qihu api-client add --rate` sets another
+    rate_burst: int = Field(20, ge=1)  # calls a key may make at once before its rate applies
+    page_size_max: int = Field(100, ge=1, le=1000)  # items per page of a list (cursor pagination)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60)  # a receiver must answer within this
+
+
 class ChannelsConfig(Section):
     dingtalk: DingTalkConfig = DingTalkConfig()
     telegram: TelegramConfig = TelegramConfig()
@@ -281,6 +297,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    api: ApiConfig = ApiConfig()
     routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
     staff: list[StaffConfig] = []

@@ -57,9 +57,11 @@ class OutboundMessage:
     choices: list[Choice] = field(default_factory=list)
     appeal_number: str | None = None
     reply_context: dict[str, Any] = field(default_factory=dict)
+    link: dict[str, str] | None = None  # a file to fetch: {"url", "name"}; channels attach or link it
 
     def body(self) -> dict[str, Any]:
-        return {"text": self.text, "choices": [asdict(c) for c in self.choices]}
+        body = {"text": self.text, "choices": [asdict(c) for c in self.choices]}
+        return body | {"link": self.link} if self.link else body
 
 
 def render_numbered(text: str, choices: list[Choice]) -> str:

@@ -82,6 +82,7 @@ class Pipeline:
         the database lock (conversation row / SQLite write lock) keeps other processes out.
         """
         started = time.perf_counter()
+        self.rt.tagger.refresh()  # a rule file replaced by `qihu tags apply` is taken up here
         lock = self._lock(msg.key)
         async with lock:
             result = "ok"

@@ -6,6 +6,7 @@ from bot.domain.appeal import Appeal, Difficulty
 from bot.messages import Choice
 from bot.services import dispatch as svc
 from bot.services.appeals import DIFFICULTY_EVIDENCE
+from bot.services.tagging import category_unsure
 from bot.services.units import AmbiguousUnit
 from handlers import texts
 from handlers.handling_common import (
@@ -43,10 +44,14 @@ async def pool(turn: Turn, arg: str) -> None:
             lines.append(texts.POOL_LINE.format(
                 number=a.number, company=a.enterprise_name, unverified=unverified_mark(a),
                 area=names.get(a.area_id, ""), category=a.category,
-                type=a.type.value, submitted=fmt_date(a.submitted_at, tz), text_short=short(a.text, 40),
+                type=a.type.value, source=texts.source_label(a), submitted=fmt_date(a.submitted_at, tz),
+                text_short=short(a.text, 40),
                 suggestion=suggestion))
             words = a.tag_evidence.get(a.category) or []
             lines.append(texts.POOL_EVIDENCE.format(words="、".join(words[:5])) if words else texts.POOL_NO_EVIDENCE)
+            unsure = category_unsure(turn.rt.tagger, a.text, a.category)
+            if unsure:
+                lines.append(texts.POOL_UNSURE.format(probability=unsure.probability, others="、".join(unsure.others)))
             if a.difficulty != Difficulty.NORMAL:
                 hint_words = a.tag_evidence.get(DIFFICULTY_EVIDENCE) or []
                 lines.append(texts.POOL_DIFFICULTY.format(difficulty=a.difficulty.value,

@@ -29,7 +29,8 @@ from handlers.render import fmt_date, fmt_time
 from handlers.steps import Step
 from handlers.turn import Turn
 
-LEVEL_CHOICES = [Choice(texts.RATING_LEVEL_LABELS[n], str(n)) for n in (5, 4, 3, 2, 1)]
+# A button sends the level's word: a bare digit would be read as an option number (issue 15, item 0).
+LEVEL_CHOICES = [Choice(texts.RATING_LEVEL_LABELS[n], texts.RATING_LEVEL_LABELS[n]) for n in (5, 4, 3, 2, 1)]
 
 
 def _pct(value: float | None) -> str:
@@ -70,12 +71,23 @@ async def _own_resolved(turn: Turn) -> list[Appeal]:
     return [a for a in await own_open_appeals(turn.uow, turn.identity) if a.status == Status.RESOLVED]
 
 
+def _tag_choices(tags: tuple[str, ...], chosen: list[str]) -> list[Choice]:
+    """Each tag toggles (its word is what it sends); 完成 records the chosen ones, 跳过 none."""
+    return ([Choice(texts.RATE_TAG_CHOSEN.format(tag=t) if t in chosen else t, t) for t in tags]
+            + [Choice(texts.RATE_TAGS_DONE, texts.RATE_TAGS_DONE), Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+
+
 def _ask_tags(turn: Turn) -> None:
     level = int(turn.draft["level"])
     tags = svc.tagset(turn.rt).tags(level)
+    turn.draft["tags"] = []
     turn.goto(Step.RATING_TAGS)
-    turn.say(texts.RATE_ASK_TAGS.format(level=texts.RATING_LEVEL_LABELS[level]),
-             [Choice(t, t) for t in tags] + [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+    turn.say(texts.RATE_ASK_TAGS.format(level=texts.RATING_LEVEL_LABELS[level]), _tag_choices(tags, []))
+
+
+def _ask_comment(turn: Turn) -> None:
+    turn.goto(Step.RATING_COMMENT)
+    turn.say(texts.RATE_ASK_COMMENT.format(max=svc.COMMENT_MAX), [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
 
 
 async def on_level(turn: Turn) -> None:
@@ -88,22 +100,35 @@ async def on_level(turn: Turn) -> None:
 
 
 async def on_tags(turn: Turn) -> None:
+    """A tapped tag toggles and asks again; 完成 or typed numbers / names are the answer."""
     level = int(turn.draft["level"])
     tags = svc.tagset(turn.rt).tags(level)
-    chosen: list[str] = []
-    if turn.text != texts.RATE_SKIP:
-        for word in words(turn.text):
-            if word.isdigit() and 1 <= int(word) <= len(tags):
-                chosen.append(tags[int(word) - 1])
-            elif word in tags:
-                chosen.append(word)
-            else:
-                turn.say(texts.RATE_TAGS_UNKNOWN.format(text=word[:20]),
-                         [Choice(t, t) for t in tags] + [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
-                return
-    turn.draft["tags"] = list(dict.fromkeys(chosen))
-    turn.goto(Step.RATING_COMMENT)
-    turn.say(texts.RATE_ASK_COMMENT.format(max=svc.COMMENT_MAX), [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
+    chosen: list[str] = list(turn.draft.get("tags", []))
+    if turn.text == texts.RATE_SKIP:
+        turn.draft["tags"] = []
+        _ask_comment(turn)
+        return
+    if turn.text == texts.RATE_TAGS_DONE:
+        _ask_comment(turn)
+        return
+    # A tapped button sends the tag's word; a typed number ("1") is an answer like "1 3", not a toggle.
+    if turn.text in tags and not turn.msg.text.strip().isdigit():
+        chosen = [t for t in chosen if t != turn.text] if turn.text in chosen else [*chosen, turn.text]
+        turn.draft["tags"] = chosen
+        turn.say(texts.RATE_TAGS_SO_FAR.format(tags="、".join(turn.draft["tags"]) or texts.RATE_NO_TAGS),
+                 _tag_choices(tags, turn.draft["tags"]))
+        return
+    typed: list[str] = []
+    for word in words(turn.text):
+        if word.isdigit() and 1 <= int(word) <= len(tags):
+            typed.append(tags[int(word) - 1])
+        elif word in tags:
+            typed.append(word)
+        else:
+            turn.say(texts.RATE_TAGS_UNKNOWN.format(text=word[:20]), _tag_choices(tags, chosen))
+            return
+    turn.draft["tags"] = list(dict.fromkeys([*chosen, *typed]))  # in the order they were picked
+    _ask_comment(turn)
 
 
 async def on_comment(turn: Turn) -> None:
@@ -288,7 +313,11 @@ def stats_text(report: kpi.KpiReport, turn_tz: ZoneInfo, now: datetime) -> str:
                  pending=t.pending_rating, repeat=_pct(t.repeat.pct), repeat_n=_n(t.repeat), bad=t.bad_reviews,
                  rectification=_pct(t.rectification.pct), rect_n=_n(t.rectification), excluded=t.excluded_invalid,
                  callback=_pct(t.callback.pct), callback_n=_n(t.callback)),
-             texts.STATS_SOURCES.format(sources="，".join(f"{s} {n}" for s, n in t.rating_sources.items()))]
+             texts.STATS_RATING_SOURCES.format(sources="，".join(f"{s} {n}" for s, n in t.rating_sources.items()))]
+    sources = sorted(((f.received, texts.SOURCE.get(key, key)) for key, f in report.by_source.items()
+                      if f.received), reverse=True)
+    if sources:
+        lines.append(texts.STATS_SOURCES.format(sources="，".join(f"{name} {n} 件" for n, name in sources)))
     return "\n".join(lines)
 
 
@@ -319,7 +348,29 @@ async def index(turn: Turn, arg: str) -> None:
         lines.append(texts.INDEX_RED.format(names="、".join(f"{f.label}（{f.index}）" for f in ranked[:3])))
         lines.append(texts.INDEX_BLACK.format(names="、".join(f"{f.label}（{f.index}）" for f in ranked[-3:][::-1])))
     lines.append(texts.INDEX_TAIL.format(label=report.period.label))
-    turn.say("\n".join(lines))
+    turn.say("\n".join(lines), link=_report_link(turn, report))
+
+
+def _report_link(turn: Turn, report: kpi.KpiReport) -> dict[str, str] | None:
+    """The full report as a signed link for the one who asked; channels attach or link the file."""
+    links, staff = turn.rt.links, turn.identity.staff
+    if links is None or staff is None:
+        return None
+    link = links.make(report.period.label, "html", staff.id, turn.now)
+    return {"url": link.url, "name": link.name, "until": fmt_time(link.expires_at, turn.rt.tz)}
+
+
+async def report_file(turn: Turn, arg: str) -> None:
+    """报告 2026Q4 / 报告 本月: the full report (charts, red and black lists, details) as a download."""
+    report = await kpi.report_for(turn.uow, turn.rt, turn.identity, arg or "本季度")
+    link = _report_link(turn, report)
+    if link is None:
+        turn.say(texts.REPORT_UNAVAILABLE)
+        return
+    t = report.total
+    turn.say(texts.REPORT_READY.format(label=report.period.label, received=t.received, resolved=t.resolved,
+                                       index=texts.NO_DATA if t.index is None else f"{t.index:.1f}",
+                                       name=link["name"], until=link["until"]), link=link)
 
 
 # ---- notices of the scheduler sweeps ----
@@ -341,6 +392,7 @@ def register(reg: CommandRegistry) -> None:
     reg.command("上级评价", "/rateup", roles=HANDLER)(grassroots)
     reg.command("统计", "/stats", roles=OVERSIGHT)(stats)
     reg.command("指数", "/index", roles=OVERSIGHT)(index)
+    reg.command("报告", "/report", roles=OVERSIGHT)(report_file)
     for step, fn in ((Step.RATING_LEVEL, on_level), (Step.RATING_TAGS, on_tags), (Step.RATING_COMMENT, on_comment),
                      (Step.RATING_SOLVED, on_solved)):
         reg.step(step, fn, texts.RATE_WHAT)

@@ -43,6 +43,7 @@ class Draft(BaseModel):
     attachments: list[dict] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)  # asked mid-filing, passed on with the appeal
     editing: bool = False
+    category_unsure: bool = False  # the tagger's best guess is below the confidence threshold
 
 
 def load(turn: Turn) -> Draft:
@@ -97,8 +98,21 @@ async def _set_text(turn: Turn, d: Draft, raw: str) -> None:
     suggestions = tagger.suggest(text)
     kind = tagger.classify_type(text)
     d.text, d.hint, d.category = text, "", ""
-    d.suggestions = [{"label": s.label, "words": list(s.evidence)} for s in suggestions]
+    d.suggestions = _suggestion_rows(tagger, text, suggestions)
     d.type, d.type_words = kind.label, list(kind.evidence)
+    d.category_unsure = bool(suggestions and suggestions[0].probability is not None
+                             and suggestions[0].probability < tagger.confidence_threshold)
+
+
+def _suggestion_rows(tagger, text: str, suggestions: list) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Suggestions as stored in the draft; below the confidence threshold the top three, none preferred."""
+    rows = [{"label": s.label, "words": list(s.evidence), "p": s.probability} for s in suggestions]
+    top = suggestions[0].probability if suggestions else None
+    unsure = top is not None and top < tagger.confidence_threshold
+    if unsure:  # the enterprise chooses among the three likeliest, even those no keyword fired for
+        shown = {r["label"] for r in rows}
+        rows += [{"label": c, "words": [], "p": None} for c in tagger.rank(text) if c not in shown][:3 - len(rows)]
+    return rows[:3] if unsure else rows
 
 
 async def advance(turn: Turn) -> None:
@@ -153,9 +167,10 @@ async def _ask_category(turn: Turn, d: Draft) -> None:
         turn.goto(Step.FILING_CATEGORY_ALL)
         turn.say(texts.ASK_CATEGORY_NONE, _all_categories(turn))
         return
-    choices = [Choice(texts.CATEGORY_EVIDENCE.format(label=s["label"], words="、".join(s["words"][:4])),
-                      s["label"]) for s in d.suggestions]
-    turn.say(texts.ASK_CATEGORY, [*choices, Choice(texts.CATEGORY_OTHER, texts.CATEGORY_OTHER)])
+    choices = [Choice(texts.CATEGORY_EVIDENCE.format(label=s["label"], words="、".join(s["words"][:5]))
+                      if s["words"] else s["label"], s["label"]) for s in d.suggestions]
+    turn.say(texts.ASK_CATEGORY_UNSURE if d.category_unsure else texts.ASK_CATEGORY,
+             [*choices, Choice(texts.CATEGORY_OTHER, texts.CATEGORY_OTHER)])
 
 
 async def _ask_category_all(turn: Turn, d: Draft) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.appeal import Action, AppealEvent, Status
@@ -15,6 +17,7 @@ from handlers.handling_common import (
     gap,
     parse_number,
     phone_for,
+    rating_choices,
     short,
     tell_dispatchers,
     tell_enterprise,
@@ -22,7 +25,8 @@ from handlers.handling_common import (
     unit_names,
 )
 from handlers.registry import HANDLER, STAFF, CommandRegistry
-from handlers.render import fmt_time, unverified_mark
+from handlers.render import fmt_date, fmt_time, unverified_mark
+from handlers.steps import Step
 from handlers.turn import Turn
 
 
@@ -67,10 +71,35 @@ async def accept(turn: Turn, arg: str) -> None:
         tell_enterprise(turn, a, texts.ENT_ACCEPTED.format(number=a.number, unit=unit))
         turn.say(texts.ACCEPTED_LEAD.format(number=a.number, due=due_text(turn, a.due_at), gap=gap(a.calendar_gap),
                                             company=a.enterprise_name, contact=a.contact,
-                                            phone=phone_for(a, True), text=a.text), appeal_number=a.number)
+                                            phone=phone_for(a, True), text=a.text),
+                 [Choice(label, f"{word} {a.number}") for label, word in texts.AFTER_ACCEPT_LEAD],
+                 appeal_number=a.number)
     else:
         turn.say(texts.ACCEPTED_CO.format(number=a.number, due=due_text(turn, spell.due_at),
-                                          lead=names.get(a.lead_unit_id or "", "")), appeal_number=a.number)
+                                          lead=names.get(a.lead_unit_id or "", "")),
+                 [Choice(label, f"{word} {a.number}") for label, word in texts.AFTER_ACCEPT_CO],
+                 appeal_number=a.number)
+
+
+def asks_for_the_rest(word: str) -> Callable[[Turn, str], Awaitable[None]]:
+    """`办结 编号` alone (what the buttons after 签收 send) asks for the text, then runs the command."""
+    async def command(turn: Turn, arg: str) -> None:
+        number, rest = parse_number(arg)
+        if number is None or rest.strip():
+            await NEEDS_TEXT[word](turn, arg)
+            return
+        turn.reset()
+        turn.state.data = {"command": word, "number": number}
+        turn.goto(Step.HANDLING_TEXT)
+        turn.say(texts.ASK_THE_REST[word].format(number=number, ext=turn.rt.policy.time_limits.extension_max),
+                 appeal_number=number)
+    return command
+
+
+async def on_the_rest(turn: Turn) -> None:
+    word, number = turn.draft["command"], turn.draft["number"]
+    turn.reset()
+    await NEEDS_TEXT[word](turn, f"{number} {turn.text}")
 
 
 async def return_(turn: Turn, arg: str) -> None:
@@ -144,8 +173,11 @@ async def resolve(turn: Turn, arg: str) -> None:
                         a.number)
         turn.say(texts.CO_REPORTED_OK.format(lead=names.get(a.lead_unit_id or "", "")), appeal_number=a.number)
         return
+    # The rating invitation is part of the 办结 notice, in this transaction; the sweeps only remind.
+    until = turn.now + timedelta(days=turn.rt.policy.evaluation.rating_window_days)
     tell_enterprise(turn, a, texts.ENT_RESOLVED.format(number=a.number, outcome=outcome, unit=unit,
-                                                       text=a.resolution))
+                                                       text=a.resolution, until=fmt_date(until, turn.rt.tz)),
+                    rating_choices(a.number))
     await tell_dispatchers(turn, texts.STAFF_RESOLVED.format(number=a.number, unit=unit, outcome=outcome,
                                                              text=short(a.resolution or "")), a.number)
     for co in result.unreported or []:
@@ -234,7 +266,7 @@ async def detail(turn: Turn, arg: str) -> None:
     lines = [describe(e, names, tz) for e in d.events]
     spells = "\n".join(spell_line(turn, h, names) for h in d.spells) or texts.DETAIL_NO_SPELLS
     turn.say(texts.DETAIL_STAFF.format(
-        number=a.number, source=texts.SOURCE.get(a.source, a.source.value), status=texts.STATUS[a.status],
+        number=a.number, source=texts.source_label(a), status=texts.STATUS[a.status],
         level=a.level.value, difficulty=a.difficulty.value, company=a.enterprise_name, uscc=a.uscc,
         unverified=unverified_mark(a), contact=a.contact, phone=phone_for(a, d.full_phone),
         area=names.get(a.area_id, a.area_id),
@@ -244,12 +276,16 @@ async def detail(turn: Turn, arg: str) -> None:
         text=a.text, timeline="\n".join(lines), spells=spells), appeal_number=a.number)
 
 
+# What the four commands do once they have their text (the buttons after 签收 send only the number).
+NEEDS_TEXT: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
+    "退回": return_, "进展": progress, "延期": extend, "办结": resolve}
+
+
 def register(reg: CommandRegistry) -> None:
     reg.command("待办", "/todo", roles=HANDLER)(todo)
     reg.command("签收", "/accept", roles=HANDLER)(accept)
-    reg.command("退回", "/return", roles=HANDLER)(return_)
-    reg.command("进展", "/progress", roles=HANDLER)(progress)
-    reg.command("延期", "/extend", roles=HANDLER)(extend)
-    reg.command("办结", "/resolve", roles=HANDLER)(resolve)
+    for word, alias in (("退回", "/return"), ("进展", "/progress"), ("延期", "/extend"), ("办结", "/resolve")):
+        reg.command(word, alias, roles=HANDLER)(asks_for_the_rest(word))
     reg.command("提级", "/escalate", roles=HANDLER)(escalate)
     reg.command("详情", "/detail", roles=STAFF)(detail)
+    reg.step(Step.HANDLING_TEXT, on_the_rest, texts.HANDLING_TEXT_WHAT)

@@ -55,18 +55,29 @@ def enterprise_key(appeal: Appeal) -> ConversationKey | None:
     return None
 
 
-def tell_enterprise(turn: Turn, appeal: Appeal, text: str) -> None:
+def rating_choices(number: str) -> list[Choice]:
+    """The five levels as one-tap `评价 编号 等级` commands, each naming its level in words (never a digit)."""
+    return [Choice(label, f"评价 {number} {label}") for _, label in texts.RATING_LEVELS]
+
+
+def accept_choice(number: str) -> list[Choice]:
+    """The one tap a newly assigned handler needs."""
+    return [Choice(f"签收 {number}", f"签收 {number}")]
+
+
+def tell_enterprise(turn: Turn, appeal: Appeal, text: str, choices: list[Choice] | None = None) -> None:
     key = enterprise_key(appeal)
     if key is not None:
-        turn.notify(key, text, appeal.number)
+        turn.notify(key, text, appeal.number, choices)
 
 
-async def tell_unit(turn: Turn, unit_id: str | None, text: str, number: str) -> None:
+async def tell_unit(turn: Turn, unit_id: str | None, text: str, number: str,
+                    choices: list[Choice] | None = None) -> None:
     if not unit_id:
         return
     for key in await directory.unit_keys(turn.uow, unit_id):
         if key != turn.key:
-            turn.notify(key, text, number)
+            turn.notify(key, text, number, choices)
 
 
 async def tell_dispatchers(turn: Turn, text: str, number: str) -> None:
@@ -97,12 +108,12 @@ async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str
     await tell_unit(turn, result.lead.id, texts.STAFF_NEW_TASK.format(
         number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
         type=a.type.value, text_short=short(a.text), lead=result.lead.name, co=co,
-        signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark), a.number)
+        signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark), a.number, accept_choice(a.number))
     for spell in spells:
         if spell.role == "co" and spell.started_at == turn.now:
             await tell_unit(turn, spell.unit_id, texts.STAFF_CO_TASK.format(
                 number=a.number, company=a.enterprise_name, text_short=short(a.text), lead=result.lead.name,
-                due=due_text(turn, spell.due_at)), a.number)
+                due=due_text(turn, spell.due_at)), a.number, accept_choice(a.number))
     told = enterprise_text.format(number=a.number, lead=result.lead.name, co=co, due=due, gap=mark)
     tell_enterprise(turn, a, told + await _date_change(turn, result))
 

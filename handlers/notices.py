@@ -12,6 +12,7 @@ from bot.services import digests as svc
 from bot.services.scheduling import SweepContext
 from handlers import texts
 from handlers.evaluation_cmds import overdue_notice
+from handlers.handling_common import rating_choices
 from handlers.registry import OVERSIGHT, CommandRegistry
 from handlers.render import fmt_date, fmt_time, unverified_mark
 from handlers.turn import Turn
@@ -42,7 +43,7 @@ class ChatNotices:
         return texts.SCHEDULED[kind].format(**params)
 
     def rating_choices(self, number: str) -> list[Choice]:
-        return [Choice(label, f"评价 {number} {level}") for level, label in texts.RATING_LEVELS]
+        return rating_choices(number)
 
     def bad_review_overdue(self, notice: Any, unit_names: dict[str, str]) -> str:
         """差评 verification / rectification overdue, with the deadline in local time."""

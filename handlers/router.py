@@ -130,6 +130,9 @@ class Router:
             return
 
         step = turn.step
+        if step == Step.HANDLING_TEXT and self.registry.split(text)[0] is not None:
+            turn.reset()  # a whole command instead of the text asked for: nothing half-done to keep
+            step = Step.IDLE
         if step != Step.IDLE:
             cmd, arg = self.registry.split(text)
             if cmd is not None:

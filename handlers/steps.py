@@ -28,6 +28,7 @@ class Step(StrEnum):
     RATING_TAGS = "rating.tags"
     RATING_COMMENT = "rating.comment"
     RATING_SOLVED = "rating.solved"
+    HANDLING_TEXT = "handling.text"  # a button after 签收 sent 办结/进展/退回/延期 and the number: the rest
 
 
 # Filing fields in the order they are asked; each maps to the step that asks it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.appeal import Action, Source, Status
+from bot.domain.appeal import Action, Appeal, Source, Status
 
 STATUS = {
     Status.SUBMITTED: "待受理",
@@ -43,8 +43,14 @@ SOURCE = {
     Source.CONSOLE: "控制台", Source.HOTLINE: "12345-8 热线", Source.OFFLINE: "线下窗口",
     Source.GRID_VISIT: "网格走访", Source.CAMPAIGN: "专项行动",
     Source.CONSULTATION: "人大代表·政协委员·商会征询", Source.INDUSTRY_CHAIN: "产业链",
-    Source.QINQING: "亲清活动", Source.LEADER_VISIT: "领导走访",
+    Source.QINQING: "亲清活动", Source.LEADER_VISIT: "领导走访", Source.API: "系统接口",
 }
+
+
+def source_label(appeal: Appeal) -> str:
+    """The entry source a client system named (12345热线, 企呼我应 …), else the channel's name."""
+    entry = appeal.flags.get("entry_source")
+    return str(entry) if entry else SOURCE.get(appeal.source, appeal.source.value)
 
 # Refusals and validation messages, by error code (bot.domain.errors).
 ERRORS = {
@@ -141,7 +147,8 @@ COMMAND_HELP = {
     "督办": "督办 编号 意见",
     "日报": "日报：诉求概况、超期与临期",
     "统计": "统计 [本月|上月|本季度|2026-11]：办理和评价统计，不写期间即本月",
-    "指数": "指数 [本季度|2026Q4]：企业服务指数与红黑榜，不写期间即本季度",
+    "指数": "指数 [本季度|2026Q4]：企业服务指数与红黑榜（附完整报告下载链接），不写期间即本季度",
+    "报告": "报告 [本季度|本月|2026Q4]：完整报告（含图表和明细）的下载链接，例如：报告 2026Q4",
     "核验": "核验：待核验的企业身份申请；核验 编号 通过|拒绝 理由（企业用户须是已核验的本企业人员）",
 }
 ROLE = {"handler": "承办人", "dispatcher": "调度员", "leader": "领导", "admin": "管理员"}
@@ -175,6 +182,7 @@ ASK_PHONE = "请输入联系人手机号（座机请带区号，如 0571-8888666
 ASK_AREA = "请选择企业所在的乡镇（街道）/企业社区："
 ASK_CATEGORY = "根据您的描述，建议归入以下类别，请选择："
 ASK_CATEGORY_NONE = "未能自动判断问题类别，请从下列类别中选择："
+ASK_CATEGORY_UNSURE = "不确定您的问题属于哪一类，请从下面最可能的三个类别中选择一个（没有默认选项）："
 CATEGORY_OTHER = "其他类别…"
 CATEGORY_EVIDENCE = "{label}（依据：{words}）"
 ASK_CATEGORY_ALL = "请选择问题类别（回复序号或类别名称）："
@@ -275,6 +283,14 @@ ERRORS.update({
 SPOOLED_NOTICE = "消息已收到。系统正在恢复数据服务，恢复后会按顺序处理您的消息并答复，请勿重复发送。"
 UNSUPPORTED_MESSAGE = "暂不支持这种消息类型（{kind}）。请用文字描述您的问题，图片和文件可在填报时发送。"
 CHOICES_HINT = "（点击选项，或回复序号）"
+# The web page's input hint, by role: a dispatcher is not asked to describe a problem.
+INPUT_PLACEHOLDER = {
+    "enterprise": "描述您遇到的问题，或输入命令（帮助）",
+    "handler": "输入命令，如：待办、签收 编号、办结 编号（帮助）",
+    "dispatcher": "输入命令，如：待分派、分派 编号 单位、录入（帮助）",
+    "leader": "输入命令，如：日报、统计、报告 本季度（帮助）",
+    "admin": "输入命令（帮助）",
+}
 # ==== dispatch and handling (issue 4) ====
 ERRORS.update({
     "unit_unknown": "没有找到单位「{text}」，请使用单位全称或常用简称（如 供电公司、人社局）。",
@@ -335,7 +351,7 @@ POOL_EMPTY = "问题池中没有待分派的诉求。"
 POOL_HEAD = "待分派诉求（{n} 件）："
 POOL_LINE = (
     "{number}　{company}{unverified}（"
-    "{area}）　{category}/{type}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
+    "{area}）　{category}/{type}　来源：{source}　提交于 {submitted}\n　　{text_short}\n　　建议：{suggestion}"
 )
 POOL_NO_SUGGESTION = "无匹配规则，请指定主办单位"
 POOL_TAIL = "发送「分派 编号」按建议分派，或「分派 编号 主办单位 [协办 单位…] [时限 N]」。"
@@ -369,6 +385,17 @@ NUMBER_USAGE = "请在命令后写诉求编号，例如：{command} QH20261125-0
 ACCEPTED_LEAD = "已签收诉求 {number}，办理期限 {due}{gap}。\n企业：{company}　联系人：{contact} {phone}\n问题：{text}"
 ACCEPTED_CO = "已签收诉求 {number} 的协办任务，请于 {due} 前向主办单位{lead}反馈（办结 {number} 反馈内容）。"
 RETURN_USAGE = "请按格式发送：退回 编号 理由。"
+# Buttons under the 签收 reply: (label, command); each sends the command and the number.
+AFTER_ACCEPT_LEAD = (("填写进展", "进展"), ("办结", "办结"), ("退回", "退回"), ("申请延期", "延期"))
+AFTER_ACCEPT_CO = (("向主办单位反馈", "办结"), ("填写进展", "进展"), ("退回", "退回"))
+ASK_THE_REST = {
+    "进展": "请写下诉求 {number} 的办理进展（主办单位的进展会告知企业）；不写了请回复「取消」：",
+    "办结": "请写下诉求 {number} 的办理情况，开头可注明 已解决、部分解决 或 未解决（不注明按已解决）；"
+            "暂不办结请回复「取消」：",
+    "退回": "请写明退回诉求 {number} 的理由（如：不属于本单位职责）；不退回请回复「取消」：",
+    "延期": "请写明延期的工作日天数和理由，例如：5 需等待设备到货（最多 {ext} 个工作日）；不延期请回复「取消」：",
+}
+HANDLING_TEXT_WHAT = "填写办理内容"
 RETURNED_OK = "已退回诉求 {number}，服务中心将重新分派。"
 PROGRESS_USAGE = "请按格式发送：进展 编号 内容。"
 PROGRESS_OK = "已记录诉求 {number} 的办理进展{told}。"
@@ -377,7 +404,7 @@ PROGRESS_TOLD_LEAD = "，并告知主办单位"
 EXTEND_USAGE = "请按格式发送：延期 编号 天数 理由，例如：延期 QH20261125-0007 5 需等待设备到货。"
 EXTEND_REQUESTED = "已提交诉求 {number} 延期 {days} 个工作日的申请，等待服务中心审批。当前期限 {due}。"
 RESOLVE_USAGE = "请按格式发送：办结 编号 [已解决|部分解决|未解决] 说明。"
-RESOLVED_OK = "诉求 {number} 已办结（{outcome}），已告知企业，请企业评价。{unreported}"
+RESOLVED_OK = "诉求 {number} 已办结（{outcome}），已告知企业并附上评价邀请。{unreported}"
 RESOLVED_UNREPORTED = "\n注意：协办单位 {names} 未反馈，其协办任务已随办结关闭。"
 CO_REPORTED_OK = "已将协办反馈报送主办单位{lead}。"
 ESCALATE_USAGE = "请按格式发送：提级 编号 理由。"
@@ -429,8 +456,9 @@ DATE_WHY_SET = "服务中心核定办理时限 {days} 个工作日，自 {start}
 DATE_WHY_RULE = "按{difficulty}{type}诉求、{level}单位办理，时限 {days} 个工作日，自 {start} 交办起算"
 ENT_EXT_REFUSED = "承办单位就您的诉求 {number} 申请的延期未获批准，仍将在 {due} 前办结。"
 ENT_RESOLVED = (
-    "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况："
-    "{text}\n如有疑问，可发送「查询 {number}」查看办理记录。"
+    "您的诉求 {number} 已办结（{outcome}）。\n办理单位：{unit}\n办理情况：{text}\n"
+    "请为本次办理评价：点选下方等级，或发送「评价 {number}」；{until} 前有效，逾期记为未评价。\n"
+    "如有疑问，可发送「查询 {number}」查看办理记录。"
 )
 ENT_ESCALATED = "您的诉求 {number} 已提级至{unit}办理，办理期限 {due}{gap}。"
 ENT_TRANSFERRED = "您的诉求 {number} 已改由{lead}办理，办理期限 {due}{gap}。"
@@ -507,7 +535,7 @@ ERRORS.update({
     "repeat_self": "诉求 {number} 不能与自身关联。",
     "not_escalated_by_unit": "诉求 {number} 不是贵单位提级的，不能评价上级服务。",
     "grassroots_done": "贵单位已评价过诉求 {number} 的上级服务。",
-    "leader_stats_only": "统计和指数供领导和服务中心调度员查看。",
+    "leader_stats_only": "统计、指数和报告供领导和服务中心调度员查看。",
     "period_format": "没有识别期间「{text}」，请写 本周、本月、本季度、2026-11、2026Q4 或 2026W48。",
     "tp_unit": "没有单位「{unit}」",
     "tp_period": "期间「{period}」格式不对（应为 2026Q4、2026-11 或 2026W48）",
@@ -519,8 +547,14 @@ RATE_NONE = "您目前没有待评价的诉求。"
 RATE_WHAT = "评价"
 RATE_ASK_LEVEL = "请对诉求 {number}（{unit}办理）的办理结果作出评价{round}（评价自愿，如实反映即可）："
 RATE_ROUND2 = "（整改后第 {round} 轮评价）"
-RATE_ASK_TAGS = "您选择了「{level}」。请选择评价标签（可多选，回复序号如 1 3，或直接写标签名）；不选请回复「跳过」："
+RATE_ASK_TAGS = (
+    "您选择了「{level}」。请选择评价标签（可多选）：逐个点选后点「完成」，或一次回复几个序号如 1 3；"
+    "不选请回复「跳过」："
+)
 RATE_TAGS_UNKNOWN = "没有识别「{text}」，请回复列表中的序号（可多个，用空格分开）或标签名；不选请回复「跳过」。"
+RATE_TAGS_SO_FAR = "已选标签：{tags}。可继续点选（再点一次取消），选好后点「完成」："
+RATE_TAG_CHOSEN = "✓ {tag}"
+RATE_TAGS_DONE = "完成"
 RATE_ASK_COMMENT = "如有意见或建议，请直接写下（{max} 字以内）；没有请回复「跳过」："
 RATE_ASK_SOLVED = "最后，您反映的问题解决了吗？"
 RATE_SKIP = "跳过"
@@ -537,8 +571,9 @@ STAFF_BAD_REVIEW = (
     "被评单位：{unit}　核实期限：{due}\n请联系企业核实后发送：核实 {number} 有效|无效 说明。"
 )
 VERIFY_USAGE = "请按格式发送：核实 编号 有效 说明，或 核实 编号 无效 [误评|恶意] 说明。"
-VERIFY_NOTE_VALID = "差评核实有效：{note}；交{unit}整改，期限 {due}"
-VERIFY_NOTE_INVALID = "差评核实无效（{kind}）：{note}；不计入考核"
+# Timeline notes follow the action's own label ("差评核实有效："), so they do not repeat it.
+VERIFY_NOTE_VALID = "{note}；交{unit}整改，期限 {due}"
+VERIFY_NOTE_INVALID = "（{kind}）{note}；不计入考核"
 VERIFIED_VALID_OK = (
     "已核实诉求 {number} 的差评有效，已交{unit}整改，整改期限 {due}（{days} 个工作日）。已告知单位和企业。"
 )
@@ -581,7 +616,7 @@ STAFF_REPEAT_FLAG = (
 )
 GRASSROOTS_USAGE = "请按格式发送：上级评价 编号 1-5 意见（5 非常满意 … 1 非常不满意）。"
 GRASSROOTS_OK = "已记录贵单位对{unit}办理诉求 {number} 的评价：{level}。"
-STATS_SOURCES = "评价来源：{sources}（件）"
+STATS_RATING_SOURCES = "评价来源：{sources}（件）"
 STATS_HEAD = "【{label} 统计】（{start}–{end}，截至 {now}）"
 STATS_BODY = (
     "受理 {received} 件，办结 {resolved} 件\n"
@@ -593,6 +628,7 @@ STATS_BODY = (
     "差评 {bad} 件，差评整改率 {rectification}（{rect_n}）；无效差评已剔除 {excluded} 件\n"
     "回访满意率 {callback}（{callback_n}）"
 )
+STATS_SOURCES = "受理来源：{sources}"
 STATS_UNITS_HEAD = "单位（按企业服务指数）："
 STATS_UNIT_LINE = "{rank}. {unit}　指数 {index}　满意率 {satisfaction}　按时 {on_time}"
 INDEX_HEAD = "【企业服务指数 {label}】全县 {index}"
@@ -603,7 +639,22 @@ INDEX_NAMES = {
 }
 INDEX_RED = "红榜：{names}"
 INDEX_BLACK = "黑榜：{names}"
-INDEX_TAIL = "完整报告（含图表和明细）：qihu report --period {label} --format html"
+INDEX_TAIL = "完整报告（含图表和明细）见下方下载链接；以后也可随时发送「报告 {label}」获取。"
+REPORT_READY = (
+    "【企业服务指数报告 {label}】受理 {received} 件，办结 {resolved} 件，指数 {index}。\n"
+    "完整报告（指标、图表、红黑榜和明细）：{name}，请点击下方链接下载；链接 {until} 前有效，仅供本人使用，"
+    "过期后再发送「报告 {label}」即可。"
+)
+REPORT_UNAVAILABLE = "报告下载暂不可用，请联系系统管理员。"
+# Why a download link is refused (shown by the browser that opened it).
+REPORT_LINK_ERRORS = {
+    "format": "没有这种报告格式（可下载 .html 或 .xlsx）。",
+    "incomplete": "下载链接不完整，请回到聊天中重新发送「报告 {period}」获取。",
+    "forged": "下载链接签名不正确（链接被改动过，或不是企呼生成的），请回到聊天中重新发送「报告 {period}」获取。",
+    "expired": "下载链接已于 {at} 过期，请回到聊天中重新发送「报告 {period}」获取新链接。",
+    "not_allowed": "该链接的申请人已无权查看报告（报告供领导和服务中心调度员查看）。",
+    "off": "报告下载未开启。",
+}
 NO_DATA = "—"
 OVERDUE_VERIFY = (
     "【差评核实超期】{number} 的差评应于 {due} 前核实，至今未核实。"
@@ -632,10 +683,6 @@ SCHEDULED = {
     "overdue_leader": (
         "【超期告警】{number} {company}（{category}）由{unit}主办，期限 {due}，已超期 {days} 个工作日。\n"
         "可发送「督办 {number} 意见」督办，「详情 {number}」查看办理记录。"
-    ),
-    "rating_prompt": (
-        "请为您的诉求 {number} 的办理情况评价（{outcome}）。\n"
-        "请选择下方评价，或发送「评价 {number}」开始评价；{until} 前有效，逾期记为未评价。"
     ),
     "rating_reminder": (
         "您的诉求 {number} 已办结，尚未评价。请发送「评价 {number}」或选择下方评价，{until} 前有效。"
@@ -673,8 +720,9 @@ DIGEST_POOL_LINE = "· {number} {company}（{category}）{since} 提交"
 DIGEST_POOL_EXT = "待审批延期 {n} 件：{numbers}"
 DIGEST_POOL_TAIL = "发送「待分派」查看并分派。"
 # Leaders' and dispatchers' digests while holiday data is missing (from 1 November for next year).
+# Read by leaders and dispatchers: who should act, never a shell command (the log line names it).
 DIGEST_CALENDAR_MISSING = ("📅 缺少 {years} 年法定节假日数据，该年期限暂按周一至周五计算；"
-                           "请信息管理员录入国务院办公厅放假通知（qihu calendar show {first} 核对）。")
+                           "请信息管理员按国务院办公厅放假通知录入 {first} 年节假日。")
 ERRORS["digest_roles"] = "「日报」仅供领导和服务中心调度员使用。"
 
 
@@ -683,6 +731,7 @@ SIMILAR_APPEAL_QUESTION = "这条消息与诉求 {number}（{category}）内容�
 
 
 # ==== 类别更正与同类问题（调度员） ====
+POOL_UNSURE = "　　类别待确认：规则把握不足（{probability:.0%}），请核对类别，可能是 {others}"
 POOL_EVIDENCE = "　　类别依据：{words}（如有误发送「改类 编号 类别」）"
 POOL_DIFFICULTY = "　　难度建议：{difficulty}（依据：{words}；如不同意，分派时加「难度 一般」）"
 POOL_NO_EVIDENCE = "　　类别由企业选择（无关键词依据）"
@@ -696,3 +745,47 @@ ERRORS.update({
 })
 # ---- Limits on hostile or runaway senders (issue 8) ----
 RATE_LIMITED = "您发送消息太频繁了，请等 {seconds} 秒后再发。"
+
+# ---- Other systems: Open311, /api/v1, webhooks (issue 16); reasons in 4xx answers and the CLI ----
+# Reasons for the refusals aiohttp itself raises (unknown path, wrong method, body too big …).
+HTTP_MESSAGES = {
+    400: "请求格式错误。", 404: "没有这个地址。", 405: "不支持这种请求方法。",
+    413: "请求体过大。", 415: "不支持的内容类型。",
+}
+ERRORS.update({
+    "api_key_invalid": "缺少接口密钥，或密钥无效、已吊销。请在 Authorization: Bearer 或 api_key 中提供有效密钥。",
+    "api_scope_missing": "此密钥没有「{scope}」权限。",
+    "api_client_id": "客户端名称「{value}」无效：应为 1–24 位小写字母、数字、_ 或 -，以字母或数字开头。",
+    "api_client_exists": "客户端「{value}」已存在。",
+    "api_client_unknown": "没有名为「{value}」的客户端。",
+    "api_scope": "权限「{value}」无效，可选：{known}。",
+    "api_entry_source": "来源「{value}」不在配置的受理来源中（[api] entry_sources）：{known}。",
+    "api_rate": "每分钟调用次数至少为 1。",
+    "api_external_id": "外部编号应为 1–60 位可打印 ASCII 字符。",
+    "api_type": "诉求类型「{value}」无效，可选：{known}。",
+    "api_area": "无法从「{value}」确定所在乡镇（街道），请写明乡镇名称。",
+    "api_category": "没有「{value}」这个问题类别（service_code），可用的见 services.json。",
+    "api_datetime": "{field} 的时间「{value}」格式无效，应为带时区的 ISO 8601，如 2026-11-25T10:00:00+08:00。",
+    "api_field_missing": "缺少必填字段 {field}。",
+    "api_field_invalid": "字段 {field} 无效：{reason}",
+    "api_body": "请求体应为 JSON 对象。",
+    "api_cursor": "分页游标 cursor 无效。",
+    "api_limit": "limit 应为 1 到 {max} 之间的整数。",
+    "api_status": "status 只能是 {known}。",
+    "api_rating_level": "评价等级 level 应为 1–5 的整数（5 非常满意 … 1 非常不满意）。",
+    "api_id_list": "service_request_id 应为以逗号分隔的诉求编号，最多 {max} 个。",
+    "webhook_url": "webhook 地址应为 http(s):// 开头的网址，最长 2000 字符。",
+    "webhook_secret": "webhook 密钥应为 16–128 个字符。",
+    "webhook_not_found": "没有编号为 {id} 的 webhook 订阅。",
+    "api_rate_limited": "调用过于频繁，请 {seconds} 秒后重试。",
+    "api_disabled": "接口未开启（[api] enabled = false）。",
+})
+API_NOTICE_CREATED = "已受理，诉求编号 {number}，承诺办结日期 {promised}。"
+API_NOTICE_EXISTING = "该外部编号已提交过，对应诉求 {number}。"
+API_CLIENT_ADDED = ("已创建客户端「{id}」（权限：{scopes}；来源：{source}；每分钟 {rate} 次）。\n"
+                    "密钥只显示这一次，请妥善保存：\n{key}")
+API_CLIENT_LINE = "{id}\t{scopes}\t{source}\t每分钟 {rate} 次\t创建于 {created}\t{state}"
+API_CLIENT_ACTIVE = "有效"
+API_CLIENT_REVOKED = "已吊销（{at}）"
+API_CLIENT_NONE = "还没有接口客户端。用 qihu api-client add 名称 --scopes submit,read 创建。"
+API_CLIENT_REVOKED_DONE = "客户端「{id}」的密钥已吊销，之后的调用一律返回 401。"

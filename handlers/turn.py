@@ -39,10 +39,14 @@ class Turn:
     def draft(self) -> dict:
         return self.state.data
 
-    def say(self, text: str, choices: list[Choice] | None = None, appeal_number: str | None = None) -> None:
+    def say(self, text: str, choices: list[Choice] | None = None, appeal_number: str | None = None,
+            link: dict[str, str] | None = None) -> None:
         """Reply to the sender; the latest choices offered are what a bare number selects."""
+        misread = [c.value for c in choices or [] if c.value.strip().isdigit()]
+        if misread:  # the router would read the tapped value as an option number (issue 15, item 0)
+            raise ValueError(f"choice values must not be bare numbers: {misread}")
         self.outbound.append(OutboundMessage(self.key, text, list(choices or []), appeal_number,
-                                             dict(self.msg.reply_context)))
+                                             dict(self.msg.reply_context), link))
         self.state.choices = [c.value for c in choices or []]
 
     def notify(self, recipient: ConversationKey, text: str, appeal_number: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import tomllib
 from collections.abc import Iterable
@@ -12,9 +13,12 @@ from pathlib import Path
 
 from nlp.tokenizer import Tokenizer
 
+log = logging.getLogger(__name__)
 DEFAULT_RULES = Path(__file__).parent / "data" / "enterprise_rules.toml"
 SUBSTRING_MIN_CHARS = 3
 MATCH_MODES = ("token", "substring")
+DEFAULT_CONFIDENCE = 0.6  # below this calibrated probability a suggestion is shown as uncertain
+EXPLAIN_MOST = 5  # words shown as the reason of a suggestion
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Suggestion:
     label: str
     score: float
     evidence: tuple[str, ...]
+    probability: float | None = None  # calibrated chance that this label is right; None: the file is not calibrated
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Scoring:
     head_chars: int = 0
     head_boost: float = 0.0
     normalize: bool = False
+    temperature: float = 0.0  # probability = softmax(score / temperature); 0 = the file is not calibrated
 
 
 @dataclass
@@ -69,6 +75,7 @@ class KeywordRules:
     idf: dict[str, float] = field(default_factory=dict)
     scoring: Scoring = field(default_factory=Scoring)
     meta: dict[str, object] = field(default_factory=dict)
+    hint_temperatures: dict[str, float] = field(default_factory=dict)  # section → softmax temperature
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_RULES, *more: str | Path) -> KeywordRules:
@@ -83,7 +90,8 @@ class KeywordRules:
         data = tomllib.loads(text)
         sc = data.get("scoring", {})
         scoring = Scoring(match=str(sc.get("match", "token")), head_chars=int(sc.get("head_chars", 0)),
-                          head_boost=float(sc.get("head_boost", 0.0)), normalize=bool(sc.get("normalize", False)))
+                          head_boost=float(sc.get("head_boost", 0.0)), normalize=bool(sc.get("normalize", False)),
+                          temperature=float(sc.get("temperature", 0.0)))
         if scoring.match not in MATCH_MODES:
             raise ValueError(f"{source}: scoring.match must be one of {MATCH_MODES}, not {scoring.match!r}")
         cat_bodies = data.get("categories", {})
@@ -97,7 +105,9 @@ class KeywordRules:
         levels, default_level = _hint_section(data.get("levels", {}), "")
         difficulties, default_difficulty = _hint_section(data.get("difficulty", {}), "")
         dictionary = data.get("dictionary", {})
-        return cls(
+        hint_temperatures = {name: float(data[name]["temperature"]) for name in ("types", "levels", "difficulty")
+                             if isinstance(data.get(name), dict) and "temperature" in data[name]}
+        return cls(hint_temperatures=hint_temperatures,
             version=str(data.get("version", "unversioned")), categories=cats, negatives=negs, types=types,
             default_type=default_type, priors=priors, together=together, levels=levels,
             default_level=default_level, difficulties=difficulties, default_difficulty=default_difficulty,
@@ -135,6 +145,7 @@ class KeywordRules:
             default_difficulty=self.default_difficulty or other.default_difficulty,
             user_words=sorted({*self.user_words, *other.user_words}), idf={**other.idf, **self.idf},
             scoring=self.scoring, meta=dict(self.meta),
+            hint_temperatures={**other.hint_temperatures, **self.hint_temperatures},
         )
 
     def vocabulary(self) -> set[str]:
@@ -157,6 +168,7 @@ def _weighted(value: dict | list) -> dict[str, float]:
 def _hint_section(section: dict, fallback: str) -> tuple[dict[str, dict[str, float]], str]:
     body = dict(section)
     default = str(body.pop("default", fallback))
+    body.pop("temperature", None)
     return {name: _weighted(b.get("keywords", {})) for name, b in body.items()}, default
 
 
@@ -213,6 +225,9 @@ class RuleTagger:
 
     def __init__(self, rules: KeywordRules, tokenizer: Tokenizer | None = None) -> None:
         self.rules = rules
+        self.confidence_threshold = DEFAULT_CONFIDENCE  # [nlp] confidence_threshold; below it: 不确定
+        self._watched: Path | None = None
+        self._stamp: tuple[int, int] | None = None
         # substring rules never tokenize at tagging time: only the file's dictionary goes to jieba
         user_words = rules.vocabulary() if rules.scoring.match == "token" else set(rules.user_words)
         self.tokenizer = tokenizer or Tokenizer(user_words)
@@ -225,6 +240,38 @@ class RuleTagger:
         for hints in (rules.types, rules.levels, rules.difficulties):
             self._compiled[id(hints)] = _Compiled.of(hints, {})
 
+    def watch(self, path: str | Path) -> RuleTagger:
+        """Reload the rules from `path` when the file changes (see refresh); returns self."""
+        self._watched = Path(path)
+        self._stamp = self._file_stamp()
+        return self
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self._watched.stat() if self._watched else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st else None
+
+    def refresh(self) -> bool:
+        """Take up a changed rule file (`qihu tags apply`) without a restart; a broken file keeps the old rules."""
+        if self._watched is None:
+            return False
+        stamp = self._file_stamp()
+        if stamp is None or stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            rules = KeywordRules.load(self._watched)
+        except (OSError, ValueError) as exc:
+            log.warning("rules file %s not reloaded, the previous rules stay: %s", self._watched, exc)
+            return False
+        watched, stamp, threshold = self._watched, self._stamp, self.confidence_threshold
+        self.__init__(rules, self.tokenizer if rules.scoring.match != "token" else None)  # type: ignore[misc]
+        self._watched, self._stamp, self.confidence_threshold = watched, stamp, threshold
+        log.info("rules reloaded from %s (version %s)", watched, rules.version)
+        return True
+
     def _present(self, text: str) -> tuple[set[str], set[str]]:
         """(words present, words present in the head) under the file's match mode."""
         sc = self.rules.scoring
@@ -236,7 +283,8 @@ class RuleTagger:
         return found, head
 
     def _ranked(self, found: set[str], head: set[str], tables: dict[str, dict[str, float]],
-                negatives: dict[str, dict[str, float]], *, with_priors: bool) -> list[Suggestion]:
+                negatives: dict[str, dict[str, float]], *, with_priors: bool,
+                every: bool = False) -> list[Suggestion]:
         rules = self.rules
         boost = rules.scoring.head_boost
         compiled = self._compiled.get(id(tables))
@@ -265,7 +313,7 @@ class RuleTagger:
                     if all(w in found for w in t.words):
                         raw += t.weight
                         fired = fired or t.weight > 0
-            if not fired:
+            if not fired and not every:
                 continue
             score = raw / norm + (rules.priors.get(label, 0.0) if with_priors else 0.0)
             out.append((score, order, label))
@@ -290,36 +338,113 @@ class RuleTagger:
     def suggest(self, text: str, top: int = 3) -> list[Suggestion]:
         """Top categories by score, each with its trigger words; empty when no rule fires."""
         found, head = self._present(text)
-        ranked = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True)
+        if self.rules.scoring.temperature:  # one scoring of every category gives both ranks and probabilities
+            every = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True,
+                                 every=True)
+            probs = self._softmax({s.label: s.score for s in every})
+            ranked = [s for s in every if self._fired(s.label, found)]
+        else:
+            ranked = self._ranked(found, head, self.rules.categories, self.rules.negatives, with_priors=True)
+            probs = {}
         if not self.rules.scoring.normalize:
             ranked = [s for s in ranked if s.score > 0]
-        return [Suggestion(s.label, s.score, self._evidence(s.label, found, head)) for s in ranked[:top]]
+        out = []
+        for k, s in enumerate(ranked[:top]):
+            rival = ranked[1].label if k == 0 and len(ranked) > 1 else ranked[0].label if k else None
+            out.append(Suggestion(s.label, s.score, self.explain(s.label, rival, found, head), probs.get(s.label)))
+        return out
+
+    def explain(self, label: str, rival: str | None, found: set[str], head: set[str],
+                most: int = EXPLAIN_MOST) -> tuple[str, ...]:
+        """Whole words that pushed `label` up more than they push `rival`, by that margin, strongest first.
+
+        Never a single character, never a word inside another shown word (co-occurrences come as a+b).
+        """
+        compiled = self._compiled[id(self.rules.categories)]
+        at = compiled.labels.index(label)
+        against = compiled.labels.index(rival) if rival in compiled.labels else None
+        boost = self.rules.scoring.head_boost
+        margins = []
+        for w in compiled.positive[at].intersection(found):
+            vector = compiled.vectors[w]
+            margin = (vector[at] - (vector[against] if against is not None else 0.0)) * (1 + boost if w in head else 1)
+            if margin > 0 and len(w) >= 2:
+                margins.append((margin, w))
+        margins += [(t.weight, "+".join(t.words)) for t in self.rules.together.get(label, ())
+                    if t.weight > 0 and all(w in found for w in t.words)]
+        margins.sort(key=lambda m: (-m[0], m[1]))
+        shown: list[str] = []
+        for _, w in margins:
+            if any(w in v or v in w for v in shown):
+                continue
+            shown.append(w)
+            if len(shown) == most:
+                break
+        return tuple(shown)
 
     def rank(self, text: str) -> list[str]:
         """Every category, best first (categories no rule fired for come last, in file order)."""
         found, head = self._present(text)
+        # normalised (learned) rules score every category, words or not: rank by that score
         ranked = [s.label for s in self._ranked(found, head, self.rules.categories, self.rules.negatives,
-                                                with_priors=True)]
+                                                with_priors=True, every=self.rules.scoring.normalize)]
         seen = set(ranked)
         return ranked + [c for c in self.categories if c not in seen]
 
-    def _hint(self, text: str, tables: dict[str, dict[str, float]], default: str) -> Suggestion:
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Calibrated probability of every category (softmax of the scores / temperature); {} if uncalibrated."""
+        found, head = self._present(text)
+        return self._probabilities(found, head)
+
+    def _probabilities(self, found: set[str], head: set[str]) -> dict[str, float]:
+        temperature = self.rules.scoring.temperature
+        if not temperature:
+            return {}
+        return self._softmax({s.label: s.score for s in self._ranked(
+            found, head, self.rules.categories, self.rules.negatives, with_priors=True, every=True)})
+
+    def _fired(self, label: str, found: set[str]) -> bool:
+        compiled = self._compiled[id(self.rules.categories)]
+        if not compiled.positive[compiled.labels.index(label)].isdisjoint(found):
+            return True
+        return any(t.weight > 0 and all(w in found for w in t.words) for t in self.rules.together.get(label, ()))
+
+    def _softmax(self, scores: dict[str, float]) -> dict[str, float]:
+        temperature = self.rules.scoring.temperature
+        top = max(scores.values())
+        exps = {c: math.exp((x - top) / temperature) for c, x in scores.items()}
+        total = sum(exps.values())
+        return {c: e / total for c, e in exps.items()}
+
+    def _hint(self, text: str, tables: dict[str, dict[str, float]], default: str, section: str = "") -> Suggestion:
+        """The strongest hint with its words; with a section temperature, a hint below the confidence
+        threshold gives way to the default (不确定, not a guess), its probability telling why."""
         found, head = self._present(text)
         ranked = [s for s in self._ranked(found, head, tables, {}, with_priors=False) if s.score > 0]
         if not ranked:
             return Suggestion(default, 0.0, ())
-        return Suggestion(ranked[0].label, ranked[0].score, self._evidence(ranked[0].label, found, head))
+        top = ranked[0]
+        temperature = self.rules.hint_temperatures.get(section)
+        probability = None
+        if temperature:
+            scores = {s.label: s.score for s in ranked}
+            exps = [math.exp((scores.get(label, 0.0) - top.score) / temperature) for label in tables]
+            probability = 1.0 / (sum(exps) + math.exp(-top.score / temperature))
+            if probability < self.confidence_threshold:
+                return Suggestion(default, 0.0, (), probability)
+        words = tuple(w for w in self._evidence(top.label, found, head) if len(w) >= 2)[:EXPLAIN_MOST]
+        return Suggestion(top.label, top.score, words, probability)
 
     def classify_type(self, text: str) -> Suggestion:
-        return self._hint(text, self.rules.types, self.rules.default_type)
+        return self._hint(text, self.rules.types, self.rules.default_type, "types")
 
     def classify_level(self, text: str) -> Suggestion:
         """Level hint (e.g. 市级 for city-level matters); the file's default when nothing fires."""
-        return self._hint(text, self.rules.levels, self.rules.default_level)
+        return self._hint(text, self.rules.levels, self.rules.default_level, "levels")
 
     def classify_difficulty(self, text: str) -> Suggestion:
         """Difficulty hint (e.g. 复杂 when several departments are named); default otherwise."""
-        return self._hint(text, self.rules.difficulties, self.rules.default_difficulty)
+        return self._hint(text, self.rules.difficulties, self.rules.default_difficulty, "difficulty")
 
 
 @dataclass(frozen=True)

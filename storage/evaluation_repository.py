@@ -186,7 +186,8 @@ class SqlEvaluationRepository:
             flags = dict(r.flags)
             appeals.append(AppealFact(
                 id=r.id, number=r.number, uscc=r.uscc, enterprise_name=r.enterprise_name, category=r.category,
-                level=r.level, type=r.type, source=r.source, status=r.status, area_id=r.area_id,
+                level=r.level, type=r.type, source=flags.get("entry_source") or r.source, status=r.status,
+                area_id=r.area_id,
                 lead_unit_id=r.lead_unit_id, submitted_at=r.submitted_at,
                 resolved_at=firsts.get((r.id, Action.RESOLVE.value)),
                 withdrawn_at=firsts.get((r.id, Action.WITHDRAW.value)),

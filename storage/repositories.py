@@ -34,6 +34,7 @@ from bot.services.ports import (
 )
 from storage import tables as t
 from storage.rows import outbox_rows
+from storage.webhook_rows import add_webhook_rows
 
 UNVERIFIED_FLAG = "filer_unverified"  # bot.services.membership.UNVERIFIED_FLAG: the filer's claim is not verified
 
@@ -106,6 +107,7 @@ class SqlAppealRepository:
              "to_status": e.to_status.value, "note": e.note, "data": e.data}
             for e in appeal.pending_events
         ])
+        await add_webhook_rows(self.conn, appeal, appeal.pending_events)
         appeal.pending_events.clear()
 
     @staticmethod
@@ -503,6 +505,12 @@ class SqlTagCorrections:
         unconfirmed = [Status.SUBMITTED.value, Status.REJECTED.value, Status.WITHDRAWN.value]
         stmt = (select(t.appeals.c.number, t.appeals.c.text, t.appeals.c.category)
                 .where(t.appeals.c.status.not_in(unconfirmed)).order_by(t.appeals.c.id).limit(limit))
+        return [(r.number, r.text, r.category) for r in (await self.conn.execute(stmt)).all()]
+
+    async def closed_tags(self, limit: int = 100_000) -> list[tuple[str, str, str]]:
+        """(number, text, category) of closed appeals (已闭环), oldest first: their final categories."""
+        stmt = (select(t.appeals.c.number, t.appeals.c.text, t.appeals.c.category)
+                .where(t.appeals.c.status == Status.CLOSED.value).order_by(t.appeals.c.id).limit(limit))
         return [(r.number, r.text, r.category) for r in (await self.conn.execute(stmt)).all()]
 
     async def open_appeals(self, limit: int = 2000) -> list[Appeal]:

@@ -419,3 +419,33 @@ tag_corrections = Table(
     ts("at", nullable=False),
     Index("ix_tag_corrections_appeal", "appeal_number", "id"),
 )
+
+# ---- other systems (issue 16, migration 0016) ----
+
+# One row per client system (a 12345 hotline, 企呼我应, 基层治理四平台 …). The key is shown once and
+# kept only as its SHA-256: it is 32 random bytes, so no slow hash is needed against guessing.
+api_clients = Table(
+    "api_clients", metadata,
+    Column("id", String(24), primary_key=True),  # the name given to `qihu api-client add`
+    Column("key_prefix", String(16), nullable=False, unique=True),  # finds the row; not secret
+    Column("key_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),  # submit, read, read_personal, rate, callbacks
+    Column("entry_source", String(32), nullable=False),  # e.g. 12345热线: the source of what it submits
+    Column("rate_per_minute", Integer, nullable=False),
+    ts("created_at", nullable=False),
+    ts("revoked_at"),
+)
+
+# A client's webhook: state changes of its appeals (or of all, with all_appeals) are POSTed to url,
+# signed with secret (HMAC-SHA256), through the outbox.
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("client_id", String(24), ForeignKey("api_clients.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", String(128), nullable=False),  # kept as given: signing needs it
+    Column("all_appeals", Boolean, nullable=False, default=False),
+    ts("created_at", nullable=False),
+    ts("deleted_at"),
+    Index("ix_webhook_subscriptions_client", "client_id", "deleted_at"),
+)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.services.ports import StorageInterrupted
+from storage.api_repository import SqlApiRepository
 from storage.engine import DirectConnection, OwnedSqlite, PgDriver, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
     evaluation = _Repository(SqlEvaluationRepository)
     sweeps = _Repository(SqlSweepRepository)
     tags = _Repository(SqlTagCorrections)
+    api = _Repository(SqlApiRepository)
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

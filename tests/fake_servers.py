@@ -325,6 +325,26 @@ class FakeTelegram(_Server):
             "message_id": self._message_id, "date": int(now.timestamp()),
             "chat": {"id": int(chat_id), "type": "private"}, "text": text}})
 
+    def documents(self, chat_id: int | str) -> list[dict[str, Any]]:
+        """Each document sent: caption, file name and the uploaded bytes."""
+        return [c.params for c in self.calls if c.method == "sendDocument" and str(c.params["chat_id"]) == str(chat_id)]
+
+    async def m_sendDocument(self, params: dict[str, Any]) -> web.Response:
+        chat_id, document = params.get("chat_id"), params.get("document")
+        if not chat_id or not hasattr(document, "file"):  # an uploaded file arrives as a multipart part
+            return self._error(400, "Bad Request: there is no document in the request")
+        caption = str(params.get("caption", ""))
+        if len(caption) > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
+        self.calls.append(TelegramCall("sendDocument", {"chat_id": chat_id, "caption": caption,
+                                                        "filename": document.filename, "data": document.file.read()}))
+        self._message_id += 1
+        return web.json_response({"ok": True, "result": {
+            "message_id": self._message_id, "date": int(self.clock.now().timestamp()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "document": {"file_id": f"doc-{self._message_id}", "file_unique_id": f"u{self._message_id}",
+                         "file_name": document.filename}}})
+
     async def m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
         if not params.get("callback_query_id"):
             return self._error(400, "Bad Request: query id is empty")

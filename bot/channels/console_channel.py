@@ -22,7 +22,8 @@ class ConsoleSender:
     async def send(self, recipient: str, body: dict[str, Any], *, outbox_id: int) -> None:
         choices = [Choice(**c) for c in body.get("choices", [])]
         prefix = "" if recipient == self.user else f"[→ {recipient}] "
-        self.write(f"企呼> {prefix}" + render_numbered(body.get("text", ""), choices).replace("\n", "\n      "))
+        text = body.get("text", "") + (f"\n📎 {body['link']['url']}" if body.get("link") else "")
+        self.write(f"企呼> {prefix}" + render_numbered(text, choices).replace("\n", "\n      "))
 
 
 async def console_loop(app: ChannelHost, user: str, read: Callable[[], str] = input) -> None:

@@ -237,14 +237,18 @@ def dtmd_link(value: str) -> str:
     return "dtmd://dingtalkclient/sendMessage?content=" + dtmd_content(value)
 
 
-def render_markdown(text: str, choices: list[Choice]) -> tuple[str, str]:
-    """(title, markdown): the text, then every choice as a numbered one-tap link.
+def render_markdown(text: str, choices: list[Choice], link: dict[str, str] | None = None) -> tuple[str, str]:
+    """(title, markdown): the text, a file's download link, then every choice as a numbered one-tap link.
 
     The text is plain (it carries what people wrote): escaped whole, so only our links are markup.
     """
     title = (text.strip().splitlines() or ["企呼"])[0][:40]
     lines = [dingtalk_markdown(line) if line.strip() else "" for line in text.splitlines()]
     body = "  \n".join(lines)  # DingTalk markdown needs two trailing spaces for a line break
+    if link:
+        body += f"\n\n📎 [{dingtalk_markdown(str(link.get('name', '')))}]({link.get('url', '')})"
+    if not choices:
+        return title, body
     options = [f"{i}. [{dingtalk_markdown(c.label)}]({dtmd_link(c.value)})" for i, c in enumerate(choices, start=1)]
     return title, body + "\n\n" + "  \n".join(options) + "  \n" + texts.CHOICES_HINT
 
@@ -403,8 +407,8 @@ class DingTalkApi:
 
     async def send(self, recipient: str, body: dict[str, Any], outbox_id: int) -> None:
         text, choices = str(body.get("text", "")), choices_of(body)
-        if choices:
-            title, md = render_markdown(text, choices)
+        if choices or body.get("link"):
+            title, md = render_markdown(text, choices, body.get("link"))
             key, param = "sampleMarkdown", {"title": title, "text": md}
         else:
             key, param = "sampleText", {"content": text}
@@ -475,8 +479,8 @@ class ZzdApi:
 
     async def send(self, recipient: str, body: dict[str, Any], outbox_id: int) -> None:
         text, choices = str(body.get("text", "")), choices_of(body)
-        if choices:
-            title, md = render_markdown(text, choices)
+        if choices or body.get("link"):
+            title, md = render_markdown(text, choices, body.get("link"))
             msg: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": title, "text": md}}
         else:
             msg = {"msgtype": "text", "text": {"content": text}}
@@ -551,8 +555,8 @@ class DingTalkSender:
     async def _session_reply(self, url: str, body: dict[str, Any], staff_id: str) -> bool:
         """True when delivered; False when DingTalk refused the session (then the API is used)."""
         text, choices = str(body.get("text", "")), choices_of(body)
-        if choices:
-            title, md = render_markdown(text, choices)
+        if choices or body.get("link"):
+            title, md = render_markdown(text, choices, body.get("link"))
             payload: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": title, "text": md}}
         else:
             payload = {"msgtype": "text", "text": {"content": text}}

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.channels import jsonbody
@@ -31,6 +32,7 @@ WEBHOOK_PATH = "/channels/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CALLBACK_DATA_MAX = 64  # bytes, Bot API limit
 TEXT_MAX = 4096
+CAPTION_MAX = 1024  # a document's caption
 UNSUPPORTED_KINDS = ("sticker", "voice", "video", "video_note", "audio", "animation", "location", "contact")
 
 
@@ -49,7 +51,8 @@ def text_of_callback(data: str) -> str:
 def keyboard(choices: list[Choice]) -> InlineKeyboardMarkup | None:
     if not choices:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(c.label[:64], callback_data=callback_data(c, i))]
+    # Numbered like the prompts' "回复序号": a typed number picks the same option as the button.
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"{i}. {c.label}"[:64], callback_data=callback_data(c, i))]
                                  for i, c in enumerate(choices, start=1)])
 
 
@@ -105,10 +108,14 @@ class TelegramSender:
             raise DeliveryError(f"telegram flood limit for chat {chat_id}", retry_after=wait)
         if wait > 0:
             await self.sleep(wait)
+        target: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+        link = body.get("link")
         try:
             # No parse_mode: the text carries what people wrote, and as plain text none of it is markup.
-            await self.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
-                                        text=text[:TEXT_MAX], reply_markup=keyboard(choices))
+            if link:
+                await self._send_document(target, text, link, keyboard(choices))
+            else:
+                await self.bot.send_message(chat_id=target, text=text[:TEXT_MAX], reply_markup=keyboard(choices))
         except RetryAfter as exc:
             raise DeliveryError(f"telegram: {exc}", retry_after=_retry_seconds(exc)) from exc
         except (Forbidden, BadRequest) as exc:  # blocked by the user, chat not found, bad markup
@@ -116,6 +123,29 @@ class TelegramSender:
         except (InvalidToken, NetworkError, TelegramError) as exc:
             raise DeliveryError(f"telegram: {exc!r}") from exc
 
+
+    async def _send_document(self, chat_id: int | str, text: str, link: dict[str, Any], markup: Any) -> None:
+        """The file behind a signed qihu link, uploaded as a document with the text as its caption."""
+        data = await fetch_file(str(link.get("url", "")))
+        document = InputFile(data, filename=str(link.get("name", "report")))
+        if len(text) <= CAPTION_MAX:
+            await self.bot.send_document(chat_id=chat_id, document=document, caption=text, reply_markup=markup)
+            return
+        await self.bot.send_message(chat_id=chat_id, text=text[:TEXT_MAX], reply_markup=markup)
+        await self.bot.send_document(chat_id=chat_id, document=document)
+
+
+async def fetch_file(url: str) -> bytes:
+    """GET one of qihu's own download links; a refusal (expired, forged) is final, a network error is not."""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            if 400 <= resp.status < 500:
+                raise DeliveryError(f"telegram: file link refused with HTTP {resp.status}", permanent=True)
+            if resp.status != 200:
+                raise DeliveryError(f"telegram: file link HTTP {resp.status}")
+            return await resp.read()
+    except aiohttp.ClientError as exc:
+        raise DeliveryError(f"telegram: file link {exc!r}") from exc
 
 
 def _is_id(value: object) -> bool:

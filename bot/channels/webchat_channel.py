@@ -19,6 +19,7 @@ from bot.channels.ports import ChannelHost
 from bot.domain.errors import DomainError
 from bot.messages import ConversationKey, InboundMessage
 from bot.services import membership
+from handlers.texts import INPUT_PLACEHOLDER
 
 CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -138,7 +139,7 @@ class WebChat:
         # The picker shows who the demo person is and where they work: 陈晓（县企业综合服务中心）.
         staff = [{"id": f"staff:{s.id}", "name": f"{s.name}（{units.get(s.unit, '')}）", "role": s.role}
                  for s in self.app.settings.staff if s.demo] if demo else []
-        return _json({"demo": demo, "staff": staff})
+        return _json({"demo": demo, "staff": staff, "placeholders": INPUT_PLACEHOLDER})
 
     def _authenticate(self, request: web.Request, user: Any, token: Any) -> str | web.Response:
         if not isinstance(user, str) or not USER_ID.match(user):
@@ -181,6 +182,15 @@ class WebChat:
         if not uscc or name is None or not 2 <= len(name) <= 100:
             return _bad(400, "身份令牌中的企业名称无效（应为 2–100 字，UTF-8 再经 base64url 编码）。")
         return uscc, name
+
+    async def link_demo_staff(self) -> None:
+        """In demo mode every demo staff member has a page identity from the start, so a task assigned
+        before they first open the page is waiting there for them (issue 15: told at once)."""
+        if not (self.settings.enabled and self.settings.demo_mode):
+            return
+        for s in self.app.settings.staff:
+            if s.demo:
+                await self._bind_demo_staff(f"staff:{s.id}")
 
     async def _bind_demo_staff(self, user: str) -> None:
         if user.startswith("staff:"):
@@ -253,4 +263,4 @@ class WebChat:
 
 def _message(row: Any) -> dict[str, Any]:
     return {"id": row.id, "text": row.body.get("text", ""), "choices": row.body.get("choices", []),
-            "appeal_number": row.appeal_number}
+            "link": row.body.get("link"), "appeal_number": row.appeal_number}

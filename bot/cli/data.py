@@ -58,7 +58,7 @@ def cmd_outbox_list(args: argparse.Namespace) -> None:
         return
     print("编号\t状态\t尝试\t渠道:接收人\t创建时间\t最后错误\t内容")
     for r in rows:
-        text = str(r.body.get("text", "")).replace("\n", " ")[:30]
+        text = str(r.body.get("text") or r.body.get("type", "")).replace("\n", " ")[:30]  # webhooks: event type
         error = (r.last_error or "").replace("\n", " ")[:60]
         print(f"{r.id}\t{r.status}\t{r.attempts}\t{r.channel}:{r.recipient}\t"
               f"{r.created_at:%Y-%m-%d %H:%M}\t{error}\t{text}")

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from bot import backup, ops_cli, privacy
+from bot import api_cli, backup, ops_cli, privacy
 from bot.cli import common, data, serve, tags
 from bot.logsetup import configure_logging
 from bot.startup import explain
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="配置文件（默认 $QIHU_CONFIG、./config.toml 或示例配置）")
     parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, data, tags, ops_cli, backup, privacy):
+    for group in (serve, data, tags, ops_cli, backup, privacy, api_cli):
         group.register(sub)
     return parser
 

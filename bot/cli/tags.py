@@ -1,19 +1,31 @@
-"""`qihu tags learn`, `eval` and `common`: keyword rules learned and measured, and problems many report."""
+"""`qihu tags learn`, `eval`, `diff`, `apply`, `common`: keyword rules learned, measured, applied; common problems."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from bot.cli.common import opened_app, settings_from
 from bot.config import Settings
-from bot.services.tagging import common_problems, pool_examples
-from nlp.learn import Corpus, Example, LearnOptions, cross_validate, dump_rules, evaluate, learn_rules, read_csv
-from nlp.rules import KeywordRules
+from bot.services.tagging import closed_examples, common_problems, pool_examples
+from nlp.learn import (
+    Corpus,
+    Example,
+    LearnOptions,
+    cross_validate,
+    diff_rules,
+    dump_rules,
+    evaluate,
+    learn_rules,
+    read_csv,
+)
+from nlp.rules import DEFAULT_RULES, KeywordRules
 from nlp.tokenizer import Tokenizer
 
 LEARNED_HEADER = """Keyword rules learned by `qihu tags learn` ({source}); format: docs/tags.md.
@@ -26,7 +38,8 @@ Strongest words come first in every table."""
 
 def _learn_options(args: argparse.Namespace) -> LearnOptions:
     return LearnOptions(min_df=args.min_df, per_category=args.per_category, head_chars=args.head_chars,
-                        head_boost=args.head_boost, seed=args.seed)
+                        head_boost=args.head_boost, seed=args.seed, max_keywords=args.max_keywords,
+                        single_chars=args.single_chars)
 
 
 def _base_rules(paths: list[str] | None) -> KeywordRules | None:
@@ -42,29 +55,75 @@ def _read_examples(args: argparse.Namespace) -> list[Example]:
             raise SystemExit(f"cannot read {args.data}: {exc}") from None
     if getattr(args, "from_pool", False):
         examples += [Example(text, label) for text, label in asyncio.run(_pool_examples(settings_from(args)))]
+    if getattr(args, "from_db", False):
+        history = asyncio.run(_pool_examples(settings_from(args), closed=True))
+        counts = Counter(label for _, label in history)
+        few = sorted(label for label, n in counts.items() if n < args.min_count)
+        if few:
+            print(f"categories with fewer than {args.min_count} closed appeals left out: {', '.join(few)}",
+                  file=sys.stderr)
+        examples += [Example(text, label) for text, label in history if counts[label] >= args.min_count]
     if not examples:
-        raise SystemExit("no labelled texts: give --data FILE.csv and/or --from-pool")
+        raise SystemExit("no labelled texts: give --data FILE.csv, --from-pool or --from-db")
     return examples
 
 
-async def _pool_examples(settings: Settings) -> list[tuple[str, str]]:
+async def _pool_examples(settings: Settings, closed: bool = False) -> list[tuple[str, str]]:
     async with opened_app(settings, prepare=False, senders={}) as app, app.runtime.uow() as uow:
-        return await pool_examples(uow)
+        return await (closed_examples(uow) if closed else pool_examples(uow))
 
 
 def cmd_tags_learn(args: argparse.Namespace) -> None:
     examples = _read_examples(args)
-    base = _base_rules(args.base)
+    base = _base_rules(args.base or ([str(DEFAULT_RULES)] if args.from_db else None))  # merged with the seed
     options = _learn_options(args)
     tokenizer = Tokenizer(base.vocabulary() if base else ())
     corpus = Corpus.build(examples, tokenizer, options)
     source = " + ".join(filter(None, [Path(args.data).name if args.data else "",
-                                      "pool" if args.from_pool else ""]))
+                                      "pool" if args.from_pool else "", "closed appeals" if args.from_db else ""]))
     rules = learn_rules(corpus, None, options, base=base, source=source)
     Path(args.out).write_text(dump_rules(rules, LEARNED_HEADER.format(source=source)), encoding="utf-8")
     sizes = ", ".join(f"{label} {len(words)}" for label, words in rules.categories.items())
     print(f"learned from {len(examples)} texts, {len(rules.categories)} categories → {args.out}")
     print(f"keywords per category: {sizes}")
+    if rules.scoring.temperature:
+        print(f"calibrated: temperature {rules.scoring.temperature:g}")
+
+
+def cmd_tags_diff(args: argparse.Namespace) -> None:
+    try:
+        old, new = KeywordRules.load(args.old), KeywordRules.load(args.new)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read rules: {exc}") from None
+    print("\n".join(diff_rules(old, new)))
+
+
+def cmd_tags_apply(args: argparse.Namespace) -> None:
+    """Back up the configured rule file and put FILE in its place; a running server reloads it."""
+    from datetime import datetime
+
+    settings = settings_from(args)
+    if not settings.nlp.rules_file:
+        raise SystemExit("[nlp] rules_file is empty (the shipped seed rules are used): set it to the county's "
+                         "rule file first, then apply")
+    target = Path(settings.nlp.rules_file)
+    try:
+        new = KeywordRules.load(args.file)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {args.file}: {exc}") from None
+    if not new.categories:
+        raise SystemExit(f"{args.file} has no categories: not applied")
+    if target.exists():
+        backup = target.with_name(f"{target.name}.{datetime.now().strftime('%Y%m%d-%H%M%S')}.bak")
+        shutil.copy2(target, backup)
+        print(f"backup: {backup}")
+        print("\n".join(diff_rules(KeywordRules.load(target), new)))
+    staging = target.with_name(target.name + ".new")
+    shutil.copyfile(args.file, staging)
+    staging.replace(target)  # atomic: the server never reads half a file
+    print(f"applied {args.file} → {target}; a running server takes it up with its next message")
+
+
 
 
 def cmd_tags_eval(args: argparse.Namespace) -> None:
@@ -104,6 +163,10 @@ def cmd_tags_common(args: argparse.Namespace) -> None:
 
 
 def _add_learning_knobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-keywords", type=int, default=150,
+                   help="words per category, keywords and negative words together (150; 0 = unlimited)")
+    p.add_argument("--single-chars", action="store_true",
+                   help="the old character rules (with --max-keywords 0): the most accurate today, but not readable")
     p.add_argument("--min-df", type=int, default=2, help="a word must occur in this many texts (2)")
     p.add_argument("--per-category", type=int, default=2000, help="words kept per category (2000)")
     p.add_argument("--head-chars", type=int, default=30, help="length of the subject line (30)")
@@ -117,22 +180,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-column", default="label")
     p.add_argument("--from-pool", action="store_true",
                    help="also use the database's dispatcher-confirmed tags and tag corrections")
-
-
-def _add_learning_knobs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--min-df", type=int, default=2, help="a word must occur in this many texts (2)")
-    p.add_argument("--per-category", type=int, default=2000, help="words kept per category (2000)")
-    p.add_argument("--head-chars", type=int, default=30, help="length of the subject line (30)")
-    p.add_argument("--head-boost", type=float, default=2.0, help="extra weight of subject-line words (2.0)")
-    p.add_argument("--seed", type=int, default=0)
-
-
-def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", help="labelled CSV (UTF-8, with a header row)")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--from-pool", action="store_true",
-                   help="also use the database's dispatcher-confirmed tags and tag corrections")
+    p.add_argument("--from-db", action="store_true",
+                   help="also use closed appeals' final categories (after 改类, hotline imports included)")
+    p.add_argument("--min-count", type=int, default=20,
+                   help="with --from-db: a category needs this many closed appeals (20)")
 
 
 def register(sub: Any) -> None:  # argparse's subparsers action (its class is private)
@@ -152,6 +203,13 @@ def register(sub: Any) -> None:  # argparse's subparsers action (its class is pr
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     _add_learning_knobs(ev)
     ev.set_defaults(fn=cmd_tags_eval)
+    diff = tags_sub.add_parser("diff", help="两个规则文件的差别（新增、删除、权重变化）")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(fn=cmd_tags_diff)
+    apply = tags_sub.add_parser("apply", help="备份当前规则文件并换成新文件，运行中的服务自动重新加载")
+    apply.add_argument("file")
+    apply.set_defaults(fn=cmd_tags_apply)
     common = tags_sub.add_parser("common", help="列出多家企业反映的同类未办结问题")
     common.add_argument("--threshold", type=float, default=0.35)
     common.set_defaults(fn=cmd_tags_common)

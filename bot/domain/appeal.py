@@ -64,6 +64,7 @@ class Source(StrEnum):
     INDUSTRY_CHAIN = "industry_chain"  # 产业链
     QINQING = "qinqing"  # 亲清活动
     LEADER_VISIT = "leader_visit"  # 领导走访
+    API = "api"  # another system through Open311 or /api/v1; the entry source (12345热线 …) is in flags
 
 
 class AppealType(StrEnum):

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
-from bot.reports.content import ReportContent
+from bot.reports.content import ReportContent, unit_rows
 
 log = logging.getLogger(__name__)
 logging.getLogger("matplotlib.category").setLevel(logging.WARNING)  # period labels look like dates
@@ -45,20 +45,31 @@ def _png(fig) -> bytes:  # type: ignore[no-untyped-def]
     return buf.getvalue()
 
 
+def unit_bars(c: ReportContent) -> list[tuple[str, float, str]]:
+    """(label, index, colour) of every unit the table lists with an index, ranked ones first; those
+    below the ranking sample are grey and marked, not left out."""
+    ranked = {f.label for f in c.ranked}
+    small = sorted((f for f in unit_rows(c.kpi) if f.index is not None and f.label not in ranked),
+                   key=lambda f: (-(f.index or 0), f.label))
+    return [(f.label if f.label in ranked else f"{f.label}（样本少）", f.index or 0,
+             "#c0392b" if f in c.black else "#27ae60" if f in c.red else "#5b8ff9" if f.label in ranked
+             else "#b0b0b0") for f in [*c.ranked, *small]]
+
+
 def unit_index_chart(c: ReportContent) -> bytes | None:
-    units = c.ranked[:15]
-    if not units:
+    bars = unit_bars(c)[:40]
+    if not bars:
         return None
     cjk_font()
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(units) + 1.2))
-    labels = [f.label for f in units][::-1]
-    values = [f.index or 0 for f in units][::-1]
-    colors = ["#c0392b" if f in c.black else "#27ae60" if f in c.red else "#5b8ff9" for f in units][::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(bars) + 1.2))
+    labels = [label for label, _, _ in bars][::-1]
+    values = [value for _, value, _ in bars][::-1]
+    colors = [colour for _, _, colour in bars][::-1]
     ax.barh(labels, values, color=colors)
     for y, v in enumerate(values):
         ax.text(v + 0.5, y, f"{v:.1f}", va="center", fontsize=8)
     ax.set_xlim(0, 105)
-    ax.set_title("各单位企业服务指数（绿：红榜，红：黑榜）")
+    ax.set_title("各单位企业服务指数（绿：红榜，红：黑榜，灰：样本不足不排名）")
     ax.set_xlabel("指数（0–100）")
     return _png(fig)
 

@@ -43,6 +43,15 @@ UNIT_HEAD = ["单位", "受理", "办结", "按时办结率", "解决率", "满�
              "差评整改率", "回访满意率", "指数"]
 
 
+def rectify_state(r: dict, now: datetime) -> str:
+    """Which one: rectified on time, rectified late, still within its deadline, or overdue (as of the report)."""
+    if r["rectified_at"] is not None:
+        return "已按期整改" if r["on_time"] else "已整改（逾期完成）"
+    if r["rectify_due_at"] is not None and now > r["rectify_due_at"]:
+        return "逾期未整改"
+    return "整改中（未到期）"
+
+
 def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list[list[str]], str]]:
     """(heading, rows or paragraphs, kind) in report order; kind is 'p' (paragraphs) or 'table'."""
     t = c.kpi.total
@@ -70,8 +79,7 @@ def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list
            f"企业评价：“{r['comment']}”"
            for r in c.positive_cases] or ["本期无符合条件的正面典型。"]
     neg = [f"{r['number']}（{r['unit']}）：{r['tags'] or '无标签'}；核实意见：{r['verdict_note']}；"
-           f"整改期限 {_d(r['rectify_due_at'], tz)}，"
-           f"{'已按期整改' if r['on_time'] else '已整改' if r['rectified_at'] else '整改中或逾期'}"
+           f"整改期限 {_d(r['rectify_due_at'], tz)}，{rectify_state(r, c.kpi.generated_at)}"
            for r in c.negative_cases] or ["本期无核实有效的差评。"]
     cands = [["类别", "件数", "占比", "说明"]] + [[cat, str(n), f"{share}%", "；".join(ex) or "—"]
                                              for cat, n, share, ex in c.candidates]

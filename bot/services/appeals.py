@@ -70,7 +70,7 @@ def actor_of(identity: Identity, display: str = "") -> Actor:
 
 async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft: FilingDraft,
                         source: Source, *, actor: Actor | None = None, record_filer: bool = True,
-                        note: str = "") -> Appeal:
+                        note: str = "", flags: dict | None = None) -> Appeal:
     """Store a new appeal as 待受理 with its number, promised deadline and first event.
 
     Staff entering an appeal for an enterprise (录入, imports) pass record_filer=False: the
@@ -90,7 +90,7 @@ async def submit_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, draft:
     if not draft.categories:
         raise InvalidInput("category_missing")
 
-    flags: dict = {}
+    flags = dict(flags or {})  # the API's entry source, plus what this filing adds
     if identity.staff is None and record_filer:
         # The filer's own claim carries their contact details; only a verified member's change the profile.
         enterprise, member = await membership.claim_for_filing(uow, rt, identity, uscc, company, contact, phone,

@@ -241,6 +241,8 @@ class KpiReport:
     unit_names: dict[str, str]
     # the rows behind the figures, for the XLSX and the typical cases
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    # per entry source: a channel (web, zzd, hotline …) or a client system's source (12345热线 …)
+    by_source: dict[str, Figures] = field(default_factory=dict)
 
 
 # ---- computation ----
@@ -251,11 +253,14 @@ class _Groups:
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
         self.total = Figures("全县合计")
-        self.dims: dict[str, dict[str, Figures]] = {"unit": {}, "category": {}, "level": {}, "part": {}}
+        self.dims: dict[str, dict[str, Figures]] = {"unit": {}, "category": {}, "level": {}, "part": {},
+                                                    "source": {}}
 
-    def each(self, unit: str | None, category: str, level: str, part: str | None) -> list[Figures]:
+    def each(self, unit: str | None, category: str, level: str, part: str | None,
+             source: str | None = None) -> list[Figures]:
         out = [self.total]
-        keys = {"unit": unit or UNASSIGNED, "category": category or "其他", "level": level, "part": part}
+        keys = {"unit": unit or UNASSIGNED, "category": category or "其他", "level": level, "part": part,
+                "source": source}
         for dim, key in keys.items():
             if key is None:
                 continue
@@ -283,9 +288,9 @@ class _Tally:
     parts: list[Period]
 
     def figs(self, a: AppealFact, unit: str | None, at: datetime | None) -> list[Figures]:
-        """The figures an event counts in: total, its unit, category, level and sub-period."""
+        """The figures an event counts in: total, its unit, category, level, sub-period and entry source."""
         part = next((p.label for p in self.parts if at in p), None)
-        return self.g.each(unit, a.category, a.level, part)
+        return self.g.each(unit, a.category, a.level, part, a.source)
 
 
 def _received(t: _Tally) -> None:
@@ -463,7 +468,7 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
     for f in every:
         f.index = service_index(f, policy.index_weights)
     return KpiReport(period, now, g.total, g.dims["unit"], g.dims["category"], g.dims["level"], g.dims["part"],
-                     policy.index_weights, names, dict(rows))
+                     policy.index_weights, names, dict(rows), g.dims["source"])
 
 
 def _rating_row(a: AppealFact, r: Rating, names: dict[str, str], *, excluded: bool) -> dict:

@@ -380,7 +380,49 @@ class TagCorrectionRepository(Protocol):
     async def add(self, correction: TagCorrection) -> int: ...
     async def list(self, limit: int = 10_000) -> list[TagCorrection]: ...
     async def confirmed_tags(self, limit: int = 100_000) -> list[tuple[str, str, str]]: ...
+    async def closed_tags(self, limit: int = 100_000) -> list[tuple[str, str, str]]: ...
     async def open_appeals(self, limit: int = 2000) -> list[Appeal]: ...
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """Another system with a key: what it may do (scopes), what it submits count as, how fast it may call."""
+
+    id: str
+    scopes: frozenset[str]
+    entry_source: str
+    rate_per_minute: int
+    created_at: datetime
+    revoked_at: datetime | None = None
+    key_prefix: str = ""
+    key_hash: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    id: int
+    client_id: str
+    url: str
+    secret: str
+    all_appeals: bool
+    created_at: datetime
+
+
+class ApiRepository(Protocol):
+    """Client systems, their keys and webhook subscriptions; webhook deliveries go to the outbox."""
+
+    async def add_client(self, client: ApiClient) -> None: ...
+    async def client(self, client_id: str) -> ApiClient | None: ...
+    async def client_by_prefix(self, prefix: str) -> ApiClient | None: ...
+    async def clients(self) -> list[ApiClient]: ...
+    async def revoke(self, client_id: str, now: datetime) -> bool: ...
+    async def add_subscription(self, client_id: str, url: str, secret: str, all_appeals: bool,
+                               now: datetime) -> WebhookSubscription: ...
+    async def subscriptions(self, client_id: str) -> list[WebhookSubscription]: ...
+    async def subscription(self, subscription_id: int) -> WebhookSubscription | None: ...
+    async def delete_subscription(self, client_id: str, subscription_id: int, now: datetime) -> bool: ...
+    async def page(self, after_id: int, limit: int, statuses: Sequence[str] = (),
+                   since: datetime | None = None, until: datetime | None = None) -> list[Appeal]: ...
 
 
 class StorageInterrupted(Exception):
@@ -403,6 +445,7 @@ class UnitOfWork(Protocol):
     evaluation: EvaluationRepository
     sweeps: SweepRepository
     tags: TagCorrectionRepository
+    api: ApiRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

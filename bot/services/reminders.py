@@ -1,4 +1,4 @@
-"""Reminder sweeps: dispatch, sign-off, near-due, overdue (daily, then the leader), rating prompt/reminder/expiry."""
+"""Reminder sweeps: dispatch, sign-off, near-due, overdue (daily, then the leader), rating reminder and expiry."""
 
 from __future__ import annotations
 
@@ -202,31 +202,6 @@ async def overdue_leader(ctx: SweepContext) -> int:
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
 
-async def rating_prompt(ctx: SweepContext) -> int:
-    """At resolution (the first pass after it): ask the enterprise to rate, with the five levels as
-    choices. Not held by quiet hours: it follows the resolution message the enterprise just got."""
-    now = ctx.now()
-    window = ctx.schedule.rating_window_days
-
-    async def fetch(uow: UnitOfWork, after_id: int) -> list[Appeal]:
-        return await uow.sweeps.appeals_due("rating_prompt", [Status.RESOLVED.value], "status_since",
-                                            before=now + timedelta(seconds=1), after_id=after_id,
-                                            limit=ctx.schedule.batch_size)
-
-    async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
-        since = a.status_since or now
-        key = enterprise_key(a)
-        keys = [key] if key else []
-        if not await uow.sweeps.claim("rating_prompt", a.number, slot_of(since), now, ref_at=since,
-                                      appeal_id=a.id, recipients=len(keys)):
-            return 0
-        text = ctx.render.text("rating_prompt", number=a.number, outcome=a.outcome or "",
-                               until=since + timedelta(days=window))
-        return await ctx.send(uow, keys, text, a.number, ctx.render.rating_choices(a.number))
-
-    return await in_batches(ctx, fetch, handle, lambda a: a.id)
-
-
 async def rating_reminder(ctx: SweepContext) -> int:
     """Still not rated a day after resolution → remind the enterprise once (quiet hours hold it)."""
     now = ctx.now()
@@ -287,6 +262,5 @@ def register(reg: SweepRegistry) -> None:
     reg.add("near_due", near_due)
     reg.add("overdue_daily", overdue_daily)
     reg.add("overdue_leader", overdue_leader)
-    reg.add("rating_prompt", rating_prompt)
     reg.add("rating_reminder", rating_reminder)
     reg.add("rating_expiry", rating_expiry)

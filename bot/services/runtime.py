@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import WorkCalendar
+from bot.services.links import ReportLinks
 from bot.services.policy import Policy
 from bot.services.ports import Clock, UnitOfWork
 from nlp.rules import RuleTagger
@@ -20,6 +21,7 @@ class Runtime:
     calendar: WorkCalendar
     tagger: RuleTagger
     uow: Callable[[], UnitOfWork]
+    links: ReportLinks | None = None  # report downloads; None where nothing serves them (tools)
 
     @property
     def tz(self) -> ZoneInfo:

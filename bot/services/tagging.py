@@ -48,6 +48,28 @@ async def pool_examples(uow: UnitOfWork) -> list[tuple[str, str]]:
     return list(out.values())
 
 
+@dataclass(frozen=True)
+class Unsure:
+    """A category the rules are not sure of: its probability and the likelier or next categories."""
+
+    probability: float
+    others: tuple[str, ...]
+
+
+def category_unsure(tagger: RuleTagger, text: str, category: str) -> Unsure | None:
+    """Unsure when the calibrated probability of `category` is below the threshold; None otherwise or uncalibrated."""
+    probs = tagger.probabilities(text)
+    if not probs or category not in probs or probs[category] >= tagger.confidence_threshold:
+        return None
+    others = tuple(c for c in sorted(probs, key=lambda c: -probs[c]) if c != category)[:2]
+    return Unsure(probs[category], others)
+
+
+async def closed_examples(uow: UnitOfWork) -> list[tuple[str, str]]:
+    """(text, final category) of closed appeals: after every 改类, hotline imports included."""
+    return [(text, category) for _, text, category in await uow.tags.closed_tags()]
+
+
 def similar_own_appeals(text: str, appeals: list[Appeal], tagger: RuleTagger | None = None,
                         threshold: float = SUPPLEMENT_THRESHOLD) -> list[tuple[Appeal, float]]:
     """The enterprise's own open appeals that look like the same matter as `text`, most similar first.

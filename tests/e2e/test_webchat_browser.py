@@ -57,7 +57,7 @@ def test_file_an_appeal_through_the_page(server, browser, tmp_path):
     def tap(label_start: str) -> None:
         def find(d):  # type: ignore[no-untyped-def]
             buttons = d.find_elements(By.CSS_SELECTOR, ".msg.bot:last-child .choices button")
-            return next((b for b in buttons if b.text.startswith(label_start)), False)
+            return next((b for b in buttons if b.get_attribute("data-label").startswith(label_start)), False)
         wait.until(find).click()
 
     browser.get(server.url + "/")

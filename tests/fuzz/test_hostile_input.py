@@ -30,6 +30,7 @@ from storage import tables as t
 from tests.conftest import start_app
 from tests.fake_servers import FakeDingTalk, FakeTelegram
 from tests.fakes import FrozenClock
+from tests.integration.api_env import new_key
 
 pytestmark = pytest.mark.smoke
 EXAMPLES = int(os.environ.get("QIHU_FUZZ_EXAMPLES", "60"))
@@ -137,7 +138,37 @@ def get_case(draw: st.DrawFn) -> dict[str, Any]:
     return {"kind": "get", "path": path, "query": query, "proxied": draw(st.booleans())}
 
 
-any_case = st.one_of(ding_case(), telegram_case(), web_case(), get_case())
+@st.composite
+def api_case(draw: st.DrawFn) -> dict[str, Any]:
+    """Other systems' calls (issue 16): /api/v1 JSON and Open311 forms, with a good, wrong or no key."""
+    key = draw(st.sampled_from(["good", "good", "good", "wrong", "none"]))
+    if draw(st.booleans()):
+        fields = {"company": "示范精密机械有限公司", "uscc": "91330825MA2DH4KX39", "contact": "张伟",
+                  "phone": "13800138000", "area": "溪口", "text": "补贴至今没有拨付到账，请帮忙催一下进度",
+                  "external_id": draw(st.sampled_from(["T-1", "T-2"]))}
+        for name in draw(st.lists(st.sampled_from(sorted(fields)), max_size=3)):
+            fields[name] = draw(json_value)
+        body = json.dumps(fields, ensure_ascii=False).encode() if draw(st.integers(0, 3)) else draw(raw_body)
+        path = draw(st.sampled_from(["/api/v1/appeals", "/api/v1/webhooks", "/api/v1/appeals/QH20261125-0001/ratings"]))
+        return {"kind": "api", "path": path, "key": key, "body": body}
+    form = {"service_code": draw(st.sampled_from(["水电气能源", "", "不存在"])), "description": draw(odd_text),
+            "address_string": draw(st.sampled_from(["溪口镇", "火星", ""])), "last_name": draw(odd_text),
+            "phone": draw(st.sampled_from(["13800138000", "123", ""])), "attribute[company]": draw(odd_text),
+            "attribute[uscc]": draw(st.sampled_from(["91330825MA2DH4KX39", "x"])),
+            "attribute[external_id]": draw(st.sampled_from(["", "O-1", "中文", "x" * 100]))}
+    return {"kind": "open311", "path": "/open311/v2/requests.json", "key": key, "form": form}
+
+
+@st.composite
+def api_get_case(draw: st.DrawFn) -> dict[str, Any]:
+    path = draw(st.sampled_from(["/api/v1/appeals", "/api/v1/appeals/QH20261125-0001/timeline", "/api/v1/openapi.json",
+                                 "/open311/v2/requests.json", "/open311/v2/services.json", "/api/v1/webhooks/x"]))
+    query = draw(st.dictionaries(st.sampled_from(["cursor", "limit", "status", "start_date", "service_request_id"]),
+                                 st.text(max_size=30), max_size=3))
+    return {"kind": "api_get", "path": path, "key": draw(st.sampled_from(["good", "wrong", "none"])), "query": query}
+
+
+any_case = st.one_of(ding_case(), telegram_case(), web_case(), get_case(), api_case(), api_get_case())
 
 
 class FuzzEnv:
@@ -162,6 +193,7 @@ class FuzzEnv:
         self.last_pair: dict[str, str] = {}
         self.client = TestClient(TestServer(make_web_app(self.app), host="127.0.0.1"))
         await self.client.start_server()
+        self.keys = {"good": await new_key(self.app, scopes="submit,read,rate"), "wrong": "qh_12345678_x", "none": ""}
         return self
 
     async def close(self) -> None:
@@ -183,6 +215,15 @@ class FuzzEnv:
         proxy = PROXY_HEADERS if case.get("proxied") else {}
         if case["kind"] == "get":
             resp = await self.client.get(case["path"], params=case["query"], headers=proxy)
+        elif case["kind"] in ("api", "api_get", "open311"):
+            headers = {"Authorization": f"Bearer {self.keys[case['key']]}"} if case["key"] != "none" else {}
+            if case["kind"] == "api_get":
+                resp = await self.client.get(case["path"], params=case["query"], headers=headers)
+            elif case["kind"] == "api":
+                resp = await self.client.post(case["path"], data=case["body"],
+                                              headers={**headers, "Content-Type": "application/json"})
+            else:
+                resp = await self.client.post(case["path"], data={**case["form"], "api_key": self.keys[case["key"]]})
         elif case["kind"] == "dingtalk":
             # DingTalk signs each callback as it sends it: one millisecond apart while the clock stands still.
             self.signed += 1
@@ -222,8 +263,12 @@ class FuzzEnv:
         assert status < 500, (status, body[:300], case)
         if status >= 400:
             assert before == after, ("a refused request changed the database", status, body[:200], case)
-            if status != 404 and status != 405:
-                assert "error" in json.loads(body), body[:200]  # a reason, in Chinese, for the machine's log
+            # A reason, in Chinese, for the machine's log; Open311 in the spec's [{"code", "description"}].
+            if body.startswith(("{", "[")):
+                answer = json.loads(body)
+                assert answer.get("error") if isinstance(answer, dict) else answer[0]["description"], body[:200]
+            else:
+                assert status in (404, 405), body[:200]
         assert texts.GENERIC_FAILURE not in body, ("a turn failed inside", case)
 
 

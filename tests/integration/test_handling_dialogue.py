@@ -100,7 +100,7 @@ async def test_return_within_signoff_window_then_transfer(app, chat, clock):
     number = await file_first_appeal(chat)
     await dispatcher.say(f"分派 {number} 经信局")
     assert "目前不在贵单位办理" in await li.say(f"退回 {number} 不归我们管")
-    assert "退回须说明理由" in await zhao.say(f"退回 {number}")
+    assert f"请写明退回诉求 {number} 的理由" in await zhao.say(f"退回 {number}")  # what the button sends
     assert "服务中心将重新分派" in await zhao.say(f"退回 {number} 变压器增容属供电公司职责")
     assert any("【退回】" in m and "供电公司职责" in m for m in await inbox(app, dispatcher))
     a = await appeal(app)

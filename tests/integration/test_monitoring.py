@@ -233,8 +233,9 @@ async def test_leaders_and_dispatchers_read_one_calendar_line_from_november(sett
         assert set(sent) == {"staff:wang", "staff:chen"}  # the pool is empty: the alarm alone sends it
         for who, body in sent.items():
             assert [ln for ln in body.split("\n") if ln.startswith(line)] == [
-                f"{line}，该年期限暂按周一至周五计算；请信息管理员录入国务院办公厅放假通知"
-                f"（qihu calendar show {UNCOVERED} 核对）。"], who
+                f"{line}，该年期限暂按周一至周五计算；请信息管理员按国务院办公厅放假通知录入 "
+                f"{UNCOVERED} 年节假日。"], who
+            assert "qihu " not in body  # no shell command in a leader's or dispatcher's chat
     finally:
         await app.close()
 

@@ -32,7 +32,7 @@ async def test_two_instances_against_postgresql_send_each_reminder_once(settings
         assert counts and max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
         kinds = {kind for _, _, kind in counts}
         assert {"dispatch", "signoff", "overdue", "leader", "digest_leader", "digest_todo", "digest_pool",
-                "rating_prompt", "rating_expired"} <= kinds
+                "rating_expired"} <= kinds
     finally:
         await first.close()
         await second.close()
@@ -55,9 +55,10 @@ async def test_many_concurrent_passes_on_one_database_send_once(settings):
 
 
 async def test_runner_schedules_the_registered_sweeps(app):
-    assert {"dispatch_overdue", "signoff_overdue", "near_due", "overdue_daily", "overdue_leader", "rating_prompt",
+    assert {"dispatch_overdue", "signoff_overdue", "near_due", "overdue_daily", "overdue_leader",
             "rating_reminder", "rating_expiry", "digest_leader", "digest_todo", "digest_pool"} <= set(
         app.sweeps.registry.sweeps)
+    assert "rating_prompt" not in app.sweeps.registry.sweeps  # the invitation goes with the 办结 notice
     runner = app.start_scheduler()
     try:
         assert runner.running

@@ -22,7 +22,7 @@ PASS_TIMES = [time(0, 30), time(7, 30), time(8, 0), time(8, 30), time(9, 0), tim
 LABELS = [
     ("【待分派超时】", "dispatch"), ("【未签收】", "signoff"), ("【即将到期】", "near_due"), ("【已超期】", "overdue"),
     ("【超期告警】", "leader"), ("【每日简报】", "digest_leader"), ("【今日待办】", "digest_todo"),
-    ("【问题池】", "digest_pool"), ("请为您的诉求", "rating_prompt"), ("尚未评价", "rating_reminder"),
+    ("【问题池】", "digest_pool"), ("尚未评价", "rating_reminder"),
     ("评价期已结束", "rating_expired"),
 ]
 
@@ -75,7 +75,6 @@ WORKDAYS_IN_RANGE = [day("09-30"), day("10-08"), day("10-09"), day("10-10"), day
 def expected(a: str, b: str, c: str) -> set[tuple[date, str, str, str]]:
     """(local date, recipient, label, appeal or '') of everything the week must send."""
     out = {
-        (day("09-30"), "ent-c", "rating_prompt", c),  # at resolution
         (day("10-01"), "ent-c", "rating_reminder", c),  # a calendar day later, holiday or not
         (day("10-07"), "ent-c", "rating_expired", c),  # the 7-day window ends
         (day("10-08"), "staff:li", "near_due", b),  # first working day before B's deadline 10-09
@@ -112,7 +111,7 @@ async def test_a_working_week_with_holiday_and_makeup_day(settings):
     app = await start_app(settings, clock)
     try:
         a, b, c, last = await setup_week(app, clock)
-        await run_pass(app.sweeps)  # right after resolution: the rating prompt
+        await run_pass(app.sweeps)  # right after resolution: nothing more (the invitation came with 办结)
         await walk(app, clock, START)
         rows = await sent_since(app, last)
         seen = observed(rows, a, b, c)
@@ -122,12 +121,12 @@ async def test_a_working_week_with_holiday_and_makeup_day(settings):
         # Quiet hours end at 08:00 and digests start at 08:30 on working days.
         assert by_kind[("staff:li", "overdue", day("10-10"))][0].time() == time(8, 0)
         assert by_kind[("staff:wang", "digest_leader", day("10-08"))][0].time() == time(8, 30)
-        assert by_kind[("ent-c", "rating_prompt", day("09-30"))][0] == START
         # Each message says which appeal, by when, and the command that acts on it.
-        prompt = by_kind[("ent-c", "rating_prompt", day("09-30"))][3]
-        assert f"评价 {c}" in prompt["text"] and "10月07日" in prompt["text"]
-        assert [ch["value"] for ch in prompt["choices"]] == [f"评价 {c} {n}" for n in (5, 4, 3, 2, 1)]
-        assert [ch["label"] for ch in prompt["choices"]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+        reminder = by_kind[("ent-c", "rating_reminder", day("10-01"))][3]
+        assert f"评价 {c}" in reminder["text"] and "10月07日" in reminder["text"]
+        levels = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+        assert [ch["label"] for ch in reminder["choices"]] == levels
+        assert [ch["value"] for ch in reminder["choices"]] == [f"评价 {c} {level}" for level in levels]
         signoff = by_kind[("staff:li", "signoff", day("10-09"))][3]["text"]
         assert b in signoff and "2026年10月08日" in signoff and f"签收 {b}" in signoff
         overdue = by_kind[("staff:li", "overdue", day("10-12"))][3]["text"]

@@ -97,7 +97,7 @@ class TgUser:
         return await self.replies()
 
     async def press(self, label_start: str) -> str:
-        [button] = [b for b in self.keyboard if b["text"].startswith(label_start)]
+        [button] = [b for b in self.keyboard if b["text"].split(". ", 1)[1].startswith(label_start)]
         self.env.next_update += 1
         date = int(self.env.clock.now().timestamp())
         update = {"update_id": self.env.next_update, "callback_query": {

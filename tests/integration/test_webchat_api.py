@@ -109,7 +109,8 @@ async def test_without_demo_mode_only_portal_signed_identities_are_accepted(port
     client, application = portal_client
     now = int(application.runtime.now().timestamp())  # the frozen clock, not the machine's
     cfg = await (await client.get("/api/web/config")).json()
-    assert cfg == {"demo": False, "staff": []}
+    assert cfg["demo"] is False and cfg["staff"] == []  # nobody to pick; the input hints are for every role
+    assert "描述您遇到的问题" in cfg["placeholders"]["enterprise"]
     r = await client.post("/api/web/messages", json={"user": "ent-a", "text": "你好"})
     assert r.status == 401 and "令牌" in (await r.json())["error"]
     expires = now + 600

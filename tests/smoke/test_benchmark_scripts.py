@@ -70,6 +70,7 @@ def test_sweep_benchmark_runs_and_a_second_sweep_sends_nothing(tmp_path: Path) -
 def test_tagging_benchmark_runs(tmp_path: Path) -> None:
     out = tmp_path / "tags.json"
     proc = subprocess.run([sys.executable, "benchmarks/tags_bench.py", "--n", "30", "--repeats", "1",
+                           "--calibration-folds", "0",
                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "jieba" in proc.stdout and json.loads(out.read_text())

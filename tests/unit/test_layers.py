@@ -56,7 +56,7 @@ SOURCES = [p for pkg in OURS for p in (ROOT / pkg).rglob("*.py")]
 EVERY_SOURCE = SOURCES + [p for pkg in ("tests", "benchmarks") for p in (ROOT / pkg).rglob("*.py")]
 
 # The runtime shell: the process, its HTTP server, start-up and the sender's process.
-SHELL = ("bot.server", "bot.cli", "bot.bootstrap", "bot.delivery_process", "bot.monitoring")
+SHELL = ("bot.server", "bot.cli", "bot.bootstrap", "bot.delivery_process", "bot.monitoring", "bot.api")
 # library → prefixes of ours that may import it (tests and benchmarks may import anything)
 THIRD_PARTY = {
     "sqlalchemy": ("storage",),

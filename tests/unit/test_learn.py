@@ -44,7 +44,7 @@ def test_learned_rules_are_readable_weighted_keywords_that_tag_their_own_history
     tagger = RuleTagger(again)
     right = sum(tagger.rank(e.text)[0] == e.label for e in exs)
     assert right >= 28
-    top = tagger.suggest("退税一直没到账")[0]
+    top = tagger.suggest("出口退税一直没到账")[0]
     assert top.label == "税费" and "退税" in "".join(top.evidence)
     # strongest words are written first in each table
     weights = list(again.categories["水电"].values())
@@ -120,3 +120,24 @@ def test_the_server_imports_neither_numpy_nor_the_learner():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_calibration_metrics_on_known_probabilities():
+    from nlp.learn import calibration, fit_temperature
+    # 10 suggestions at 0.95 of which 9 right, 10 at 0.55 of which 6 right
+    cal = calibration([0.95] * 10 + [0.55] * 10, [True] * 9 + [False] + [True] * 6 + [False] * 4)
+    assert [(r["n"], r["accuracy"]) for r in cal["reliability"]] == [(10, 0.6), (10, 0.9)]
+    assert abs(cal["ece"] - (0.5 * 0.05 + 0.5 * 0.05)) < 1e-9
+    assert cal["accuracy_at_80_coverage"] == round(15 / 16, 4)  # the 16 most confident
+    import numpy as np
+    scores = np.array([[2.0, 0.0]] * 8 + [[0.0, 2.0]] * 2)  # the first label right 8 times in 10
+    t = fit_temperature(scores, np.zeros(10, dtype=int))
+    assert abs(1 / (1 + np.exp(-2.0 / t)) - 0.8) < 1e-3  # softmax(2/T) becomes 0.8
+
+
+def test_cli_eval_json_reports_size_and_calibration(history_csv: Path, capsys: pytest.CaptureFixture[str]):
+    main(["tags", "eval", "--data", str(history_csv), "--text-column", "正文", "--label-column", "类别",
+          "--folds", "5", "--min-df", "1", "--max-keywords", "10", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["mean_keywords_per_category"] <= 10 and report["single_char_keywords"] >= 0
+    assert {"ece", "accuracy_at_80_coverage", "reliability"} <= set(report)

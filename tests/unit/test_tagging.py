@@ -51,3 +51,25 @@ def test_categories_come_from_the_rules_file(tmp_path):
     tagger = RuleTagger(KeywordRules.load(path))
     assert tagger.categories == ["绿化"]
     assert [s.label for s in tagger.suggest("小区门口的树木倒了")] == ["绿化"]
+
+
+def test_a_hint_with_words_of_two_levels_gives_way_to_the_default_and_says_how_sure_it_was():
+    tagger = shared_tagger()
+    clear = tagger.classify_level("跨县的产业链配套问题")
+    assert clear.label == "市级" and clear.evidence == ("跨县", "产业链") and clear.probability > 0.9
+    torn = tagger.classify_level("跨区的问题，村委也说不清")  # 市级 2.5 against 乡级 2.5
+    assert torn.label == "县级" and torn.evidence == () and torn.probability < tagger.confidence_threshold
+    hard = tagger.classify_difficulty("这个问题涉及多个部门，需要联合处理")
+    assert hard.label == "复杂" and hard.evidence == ("多个部门", "联合")
+
+
+def test_explanations_are_whole_words_that_favour_the_label_over_its_rival():
+    from nlp.rules import KeywordRules, RuleTagger
+    rules = KeywordRules.parse(
+        '[scoring]\nmatch = "substring"\n'
+        '[categories."环境保护".keywords]\n"垃圾分类" = 4.0\n"垃圾" = 3.0\n"污" = 2.0\n"噪音" = 2.0\n"小区" = 1.0\n'
+        '[categories."城乡建设".keywords]\n"小区" = 3.0\n"道路" = 1.0\n')
+    top = RuleTagger(rules).suggest("小区垃圾分类没人管，噪音和污水也很严重")[0]
+    assert top.label == "环境保护"
+    # 污 is one character, 垃圾 is inside the shown 垃圾分类, 小区 pushes the rival 城乡建设 more
+    assert top.evidence == ("垃圾分类", "噪音")

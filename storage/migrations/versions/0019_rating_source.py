@@ -1,14 +1,14 @@
 """call-backs by staff: a rating records its source (电话回访 / 现场回访; NULL = the enterprise itself)
 
 Revision ID: 0019
-Revises: 0012
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0012'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
