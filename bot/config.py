@@ -113,6 +113,7 @@ class EvaluationConfig(Section):
     callback_bad_reviews: bool = True  # every 差评 is called back
     callback_withdrawals: bool = True  # every withdrawal is called back
     callback_seed: str = ""  # empty: generated once and stored in the database
+    callback_onsite_share: float = Field(0.3, ge=0, le=1)  # of call-backs, the share done on site; the rest by phone
     ranking_min_sample: int = Field(5, ge=1)  # rated appeals a unit needs to enter the 红黑榜
     index_weights: IndexWeightsConfig = IndexWeightsConfig()
 

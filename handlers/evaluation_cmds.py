@@ -246,8 +246,9 @@ async def callback(turn: Turn, arg: str) -> None:
     number, result = parse_number(arg)
     if number is None:
         tasks = await svc.callback_tasks(turn.uow, turn.rt, turn.identity)
+        progress = callback_progress_text(await svc.callback_progress(turn.uow, turn.rt))
         if not tasks:
-            turn.say(texts.CALLBACK_EMPTY)
+            turn.say("\n".join([texts.CALLBACK_EMPTY, progress]))
             return
         seed = await svc.callback_seed(turn.uow, turn.rt)
         lines = [texts.CALLBACK_HEAD.format(n=len(tasks), seed=seed)]
@@ -255,13 +256,28 @@ async def callback(turn: Turn, arg: str) -> None:
             lines.append(texts.CALLBACK_LINE.format(
                 number=a.number, reason=texts.CALLBACK_REASON.get(c.reason, c.reason), company=a.enterprise_name,
                 contact=a.contact, phone=phone_for(a, True)))
-        lines.append(texts.CALLBACK_TAIL)
+        lines += [progress, texts.CALLBACK_TAIL]
         turn.say("\n".join(lines))
         return
-    appeal, task = await svc.record_callback(turn.uow, turn.rt, turn.identity, number, result)
-    turn.say(texts.CALLBACK_OK.format(number=appeal.number, method=task.method, result=task.result,
-                                      verdict=texts.CALLBACK_VERDICT[bool(task.satisfied)]),
-             appeal_number=appeal.number)
+    done = await svc.record_callback(turn.uow, turn.rt, turn.identity, number, result)
+    appeal, task = done.appeal, done.task
+    if done.rating is not None:
+        r = done.rating
+        text = texts.CALLBACK_RATED.format(number=appeal.number, source=r.source,
+                                           level=texts.RATING_LEVEL_LABELS[r.level], solved=r.solved,
+                                           comment=r.comment or texts.CALLBACK_NO_COMMENT)
+        if r.bad:
+            text += texts.CALLBACK_RATED_BAD
+    else:
+        text = texts.CALLBACK_OK.format(number=appeal.number, method=task.method, result=task.result,
+                                        verdict=texts.CALLBACK_VERDICT[bool(task.satisfied)])
+    turn.say(text, appeal_number=appeal.number)
+
+
+def callback_progress_text(p: svc.CallbackProgress) -> str:
+    """This month's 电话 / 现场 call-backs against the configured shares."""
+    return texts.CALLBACK_PROGRESS.format(total=p.total, phone=p.done["电话"], phone_target=p.target["电话"],
+                                          onsite=p.done["现场"], onsite_target=p.target["现场"])
 
 
 # ---- 重复投诉 ----
@@ -308,7 +324,8 @@ def stats_text(report: kpi.KpiReport, turn_tz: ZoneInfo, now: datetime) -> str:
                  rated_n=_n(t.satisfaction), unrated=_pct(t.unrated.pct), unrated_n=_n(t.unrated),
                  pending=t.pending_rating, repeat=_pct(t.repeat.pct), repeat_n=_n(t.repeat), bad=t.bad_reviews,
                  rectification=_pct(t.rectification.pct), rect_n=_n(t.rectification), excluded=t.excluded_invalid,
-                 callback=_pct(t.callback.pct), callback_n=_n(t.callback))]
+                 callback=_pct(t.callback.pct), callback_n=_n(t.callback)),
+             texts.STATS_RATING_SOURCES.format(sources="，".join(f"{s} {n}" for s, n in t.rating_sources.items()))]
     sources = sorted(((f.received, texts.SOURCE.get(key, key)) for key, f in report.by_source.items()
                       if f.received), reverse=True)
     if sources:

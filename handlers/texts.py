@@ -142,7 +142,8 @@ COMMAND_HELP = {
     "录入": "录入：登记热线、窗口、走访等渠道的诉求",
     "核实": "核实 编号 有效 说明，或 核实 编号 无效 [误评|恶意] 说明：核实差评",
     "差评": "差评：待核实和整改中的差评",
-    "回访": "回访：待回访的诉求；回访 编号 [电话|现场] 结果：记录回访",
+    "回访": "回访：待回访的诉求及本月电话/现场进度；回访 编号 电话|现场 满意度 [是否解决] [意见]：记为企业评价；"
+            "回访 编号 [电话|现场] 结果：记录回访",
     "重复": "重复 编号 确认 [前次编号]，或 重复 编号 取消：认定重复投诉",
     "督办": "督办 编号 意见",
     "日报": "日报：诉求概况、超期与临期",
@@ -619,7 +620,12 @@ CALLBACK_EMPTY = "目前没有待回访的诉求。"
 CALLBACK_HEAD = "待回访 {n} 件（随机抽取，可复核）："
 CALLBACK_LINE = "{number}　{reason}　{company}　{contact} {phone}"
 CALLBACK_REASON = {"sample": "抽样回访", "bad_review": "差评回访", "withdrawn": "撤回回访", "manual": "主动回访"}
-CALLBACK_TAIL = "回访后请发送：回访 编号 [电话|现场] 结果。"
+CALLBACK_TAIL = ("回访后请发送：回访 编号 电话|现场 满意度 [是否解决] [意见]（记为企业评价），"
+                 "或 回访 编号 电话|现场 结果。")
+CALLBACK_PROGRESS = "本月回访 {total} 件：电话已完成 {phone}/{phone_target}，现场已完成 {onsite}/{onsite_target}。"
+CALLBACK_RATED = "已按{source}记录企业对诉求 {number} 的评价：{level}，{solved}，意见：{comment}。"
+CALLBACK_RATED_BAD = "该评价为差评，已进入差评核实。"
+CALLBACK_NO_COMMENT = "无"
 CALLBACK_OK = "已记录诉求 {number} 的{method}回访：{result}（{verdict}）。"
 CALLBACK_VERDICT = {True: "满意", False: "不满意"}
 REPEAT_USAGE = "请按格式发送：重复 编号 确认 [前次编号]，或 重复 编号 取消。"
@@ -631,6 +637,7 @@ STAFF_REPEAT_FLAG = (
 )
 GRASSROOTS_USAGE = "请按格式发送：上级评价 编号 1-5 意见（5 非常满意 … 1 非常不满意）。"
 GRASSROOTS_OK = "已记录贵单位对{unit}办理诉求 {number} 的评价：{level}。"
+STATS_RATING_SOURCES = "评价来源：{sources}（件）"
 STATS_HEAD = "【{label} 统计】（{start}–{end}，截至 {now}）"
 STATS_BODY = (
     "受理 {received} 件，办结 {resolved} 件\n"

@@ -81,6 +81,18 @@ class SqlEvaluationRepository:
                 .where(c.done_at.is_(None)).order_by(c.created_at, c.id).limit(limit))
         return [(r.appeal_number, self._callback(r)) for r in (await self.conn.execute(stmt)).all()]
 
+    async def callback_progress(self, since: datetime) -> tuple[int, dict[str, int]]:
+        """Call-back tasks created since `since`: how many, and how many of them were done by each method."""
+        c = t.callbacks.c
+        total = (await self.conn.execute(select(func.count()).select_from(t.callbacks)
+                                         .where(c.created_at >= since))).scalar_one()
+        stmt = (select(c.method, func.count()).where(c.created_at >= since, c.done_at.is_not(None))
+                .group_by(c.method))
+        done: dict[str, int] = {}
+        for method, n in (await self.conn.execute(stmt)).all():
+            done[method or "电话"] = done.get(method or "电话", 0) + n  # before methods were stored: 电话
+        return total, done
+
     async def callback_candidates(self, since: datetime | None) -> list[tuple[int, str, str, datetime]]:
         """(appeal id, number, kind, at) of closures, 差评 and withdrawals since `since` (all when None)."""
         e, a = t.appeal_events.c, t.appeals.c

@@ -324,6 +324,7 @@ ratings = Table(
     Column("rectify_holding_id", Id, ForeignKey("appeal_holdings.id")),
     ts("verify_reminded_at"),  # claim-once marks of the overdue sweeps
     ts("rectify_reminded_at"),
+    Column("source", String(16)),  # 电话回访 / 现场回访 when staff recorded it on a call-back; NULL: the enterprise
     Index("uq_ratings_appeal_round", "appeal_id", "round", unique=True),
     Index("ix_ratings_verdict", "bad", "verdict"),
     Index("ix_ratings_rated", "rated_at"),

@@ -109,7 +109,9 @@ def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None
             reform.append(f"{cat}：{'、'.join(reasons)}，建议梳理流程、明确牵头单位并限期改进")
     sources = Counter(r.get("source", "") for r in received)
     checks = [
-        f"诉求来源于企呼问题池（受理 {t.received} 件），评价来源于企业本人聊天身份（不经承办人转评）。",
+        f"诉求来源于企呼问题池（受理 {t.received} 件），评价来源于企业本人聊天身份（不经承办人转评），"
+        "或服务中心调度员电话、现场回访时记录的企业评价（按来源分列："
+        + "，".join(f"{s} {n} 件" for s, n in t.rating_sources.items()) + "）。",
         f"合并办理的重复件已剔除（不计入受理数）；经核实无效（误评/恶意）的评价 {t.excluded_invalid} 件"
         "已剔除，不计入任何指标。",
         f"评价期内尚待评价的 {t.pending_rating} 件不计入未评价率分母；未评价不视为满意。",

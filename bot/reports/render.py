@@ -66,6 +66,7 @@ def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list
         f"评价期满未评价 {t.unrated.num} 件，评价期内待评价 {t.pending_rating} 件；差评 {t.bad_reviews} 件，"
         f"剔除无效差评 {t.excluded_invalid} 件；完成回访 {t.callback.den} 件；基层评价 {t.grassroots.n} 条；"
         f"第三方评价 {t.third_party.n} 条。",
+        "评价来源：" + "，".join(f"{s} {n} 件" for s, n in t.rating_sources.items()) + "。",
     ]
     if c.sources:
         samples.append("受理来源：" + "，".join(f"{s} {n} 件" for s, n in c.sources) + "。")

@@ -25,7 +25,7 @@ ROW_SHEETS = {  # rows key → (sheet title, columns)
     "on_time": ("按时办结明细", ["number", "unit", "category", "level", "started_at", "due_at", "ended_at",
                             "end_reason", "on_time"]),
     "ratings": ("评价明细", ["number", "unit", "category", "level", "round", "rating", "tags", "tag_version",
-                         "comment", "solved", "rated_at", "excluded"]),
+                         "comment", "solved", "source", "rated_at", "excluded"]),
     "unrated": ("未评价明细", ["number", "unit", "category", "resolved_at", "state"]),
     "bad_reviews": ("差评明细", ["number", "round", "unit", "level", "tags", "comment", "rated_at", "verdict",
                              "verdict_kind", "verdict_note", "rectify_due_at", "rectified_at", "counted", "on_time"]),

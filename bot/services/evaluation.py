@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from bot.domain.appeal import Action, Appeal, Status
+from bot.domain.appeal import Action, Actor, Appeal, Status
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
 from bot.messages import ConversationKey, OutboundMessage
@@ -47,6 +47,11 @@ async def rating_round(uow: UnitOfWork, identity: Identity, number: str) -> tupl
     if identity.staff is not None:
         raise Forbidden("rate_enterprise_only")
     appeal = await load_appeal_for(uow, identity, number)
+    return appeal, await _open_round(uow, appeal)
+
+
+async def _open_round(uow: UnitOfWork, appeal: Appeal) -> int:
+    """The round the enterprise's rating of this appeal would be; refused when none is open."""
     done = await uow.evaluation.ratings(appeal.id)
     if appeal.status != Status.RESOLVED:
         if done:
@@ -55,7 +60,7 @@ async def rating_round(uow: UnitOfWork, identity: Identity, number: str) -> tupl
     rnd = 1 + sum(1 for r in done if r.verdict == "valid")
     if any(r.round == rnd for r in done):
         raise InvalidInput("already_rated", number=appeal.number)
-    return appeal, rnd
+    return rnd
 
 
 def parse_level(text: str) -> int | None:
@@ -76,6 +81,14 @@ async def rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, le
     """Store the enterprise's rating of this round and move the appeal: 基本满意 or better closes it,
     差评 opens verification for the service centre. Raises before storing anything when invalid."""
     appeal, rnd = await rating_round(uow, identity, number)
+    return await _store_rating(uow, rt, appeal, rnd, level, tags, comment, solved,
+                               note=note, actor=await membership.acting_person(uow, identity, appeal))
+
+
+async def _store_rating(uow: UnitOfWork, rt: Runtime, appeal: Appeal, rnd: int, level: int, tags: Sequence[str],
+                        comment: str, solved: str, *, note: str | None, actor: Actor, source: str | None = None
+                        ) -> Rated:
+    """The one way a rating is stored, whether the enterprise gave it or staff recorded it on a call-back."""
     if level not in LEVELS:
         raise InvalidInput("rating_level")
     ts = tagset(rt)
@@ -90,13 +103,13 @@ async def rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, le
     now = rt.now()
     bad = is_bad(level)
     rating = Rating(appeal.id, rnd, level, list(dict.fromkeys(tags)), ts.version, comment, solved,
-                    appeal.enterprise_id, appeal.lead_unit_id, now, bad)
+                    appeal.enterprise_id, appeal.lead_unit_id, now, bad, source=source)
     if bad:
         rating.verify_due_at = rt.calendar.add_workdays(now, rt.policy.evaluation.verify_days).at
     action = Action.RATE_BAD if bad else Action.RATE_GOOD
-    actor = await membership.acting_person(uow, identity, appeal)
+    extra = {"source": source} if source else {}
     appeal.apply(action, actor=actor, now=now, note=comment if note is None else note, round=rnd, level=level,
-                 level_label=LEVELS[level], tags=rating.tags, solved=solved, tag_version=ts.version)
+                 level_label=LEVELS[level], tags=rating.tags, solved=solved, tag_version=ts.version, **extra)
     await uow.appeals.save(appeal)
     await uow.evaluation.add_rating(rating)
     return Rated(appeal, rating)
@@ -214,9 +227,33 @@ def callback_satisfied(result: str) -> bool:
     return any(w in result for w in SATISFIED_WORDS)
 
 
+CALLBACK_SOURCES = {"电话": "电话回访", "现场": "现场回访"}
+
+
+@dataclass
+class CallbackRecorded:
+    appeal: Appeal
+    task: Callback
+    rating: Rating | None = None  # set when the call-back carried the enterprise's rating
+
+
+def parse_callback_rating(text: str) -> tuple[int, str | None, str] | None:
+    """`满意度 [是否解决] [意见]` → (level, solved or None, comment); None when the text starts with no level."""
+    head, _, rest = text.strip().partition(" ")
+    level = parse_level(head)
+    if level is None:
+        return None
+    rest = rest.strip()
+    word, _, after = rest.partition(" ")
+    if word in SOLVED:
+        return level, word, after.strip()
+    return level, None, rest
+
+
 async def record_callback(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, result: str
-                          ) -> tuple[Appeal, Callback]:
-    """回访 编号 结果: records the phone / on-site result on the open task (or an ad-hoc one)."""
+                          ) -> CallbackRecorded:
+    """回访 编号 电话|现场 结果, or 回访 编号 电话|现场 满意度 [是否解决] [意见]: records the call-back on the
+    open task (or an ad-hoc one); with a 满意度 it is also the enterprise's rating, with source 电话回访 / 现场回访."""
     staff = await require_centre_dispatcher(uow, identity)
     appeal = await _load(uow, number)
     text = result.strip()
@@ -224,11 +261,22 @@ async def record_callback(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
     for m in ("电话", "现场"):
         if text.startswith(m):
             method, text = m, text[len(m):].lstrip(" ：:，,")
-    if len(text) < 2:
+    if len(text) < 2 and parse_level(text) is None:
         raise InvalidInput("callback_result")
     await sample_callbacks(uow, rt)
     tasks = [c for c in await uow.evaluation.callbacks(appeal.id) if c.done_at is None]
     now = rt.now()
+    actor = actor_of(identity, staff.name)
+    rated: Rated | None = None
+    parsed = parse_callback_rating(text)
+    if parsed is not None:
+        level, solved, comment = parsed
+        # Without 是否解决 the dispatcher's 满意度 decides it, as the enterprise's answer usually implies.
+        solved = solved or ("已解决" if level >= 3 else "未解决")
+        rnd = await _open_round(uow, appeal)
+        rated = await _store_rating(uow, rt, appeal, rnd, level, (), comment, solved, actor=actor,
+                                    note=comment, source=CALLBACK_SOURCES[method])
+        text = "　".join(p for p in (LEVELS[level], solved, comment) if p)
     if tasks:
         task = tasks[0]
     else:
@@ -236,13 +284,34 @@ async def record_callback(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
         if not await uow.evaluation.add_callback(task):
             raise InvalidInput("callback_done", number=appeal.number)
         task = next(c for c in await uow.evaluation.callbacks(appeal.id) if c.reason == "manual")
-    task.result, task.method, task.satisfied = text, method, callback_satisfied(text)
+    satisfied = rated.rating.level >= 3 if rated else callback_satisfied(text)
+    task.result, task.method, task.satisfied = text, method, satisfied
     task.done_by, task.done_at = staff.id, now
     await uow.evaluation.save_callback(task)
-    appeal.apply(Action.CALLBACK, actor=actor_of(identity, staff.name), now=now, note=text, method=method,
+    appeal.apply(Action.CALLBACK, actor=actor, now=now, note=text, method=method,
                  satisfied=task.satisfied, reason=task.reason)
     await uow.appeals.save(appeal)
-    return appeal, task
+    return CallbackRecorded(appeal, task, rated.rating if rated else None)
+
+
+@dataclass
+class CallbackProgress:
+    """How far each call-back method has got this month against its configured share (standard 8.1)."""
+
+    total: int  # call-back tasks created this month
+    done: dict[str, int]  # 电话 / 现场 → done
+    target: dict[str, int]  # 电话 / 现场 → the share of total
+
+
+async def callback_progress(uow: UnitOfWork, rt: Runtime) -> CallbackProgress:
+    """This month's (local time) call-back tasks, done by each method, against the configured shares."""
+    local = rt.now().astimezone(rt.tz)
+    since = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    onsite = rt.policy.evaluation.callback_onsite_share
+    total, done = await uow.evaluation.callback_progress(since)
+    target_onsite = round(total * onsite)
+    return CallbackProgress(total, {m: done.get(m, 0) for m in ("电话", "现场")},
+                            {"电话": total - target_onsite, "现场": target_onsite})
 
 
 # ---- 重复投诉 ----

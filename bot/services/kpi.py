@@ -178,6 +178,9 @@ class Mean:
         return round(self.total / self.n, 1) if self.n else None
 
 
+ENTERPRISE_SOURCE = "企业自评"
+RATING_SOURCES = (ENTERPRISE_SOURCE, "电话回访", "现场回访")
+
 INDICATORS = ("on_time", "solved", "satisfaction", "satisfaction_strict", "unrated", "repeat", "rectification",
               "callback")
 
@@ -204,6 +207,8 @@ class Figures:
     excluded_invalid: int = 0
     pending_rating: int = 0
     levels: dict[int, int] = field(default_factory=lambda: {5: 0, 4: 0, 3: 0, 2: 0, 1: 0})
+    # rated appeals by who gave the rating: the enterprise in chat, or staff on a 电话 / 现场 call-back
+    rating_sources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RATING_SOURCES, 0))
     index: float | None = None
 
     def components(self) -> dict[str, float | None]:
@@ -365,6 +370,8 @@ def _ratings(t: _Tally) -> None:
             f.satisfaction.add(first.level >= 3)
             f.satisfaction_strict.add(first.level >= 4)
             f.levels[first.level] += 1
+            src = first.source or ENTERPRISE_SOURCE
+            f.rating_sources[src] = f.rating_sources.get(src, 0) + 1
         rows["ratings"].append(_rating_row(a, first, names, excluded=False))
 
 
@@ -467,7 +474,8 @@ def compute(snap: Snapshot, period: Period, now: datetime, policy: EvaluationPol
 def _rating_row(a: AppealFact, r: Rating, names: dict[str, str], *, excluded: bool) -> dict:
     return {"number": a.number, "unit": names.get(r.unit_id or "", ""), "category": a.category, "level": a.level,
             "round": r.round, "rating": r.level, "tags": "、".join(r.tags), "tag_version": r.tag_version,
-            "comment": r.comment, "solved": r.solved, "rated_at": r.rated_at, "excluded": excluded}
+            "comment": r.comment, "solved": r.solved, "source": r.source or ENTERPRISE_SOURCE,
+            "rated_at": r.rated_at, "excluded": excluded}
 
 
 def ranking(report: KpiReport, min_sample: int) -> list[Figures]:

@@ -63,6 +63,7 @@ class EvaluationPolicy:
     callback_bad_reviews: bool = True
     callback_withdrawals: bool = True
     callback_seed: str = ""
+    callback_onsite_share: float = 0.3  # 回访 电话+现场 (规范 8.1): on-site share, the rest by phone
     ranking_min_sample: int = 5
     index_weights: tuple[tuple[str, float], ...] = (
         ("satisfaction", 0.25), ("solved", 0.15), ("on_time", 0.15), ("repeat", 0.05),
