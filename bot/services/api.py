@@ -158,9 +158,8 @@ async def rate(uow: UnitOfWork, rt: Runtime, client: ApiClient, number: str, lev
     appeal = await uow.appeals.get(number.upper())
     if appeal is None:
         raise NotFound("appeal_not_found", number=number)
-    identity = Identity(ConversationKey("api", client.id), enterprise_id=appeal.enterprise_id)
-    return await evaluation.rate(uow, rt, identity, appeal.number, level, list(tags), comment, solved,
-                                 note=comment)
+    return await evaluation.rate_for_enterprise(uow, rt, appeal, level, list(tags), comment, solved,
+                                                actor=Actor("system", client.id, client.entry_source))
 
 
 async def appeal_for(uow: UnitOfWork, client: ApiClient, number: str) -> Appeal:

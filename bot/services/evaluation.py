@@ -85,6 +85,14 @@ async def rate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, le
                                note=note, actor=await membership.acting_person(uow, identity, appeal))
 
 
+async def rate_for_enterprise(uow: UnitOfWork, rt: Runtime, appeal: Appeal, level: int, tags: Sequence[str],
+                              comment: str, solved: str, *, actor: Actor) -> Rated:
+    """A rating a trusted system collected from the enterprise (a hotline's return call, through an API key
+    with the `rate` scope): the key is the authority, so no chat ownership applies; same rounds, same 差评 loop."""
+    rnd = await _open_round(uow, appeal)
+    return await _store_rating(uow, rt, appeal, rnd, level, tags, comment, solved, note=comment, actor=actor)
+
+
 async def _store_rating(uow: UnitOfWork, rt: Runtime, appeal: Appeal, rnd: int, level: int, tags: Sequence[str],
                         comment: str, solved: str, *, note: str | None, actor: Actor, source: str | None = None
                         ) -> Rated:

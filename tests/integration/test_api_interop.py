@@ -86,7 +86,8 @@ async def test_hotline_tickets_in_through_open311_and_json_api_and_every_state_c
     assert "服务中心将重新分派" in await zhao.say(f"退回 {b} 技改补贴由开发区兑付")
     await dispatcher.say(f"分派 {b} 开发区")
     await sun.say(f"签收 {b}")
-    assert "市级专班" in await sun.say(f"提级 {b} 涉及市级专项资金，需市级协调")
+    assert "提级申请" in await sun.say(f"提级 {b} 涉及市级专项资金，需市级协调")  # a request to the centre
+    assert "市级专班" in await dispatcher.say(f"提级 同意 {b}")
     assert "转至" in await dispatcher.say(f"转办 {b} 经信局 市级专班建议由经信局牵头")
 
     # The hotline's return call: the enterprise is not satisfied; verified, rectified, rated again.
