@@ -14,7 +14,7 @@ from bot.channels import jsonbody
 from bot.domain.appeal import Appeal, AppealEvent
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.identifiers import mask_phones_in_text
-from bot.services import api
+from bot.services import api, directory
 from bot.services.ports import ApiClient, UnitOfWork
 from bot.services.webhooks import event_type, open311_status
 from handlers import texts
@@ -125,7 +125,7 @@ class Open311:
 
         async def work(uow: UnitOfWork, client: ApiClient) -> list[dict[str, Any]]:
             appeal = await api.appeal_for(uow, client, number)
-            return [await self._request(uow, client, appeal, await _names(uow))]
+            return [await self._request(uow, client, appeal, await directory.unit_names(uow))]
         return json_response(await self._with_client(request, None, work))
 
     async def get_requests(self, request: web.Request) -> web.Response:
@@ -138,7 +138,7 @@ class Open311:
         since = api.parse_time(q["start_date"], "start_date") if q.get("start_date") else None
 
         async def work(uow: UnitOfWork, client: ApiClient) -> list[dict[str, Any]]:
-            names = await _names(uow)
+            names = await directory.unit_names(uow)
             if ids:
                 appeals = [a for a in [await uow.appeals.get(i.upper()) for i in ids] if a is not None]
                 api.require_scope(client, "read")
@@ -185,9 +185,6 @@ def _status_notes(a: Appeal, events: list[AppealEvent], personal: bool) -> str:
     label = texts.ACTION.get(last.action, last.action.value)
     return f"{label}：{note}" if note else label
 
-
-async def _names(uow: UnitOfWork) -> dict[str, str]:
-    return {u.id: u.name for u in await uow.directory.units()}
 
 
 async def _form(request: web.Request) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from bot.domain.appeal import Appeal
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.identifiers import mask_phones_in_text
 from bot.domain.rating import LEVELS
-from bot.services import api
+from bot.services import api, directory
 from bot.services.ports import ApiClient, Rating, UnitOfWork, WebhookSubscription
 from bot.services.webhooks import EVENTS, open311_status
 from handlers import texts
@@ -91,9 +91,6 @@ def webhook_out(s: WebhookSubscription) -> WebhookOut:
 def _json(model: BaseModel, status: int = 200) -> web.Response:
     return web.Response(text=model.model_dump_json(), status=status, content_type="application/json")
 
-
-async def _unit_names(uow: UnitOfWork) -> dict[str, str]:
-    return {u.id: u.name for u in await uow.directory.units()}
 
 
 class ApiV1:
@@ -158,7 +155,7 @@ class ApiV1:
                                area=body.area, text=body.text, category=body.category, type=body.type,
                                external_id=body.external_id or "", entry_source=body.entry_source)
             appeal, created = await api.submit(uow, self.app.runtime, client, s, self.app.settings.api.entry_sources)
-            out = SubmitOut(created=created, appeal=appeal_out(appeal, client, await _unit_names(uow)))
+            out = SubmitOut(created=created, appeal=appeal_out(appeal, client, await directory.unit_names(uow)))
             return _json(out, 201 if created else 200)
         return await self._run(request, work, AppealIn, writes=True, scope="submit")
 
@@ -175,7 +172,7 @@ class ApiV1:
             rows = await uow.api.page(after, int(raw_limit) + 1, statuses)
             more = len(rows) > int(raw_limit)
             rows = rows[: int(raw_limit)]
-            names = await _unit_names(uow)
+            names = await directory.unit_names(uow)
             page = AppealPage(items=[appeal_out(a, client, names) for a in rows],
                               next_cursor=encode_cursor(rows[-1].id or 0) if more and rows else None)
             return _json(page)
@@ -184,7 +181,7 @@ class ApiV1:
     async def one(self, request: web.Request) -> web.Response:
         async def work(uow: UnitOfWork, client: ApiClient) -> web.Response:
             appeal = await api.appeal_for(uow, client, request.match_info["number"])
-            return _json(appeal_out(appeal, client, await _unit_names(uow)))
+            return _json(appeal_out(appeal, client, await directory.unit_names(uow)))
         return await self._run(request, work)
 
     async def timeline(self, request: web.Request) -> web.Response:
