@@ -79,7 +79,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def settings(database_url: str, tmp_path: Path) -> Settings:
     base = load_settings(EXAMPLE_CONFIG)
     # The frozen clock never refills a sender's rate-limit bucket: tests of the limit turn it on themselves.
-    return base.model_copy(update={"database": base.database.model_copy(update={"url": database_url}),
+    # A fixed 回访 seed that samples none of QH20261120…QH20261209's first four numbers: a stored random
+    # seed sampled a test's appeal about one run in ten and added a task the test did not expect.
+    return base.model_copy(update={"evaluation": base.evaluation.model_copy(update={"callback_seed": "tests-4289"}),
+                                   "database": base.database.model_copy(update={"url": database_url}),
                                    "server": base.server.model_copy(update={"sender_per_minute": 0}),
                                    "spool": base.spool.model_copy(update={"path": str(tmp_path / "spool.jsonl")})})
 
