@@ -6,10 +6,10 @@ import argparse
 import asyncio
 from typing import Any
 
+from bot import texts
 from bot.cli.common import settings_from as _settings
 from bot.cli.common import with_app as _with_app
 from bot.domain.errors import DomainError
-from handlers import texts
 from handlers.render import fmt_date, refusal
 
 

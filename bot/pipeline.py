@@ -9,12 +9,12 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot import texts
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_phones_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.services.ports import StorageInterrupted, UnitOfWork
 from bot.services.runtime import Runtime
-from handlers import texts
 from handlers.render import refusal
 from handlers.router import Router
 from handlers.turn import Turn

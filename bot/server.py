@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from bot import texts
 from bot.api.common import KeyGate
 from bot.api.open311 import Open311
 from bot.api.v1 import ApiV1
 from bot.bootstrap import App
 from bot.channels.webchat_channel import WebChat, security_headers
-from handlers import texts
 
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("qihu_app", App)
@@ -51,8 +51,8 @@ async def report_download(request: web.Request) -> web.Response:
     from bot.reports.content import build
     from bot.reports.files import CONTENT_TYPES, report_bytes
     from bot.services.kpi import report_for
+    from bot.texts import REPORT_LINK_ERRORS, SOURCE
     from handlers.render import fmt_time, refusal
-    from handlers.texts import REPORT_LINK_ERRORS, SOURCE
 
     app = request.app[APP_KEY]
     runtime = app.runtime

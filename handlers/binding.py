@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot import texts
 from bot.services.binding import redeem_bind_code
-from handlers import texts
 from handlers.handling_common import unit_names
 from handlers.registry import ENTERPRISE, CommandRegistry
 from handlers.turn import Turn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import texts
 from bot.domain.appeal import Appeal, Difficulty
 from bot.messages import Choice
 from bot.services import dispatch as svc
@@ -9,7 +10,6 @@ from bot.services import handling
 from bot.services.appeals import DIFFICULTY_EVIDENCE
 from bot.services.tagging import category_unsure
 from bot.services.units import AmbiguousUnit
-from handlers import texts
 from handlers.handling_common import (
     announce_dispatch,
     ask_unit,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from bot import texts
 from bot.domain.appeal import Action, Appeal
 from bot.messages import Choice
 from bot.services import appeals as svc
 from bot.services import directory, tagging
 from bot.services.access import require_enterprise
-from handlers import filing, texts
+from handlers import filing
 from handlers.registry import ALL_ROLES, ENTERPRISE, CommandRegistry
 from handlers.render import fmt_date, timeline, unverified_mark
 from handlers.steps import Step

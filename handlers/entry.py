@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot import texts
 from bot.domain import answers
 from bot.domain.appeal import AppealType, Source
 from bot.domain.errors import DomainError, InvalidInput
@@ -13,7 +14,7 @@ from bot.services import appeals as appeal_svc
 from bot.services import directory, intake
 from bot.services.access import require_centre_dispatcher
 from bot.services.units import match_unit
-from handlers import dispatcher_cmds, texts
+from handlers import dispatcher_cmds
 from handlers.registry import DISPATCHER, CommandRegistry
 from handlers.render import refusal
 from handlers.steps import Step

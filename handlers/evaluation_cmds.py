@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.domain.appeal import Appeal, Status
 from bot.domain.rating import SOLVED
 from bot.messages import Choice
@@ -13,7 +14,6 @@ from bot.services import kpi
 from bot.services.appeals import own_open_appeals
 from bot.services.evaluation import OverdueNotice
 from bot.services.ports import Rating
-from handlers import texts
 from handlers.handling_common import (
     due_text,
     parse_number,

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot import texts
 from bot.domain import answers
 from bot.domain.appeal import AppealType, Source
 from bot.domain.errors import InvalidInput
@@ -15,7 +16,7 @@ from bot.messages import Choice
 from bot.services import appeals as svc
 from bot.services import directory, membership
 from bot.services.ports import OrgUnit
-from handlers import dispatcher_cmds, texts
+from handlers import dispatcher_cmds
 from handlers.render import fmt_date, refusal, unverified_mark
 from handlers.steps import FILING_ORDER, Step
 from handlers.turn import Turn

@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.domain.appeal import Action, AppealEvent, Status
 from bot.messages import Choice
 from bot.services import handling as svc
 from bot.services.ports import Holding
-from handlers import texts
 from handlers.handling_common import (
     co_text,
     due_text,

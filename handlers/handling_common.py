@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot import texts
 from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
 from bot.messages import Choice, ConversationKey
@@ -13,7 +14,6 @@ from bot.services import directory
 from bot.services.dispatch import Dispatched
 from bot.services.handling import open_holdings
 from bot.services.units import AmbiguousUnit
-from handlers import texts
 from handlers.render import fmt_date
 from handlers.turn import Turn
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot import texts
 from bot.services import dispatch as svc
-from handlers import texts
 from handlers.handling_common import parse_number, tell_dispatchers, tell_unit, unit_names
 from handlers.registry import LEADER, CommandRegistry
 from handlers.turn import Turn

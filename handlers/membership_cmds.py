@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot import texts
 from bot.domain.identifiers import mask_mobile
 from bot.services import membership as svc
-from handlers import texts
 from handlers.registry import CommandRegistry
 from handlers.render import fmt_date
 from handlers.turn import Turn

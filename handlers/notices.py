@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.messages import Choice
 from bot.services import digests as svc
 from bot.services.scheduling import SweepContext
-from handlers import texts
 from handlers.evaluation_cmds import overdue_notice
 from handlers.handling_common import rating_choices
 from handlers.registry import OVERSIGHT, CommandRegistry
@@ -19,7 +19,7 @@ from handlers.turn import Turn
 
 
 class ChatNotices:
-    """Implements bot.services.scheduling.NoticeRenderer with the templates in handlers/texts.py."""
+    """Implements bot.services.scheduling.NoticeRenderer with the templates in bot/texts.py."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.domain.appeal import Action, Appeal, AppealEvent, Status
 from bot.domain.errors import DomainError
 from bot.services.membership import filer_unverified
-from handlers import texts
 
 
 def fmt_date(value: datetime | None, tz: ZoneInfo) -> str:

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from datetime import timedelta
 
+from bot import texts
 from bot.domain import answers
 from bot.messages import Choice, OutboundMessage
 from bot.services import typos
@@ -22,7 +23,6 @@ from handlers import (
     leader_cmds,
     membership_cmds,
     notices,
-    texts,
 )
 from handlers.handling_common import unit_names
 from handlers.registry import Command, CommandRegistry

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import texts
 from bot.api.common import ApiRefusal, KeyGate, json_response, refused, statuses_of
 from bot.bootstrap import App
 from bot.channels import jsonbody
@@ -17,7 +18,6 @@ from bot.domain.identifiers import mask_phones_in_text
 from bot.services import api, directory
 from bot.services.ports import ApiClient, UnitOfWork
 from bot.services.webhooks import event_type, open311_status
-from handlers import texts
 from handlers.render import fmt_date
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

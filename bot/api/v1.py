@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from bot import texts
 from bot.api.common import (
     ApiRefusal,
     KeyGate,
@@ -45,7 +46,6 @@ from bot.domain.rating import LEVELS
 from bot.services import api, directory
 from bot.services.ports import ApiClient, Rating, UnitOfWork, WebhookSubscription
 from bot.services.webhooks import EVENTS, open311_status
-from handlers import texts
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot import texts
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
@@ -29,7 +30,6 @@ from bot.pipeline import Guard, TurnRejected
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock, UnitOfWork
 from bot.spool import LOST
-from handlers import texts
 
 log = logging.getLogger(__name__)
 

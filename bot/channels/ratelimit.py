@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import texts
 from bot.services.ports import Clock
-from handlers import texts
 
 
 class SenderRateLimit:

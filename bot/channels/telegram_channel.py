@@ -16,6 +16,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot import texts
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
 from bot.config import TelegramConfig
@@ -23,7 +24,6 @@ from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, Inbou
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
 from bot.spool import LOST
-from handlers import texts
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from bot.channels.ports import ChannelHost
 from bot.domain.errors import DomainError
 from bot.messages import ConversationKey, InboundMessage
 from bot.services import membership
-from handlers.texts import INPUT_PLACEHOLDER
+from bot.texts import INPUT_PLACEHOLDER
 
 CHANNEL = "web"
 STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import texts
 from bot.bootstrap import App
 from bot.cli.common import opened_app, read_csv_rows, settings_from, shown, with_app
 from bot.config import Settings
@@ -20,7 +21,6 @@ from bot.services.delivery import list_outbox, retry_outbox
 from bot.services.evaluation import import_third_party
 from bot.services.intake import import_hotline, missing_columns
 from bot.services.kpi import parse_period, report_for
-from handlers import texts
 from handlers.render import refusal
 
 

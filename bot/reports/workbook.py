@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot import texts
 from bot.escaping import xlsx_cell
 from bot.reports.content import ReportContent
 from bot.services.kpi import Figures
-from handlers import texts
 
 FIG_HEAD = ["分组", "受理", "办结", "按时办结(分子)", "按时办结(分母)", "按时办结率", "已解决", "有效评价",
             "解决率", "满意(分子)", "满意率", "满意率(严格)", "未评价(分子)", "未评价(分母)", "未评价率",

@@ -20,7 +20,7 @@ Adding a sweep (issue 6: bad-review verification and rectification clocks, say):
         reg.add("bad_review_verify", verify_clock)  # runs in every scheduler pass, in registration order
 
 and list the module in bot.services.sweeps.build, the one place sweeps are registered. Texts come from
-`ctx.render.text(kind, **params)`, whose zh-CN templates live in handlers/texts.py (SCHEDULED).
+`ctx.render.text(kind, **params)`, whose zh-CN templates live in bot/texts.py (SCHEDULED).
 """
 
 from __future__ import annotations

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.channels.dingtalk_channel import CALLBACK_PATH, callback_signature
 from bot.channels.telegram_channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import ChannelsConfig, DingTalkConfig, Settings, TelegramConfig
 from bot.server import make_web_app
-from handlers import texts
 from storage import tables as t
 from tests.conftest import start_app
 from tests.fake_servers import FakeDingTalk, FakeTelegram

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import texts
+from bot import texts
 from handlers.registry import ALL_ROLES
 from tests.conftest import Chat, bind_staff
 

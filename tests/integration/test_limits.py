@@ -7,9 +7,9 @@ import json
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.config import Settings
 from bot.server import make_web_app
-from handlers import texts
 from storage import tables as t
 from tests.conftest import start_app
 from tests.fake_servers import FakeDingTalk

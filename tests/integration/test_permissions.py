@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.identifiers import uscc_check_char
-from handlers.texts import ROLE as ROLE_NAMES
+from bot.texts import ROLE as ROLE_NAMES
 from storage import tables as t
 from tests.conftest import Chat, bind_staff
 from tests.integration.test_filing_dialogue import file_first_appeal

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot import texts
 from bot.messages import InboundMessage
-from handlers import texts
 from handlers.notices import ChatNotices
 from scheduler.jobs import run_pass
 from tests.conftest import Chat, bind_staff

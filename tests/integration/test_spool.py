@@ -10,9 +10,9 @@ import re
 import pytest
 from sqlalchemy import func, make_url, select
 
+from bot import texts
 from bot.messages import ConversationKey, InboundMessage
 from bot.spool import Spool
-from handlers import texts
 from storage import tables as t
 from tests.conftest import PG_URL, start_app
 from tests.e2e.server_process import ServerProcess
