@@ -70,7 +70,7 @@ def series(dialect: str, n: int) -> str:
 
 async def seed(app: Any, start: int, count: int, template_id: int) -> float:
     """Copy the template appeal `count` times in one INSERT … SELECT; returns seconds taken."""
-    dialect = app.engine.dialect.name
+    dialect = app.database.engine.dialect.name
     idx = f"(s.i + {start})"
     # A county's open appeals stay in the hundreds while closed ones pile up over the years: the newest
     # OPEN rows of each step are open (a fifth 待受理, the rest 办理中 over 5 units), everything else closed.
@@ -95,7 +95,7 @@ async def seed(app: Any, start: int, count: int, template_id: int) -> float:
                 "calendar_gap) SELECT id, lead_unit_id, 'lead', submitted_at, submitted_at, submitted_at, "
                 f"{'0' if dialect == 'sqlite' else 'false'} FROM appeals WHERE id > :last AND status = 'in_progress'")
     t0 = time.perf_counter()
-    async with app.engine.begin() as conn:
+    async with app.database.engine.begin() as conn:
         # The previous step's open appeals are closed by now.
         await conn.execute(text("UPDATE appeals SET status = 'closed' WHERE number LIKE 'G%' AND status <> 'closed'"))
         await conn.execute(text("UPDATE appeal_holdings SET ended_at = started_at, end_reason = 'resolved' "
@@ -104,11 +104,11 @@ async def seed(app: Any, start: int, count: int, template_id: int) -> float:
         await conn.execute(text(sql))
         await conn.execute(text(holdings), {"last": last})
     if dialect == "postgresql":
-        async with app.engine.connect() as conn:
+        async with app.database.engine.connect() as conn:
             await conn.execute(text("COMMIT"))
             await conn.execute(text("ANALYZE"))
     else:
-        async with app.engine.begin() as conn:
+        async with app.database.engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
     return time.perf_counter() - t0
 
@@ -128,8 +128,8 @@ async def prepare(url: str) -> tuple[Any, int]:
     app = build_app(settings)
     await app.prepare_database()
     await asyncio.to_thread(app.runtime.tagger.tokenizer.load)
-    dialect = app.engine.dialect.name
-    async with app.engine.begin() as conn:
+    dialect = app.database.engine.dialect.name
+    async with app.database.engine.begin() as conn:
         now = "CURRENT_TIMESTAMP"
         await conn.execute(text(
             "INSERT INTO enterprises (uscc, name, contact, phone, area_id, created_at, updated_at) "

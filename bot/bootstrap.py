@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.channels.ports import Channel
 from bot.channels.ratelimit import SenderRateLimit
 from bot.channels.registry import build_channels
@@ -38,9 +36,7 @@ from handlers.router import Router
 from handlers.router import build as build_commands
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
 from scheduler.runner import SweepRunner
-from storage.engine import create_engine
-from storage.migrate import upgrade_async
-from storage.unit_of_work import uow_factory
+from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +80,7 @@ def evaluation_policy(settings: Settings) -> EvaluationPolicy:
 @dataclass
 class App:
     settings: Settings
-    engine: AsyncEngine
+    database: Database  # storage's handle: units of work, migrations, close
     runtime: Runtime
     pipeline: Pipeline
     outbox: OutboxSender
@@ -99,7 +95,7 @@ class App:
 
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
-        await upgrade_async(self.settings.database.url)
+        await self.database.upgrade()
         units = [OrgUnit(u.id, u.name, u.kind, tuple(u.aliases)) for u in self.settings.units]
         staff = [Staff(s.id, s.name, s.unit, s.role, s.mobile) for s in self.settings.staff]
         async with self.runtime.uow() as uow:
@@ -172,30 +168,25 @@ class App:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         self.background.clear()
-        group = getattr(self.runtime.uow, "group", None)
-        if group is not None:
-            await group.close()
-        if group is not None and group.commits:
-            log.info("group commit: %s transactions carried %s units of work", group.commits, group.members)
-        await self.engine.dispose()
+        await self.database.close()
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None,
               senders: dict[str, ChannelSender] | None = None, tagger: RuleTagger | None = None) -> App:
     """Wire the application; tests pass a FrozenClock and fake senders here."""
     db = settings.database
-    engine = create_engine(db.url, echo=db.echo, pool_size=db.pool_size, sqlite_inline=db.sqlite_inline)
+    database = Database(db.url, echo=db.echo, pool_size=db.pool_size, sqlite_inline=db.sqlite_inline,
+                        group_commit_max=db.group_commit_max)
     policy = policy_from(settings)
     calendar = WorkCalendar.from_file(settings.calendar.extra_days_file or None, policy.timezone)
     rules_path = Path(settings.nlp.rules_file) if settings.nlp.rules_file else DEFAULT_RULES
     if tagger is None:
         tagger = RuleTagger(KeywordRules.load(rules_path)).watch(rules_path)  # `qihu tags apply` reloads
         tagger.confidence_threshold = settings.nlp.confidence_threshold
-    uow = uow_factory(engine, group_commit_max=db.group_commit_max)
     server = settings.server
     links = ReportLinks(server.public_url, server.link_secret.get_secret_value().encode() or secrets.token_bytes(32),
                         timedelta(minutes=server.report_link_minutes))
-    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, uow, links)
+    runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, database.uow, links)
     # The web chat page reads its messages from the outbox: storing them is delivering them,
     # unless a test passes a sender for "web" to watch delivery itself.
     senders = dict(senders or {})
@@ -206,7 +197,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     pipeline = Pipeline(runtime, Router(build_commands()), on_commit=outbox.kick, mailbox_channels=mailboxes,
                         log_text=settings.logging.log_message_text)
     limit = SenderRateLimit(runtime.clock, settings.server.sender_per_minute, settings.server.sender_burst)
-    app = App(settings, engine, runtime, pipeline, outbox, limit, Spool(settings.spool.path, runtime.clock))
+    app = App(settings, database, runtime, pipeline, outbox, limit, Spool(settings.spool.path, runtime.clock))
     app.spool.attach(app.handle_spooled)
     app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick,
                               registry=build_sweeps())

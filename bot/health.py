@@ -6,18 +6,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
 from pathlib import Path
-
-from sqlalchemy import func, make_url, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from bot.config import Settings, channel_problems
 from bot.domain.calendar import WorkCalendar
 from bot.metrics import Snapshot
-from bot.services.reminders import HANDLING
-from storage import tables as t
+from storage.database import migration_heads, probe
+from storage.engine import sqlite_file_missing
 
 log = logging.getLogger(__name__)
 
@@ -49,52 +44,6 @@ class Readiness:
         }
 
 
-@cache
-def migration_heads() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
-
-    from storage.migrate import alembic_config
-    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
-
-
-def _sqlite_file_missing(url: str) -> str | None:
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite"):
-        return None
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
-        return database
-    return None
-
-
-async def _read_database(url: str, now: datetime, counts: bool) -> tuple[set[str], dict | None]:
-    """Revisions stamped in alembic_version, and (counts) the rows behind the gauges. A connection of
-    its own: no pool to queue on behind turns, and SQLite reads here take no write lock."""
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            try:
-                revisions = {r[0] for r in await conn.execute(text("SELECT version_num FROM alembic_version"))}
-            except Exception:  # no table yet: a database never migrated
-                await conn.rollback()
-                revisions = set()
-            if not counts or not revisions:
-                return revisions, None
-            o, a = t.outbox.c, t.appeals.c
-            outbox = await conn.execute(select(o.channel, o.status, func.count()).where(
-                o.status.in_(["pending", "dead"])).group_by(o.channel, o.status))
-            appeals = await conn.execute(select(a.status, func.count()).group_by(a.status))
-            overdue = await conn.execute(select(func.count()).select_from(t.appeals).where(
-                a.status.in_(HANDLING), a.due_at < now))
-            return revisions, {
-                "outbox": {(c, s): n for c, s, n in outbox.all()},
-                "appeals": {s: n for s, n in appeals.all()},
-                "overdue": overdue.scalar_one(),
-            }
-    finally:
-        await engine.dispose()
-
-
 def _calendar_check(calendar: WorkCalendar, today: date, horizon: int) -> Check:
     last = today + timedelta(days=horizon)
     gaps = sorted({y for y in (today.year, last.year) if not calendar.covers(date(y, 1, 1))})
@@ -113,13 +62,13 @@ async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
     url = settings.database.url
     revisions: set[str] | None = None
     data = None
-    missing_file = _sqlite_file_missing(url)
+    missing_file = sqlite_file_missing(url)
     if missing_file:
         checks.append(Check("database", False,
                             f"数据库文件不存在：{missing_file}（请运行 qihu init 或 qihu db upgrade）"))
     else:
         try:
-            revisions, data = await asyncio.wait_for(_read_database(url, now, counts), mon.db_timeout_seconds)
+            revisions, data = await asyncio.wait_for(probe(url, now, counts), mon.db_timeout_seconds)
             checks.append(Check("database", True, "应答正常"))
         except TimeoutError:
             checks.append(Check("database", False, f"数据库 {mon.db_timeout_seconds:g} 秒内没有应答"))
@@ -151,8 +100,8 @@ async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
                         calendar_missing_years=result.calendar_missing_years)
         snap.spool_entries = spooled
         snap.spool_oldest_age_seconds = (now - oldest).total_seconds() if oldest else 0.0
-        if data:
-            snap.outbox, snap.appeals, snap.overdue = data["outbox"], data["appeals"], data["overdue"]
+        if data is not None:
+            snap.outbox, snap.appeals, snap.overdue = data.outbox, data.appeals, data.overdue
         result.snapshot = snap
     return result
 

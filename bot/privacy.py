@@ -13,7 +13,7 @@ from typing import Any
 from bot.cli.common import settings_from, with_app
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_phones_in_text, normalize_uscc
-from storage.privacy_repository import PurgeCounts, export_enterprise, purge_contacts
+from storage.privacy_repository import PurgeCounts
 
 
 class PrivacyRefused(Exception):
@@ -55,20 +55,12 @@ async def run_purge(app: Any, before_text: str | None, *, dry_run: bool = False)
     today = rt.now().astimezone(rt.tz).date()
     before = parse_before(before_text, today, app.settings.privacy.retain_years)
     cutoff = datetime.combine(before, time(0), rt.tz).astimezone(UTC)
-    async with app.engine.connect() as conn:
-        await conn.begin()
-        counts = await purge_contacts(conn, cutoff, mask_phones_in_text)
-        if dry_run:
-            await conn.rollback()
-        else:
-            await conn.commit()
-    return before, counts
+    return before, await app.database.purge_contacts(cutoff, mask_phones_in_text, dry_run=dry_run)
 
 
 async def run_export(app: Any, uscc_text: str) -> dict[str, Any] | None:
     uscc = parse_uscc(uscc_text)
-    async with app.engine.connect() as conn:
-        data = await export_enterprise(conn, uscc)
+    data = await app.database.export_enterprise(uscc)
     if data is not None:
         data["exported_at"] = app.runtime.now()
     return data

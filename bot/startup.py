@@ -94,15 +94,15 @@ DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 def _check_database_url(url: str) -> None:
-    from sqlalchemy.engine import make_url
+    from storage.engine import url_parts
     try:
-        u = make_url(url)
-    except Exception:
+        u = url_parts(url)
+    except ValueError:
         raise StartupError(f"配置项 database.url 格式有误：{url!r}（例：sqlite+aiosqlite:///./qihu.db"
                            " 或 postgresql+asyncpg://用户@主机:5432/库名）") from None
-    if u.drivername not in DRIVERS:
-        raise StartupError(f"配置项 database.url 的驱动 {u.drivername} 不受支持：请用 {' 或 '.join(DRIVERS)}")
-    if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:":
+    if u.driver not in DRIVERS:
+        raise StartupError(f"配置项 database.url 的驱动 {u.driver} 不受支持：请用 {' 或 '.join(DRIVERS)}")
+    if u.backend == "sqlite" and u.database and u.database != ":memory:":
         # aiosqlite reports a missing directory from its worker thread after the loop is gone; say it first
         path = Path(u.database).resolve()
         if not path.parent.is_dir():
@@ -158,14 +158,14 @@ def _where(url: str | None) -> tuple[str, str, str, str]:
     """(driver, host:port, user, database) of the configured URL, for naming them in a message."""
     if not url:
         return "", "", "", ""
-    from sqlalchemy.engine import make_url
+    from storage.engine import url_parts
     try:
-        u = make_url(url)
-    except Exception:
+        u = url_parts(url)
+    except ValueError:
         return "", "", "", ""
-    if u.get_backend_name() == "sqlite":
+    if u.backend == "sqlite":
         return "sqlite", "", "", u.database or ""
-    return u.get_backend_name(), f"{u.host or 'localhost'}:{u.port or 5432}", u.username or "", u.database or ""
+    return u.backend, f"{u.host or 'localhost'}:{u.port or 5432}", u.username or "", u.database or ""
 
 
 _PG_LOGIN = {

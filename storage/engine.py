@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, event, make_url
@@ -27,6 +29,37 @@ def shown_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """A database URL's parts, for messages and for the pg_dump command line."""
+
+    driver: str  # sqlite+aiosqlite, postgresql+asyncpg, …
+    backend: str  # sqlite, postgresql
+    host: str | None
+    port: int | None
+    username: str | None
+    has_password: bool
+    database: str | None
+
+
+def url_parts(url: str) -> UrlParts:
+    """Raises ValueError when `url` is no database URL at all."""
+    try:
+        u = make_url(url)
+    except Exception as exc:  # sqlalchemy's ArgumentError, or a TypeError for odd input
+        raise ValueError(str(exc)) from None
+    return UrlParts(u.drivername, u.get_backend_name(), u.host, u.port, u.username, bool(u.password), u.database)
+
+
+def sqlite_file_missing(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist yet; None for PostgreSQL, memory, or a present file."""
+    parts = url_parts(url)
+    database = parts.database or ""
+    if parts.backend != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return None if Path(database).exists() else database
 
 
 def prepare_sqlite(raw: Any) -> None:

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.appeal import Appeal, Status
+from bot.domain.appeal import HOLDING_STATUSES, Appeal, Status
 from bot.messages import ConversationKey
 from bot.services.ports import ExtensionRequest, Holding
 from storage import tables as t
 from storage.repositories import SqlAppealRepository
 
-HOLDING_STATUSES = [s.value for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)]
+HOLDING = sorted(s.value for s in HOLDING_STATUSES)
 
 
 class SqlHandlingRepository:
@@ -59,7 +59,7 @@ class SqlHandlingRepository:
         stmt = (
             select(t.appeals, *[col.label(f"h_{col.name}") for col in t.appeal_holdings.c])
             .join(t.appeal_holdings, h.appeal_id == a.id)
-            .where(h.unit_id == unit_id, h.ended_at.is_(None), a.status.in_(HOLDING_STATUSES))
+            .where(h.unit_id == unit_id, h.ended_at.is_(None), a.status.in_(HOLDING))
             .order_by(h.due_at, a.id)
         )
         out = []

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.appeal import (
+    HANDLING_STATUSES,
     OPEN_STATUSES,
     Action,
     Actor,
@@ -35,6 +36,12 @@ from bot.services.ports import (
 from storage import tables as t
 from storage.rows import outbox_rows
 from storage.webhook_rows import add_webhook_rows
+
+# The domain's status sets as the appeals.status column stores them.
+OPEN = sorted(s.value for s in OPEN_STATUSES)
+# Resolved appeals still await the enterprise's rating: they are still theirs to follow.
+FOLLOWED = sorted(s.value for s in OPEN_STATUSES | {Status.RESOLVED})
+HANDLING = sorted(s.value for s in HANDLING_STATUSES)
 
 UNVERIFIED_FLAG = "filer_unverified"  # bot.services.membership.UNVERIFIED_FLAG: the filer's claim is not verified
 
@@ -140,8 +147,7 @@ class SqlAppealRepository:
     async def list_for_enterprise(self, enterprise_id: int, *, open_only: bool) -> list[Appeal]:
         stmt = select(t.appeals).where(t.appeals.c.enterprise_id == enterprise_id)
         if open_only:
-            # Resolved appeals still await the enterprise's rating: they are still theirs to follow.
-            stmt = stmt.where(t.appeals.c.status.in_(sorted(s.value for s in OPEN_STATUSES | {Status.RESOLVED})))
+            stmt = stmt.where(t.appeals.c.status.in_(FOLLOWED))
         rows = (await self.conn.execute(stmt.order_by(t.appeals.c.id.desc()).limit(50))).all()
         return [self._appeal(r) for r in rows]
 
@@ -153,8 +159,7 @@ class SqlAppealRepository:
         stmt = select(t.appeals).where(or_(mine, c.enterprise_id.in_(list(enterprise_ids))) if enterprise_ids
                                        else mine)
         if open_only:
-            # Resolved appeals still await the enterprise's rating: they are still theirs to follow.
-            stmt = stmt.where(c.status.in_(sorted(s.value for s in OPEN_STATUSES | {Status.RESOLVED})))
+            stmt = stmt.where(c.status.in_(FOLLOWED))
         rows = (await self.conn.execute(stmt.order_by(c.id.desc()).limit(50))).all()
         return [self._appeal(r) for r in rows]
 
@@ -189,7 +194,7 @@ class SqlAppealRepository:
         asked = (select(t.appeal_events.c.id).where(t.appeal_events.c.appeal_id == t.appeals.c.id,
                                                      t.appeal_events.c.action == Action.ESCALATE_REQUEST.value)
                  .exists())
-        stmt = (select(t.appeals).where(t.appeals.c.status.in_([Status.DISPATCHED.value, Status.IN_PROGRESS.value]),
+        stmt = (select(t.appeals).where(t.appeals.c.status.in_(HANDLING),
                                         asked).order_by(t.appeals.c.id).limit(200))
         return [self._appeal(r) for r in (await self.conn.execute(stmt)).all()]
 
@@ -524,7 +529,7 @@ class SqlTagCorrections:
 
     async def open_appeals(self, limit: int = 2000) -> list[Appeal]:
         """Appeals still being worked on (待受理 to 整改中), newest first: input to similar-problem grouping."""
-        states = sorted(s.value for s in OPEN_STATUSES)
+        states = OPEN
         if self.conn.dialect.name == "sqlite":
             # After an ANALYZE SQLite believes a third of all appeals share each status (it keeps
             # averages, not histograms) and scans every appeal ever stored: 240 ms at 1M. The open

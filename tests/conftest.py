@@ -157,6 +157,6 @@ async def conversation_state(app: App, key: ConversationKey) -> ConversationStat
     """The conversation's state as stored (a fresh one when there is none)."""
     c = conversations.c
     stmt = select(conversations).where(c.channel == key.channel, c.user_id == key.user_id)
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         row = (await conn.execute(stmt)).first()
     return state_from(row)

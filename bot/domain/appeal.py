@@ -92,6 +92,10 @@ class Difficulty(StrEnum):
 OPEN_STATUSES = frozenset(
     {Status.SUBMITTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.VERIFYING, Status.RECTIFYING}
 )
+# With a unit, counting against its deadline: what the reminders, the digests and the gauges watch.
+HANDLING_STATUSES = frozenset({Status.DISPATCHED, Status.IN_PROGRESS})
+# Held by a unit's spell: handling, or rectifying a valid 差评.
+HOLDING_STATUSES = HANDLING_STATUSES | {Status.RECTIFYING}
 
 # The whole lifecycle from product.md: (from, action) -> to. Anything absent is refused.
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -114,11 +118,10 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     # Timeline-only actions keep the status.
     **{(s, Action.SUPPLEMENT): s for s in OPEN_STATUSES | {Status.RESOLVED}},
     # DISPATCHED too: a co-unit may report to the lead before the lead has signed off.
-    **{(s, Action.PROGRESS): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
-    **{(s, Action.EXTEND): s for s in (Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING)},
+    **{(s, Action.PROGRESS): s for s in HOLDING_STATUSES},
+    **{(s, Action.EXTEND): s for s in HOLDING_STATUSES},
     **{(s, Action.URGE): s for s in OPEN_STATUSES},
-    **{(s, a): s for s in (Status.DISPATCHED, Status.IN_PROGRESS)
-       for a in (Action.ESCALATE_REQUEST, Action.ESCALATE_DECLINE)},
+    **{(s, a): s for s in HANDLING_STATUSES for a in (Action.ESCALATE_REQUEST, Action.ESCALATE_DECLINE)},
     **{(s, Action.RETAG): s for s in OPEN_STATUSES},
     # Evaluation records may come after closure too (a call-back on a closed or withdrawn appeal).
     **{(s, a): s for s in Status for a in (Action.CALLBACK, Action.LINK_REPEAT, Action.GRASSROOTS_RATE)},

@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.domain.appeal import Action, Actor, Appeal, Status
+from bot.domain.appeal import HANDLING_STATUSES, Action, Actor, Appeal, Status
 from bot.messages import ConversationKey
 from bot.services.evaluation import grassroots_rater
 from bot.services.ports import UnitOfWork
 from bot.services.scheduling import SweepContext, SweepRegistry
 
-HANDLING = (Status.DISPATCHED.value, Status.IN_PROGRESS.value)
+HANDLING = tuple(sorted(s.value for s in HANDLING_STATUSES))  # as the sweeps' queries take them
 NOT_RATED = "未评价"  # the stored rating of an appeal whose rating window ended (GB/T 39734 未评价)
 
 

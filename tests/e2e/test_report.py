@@ -103,7 +103,7 @@ async def test_what_enterprises_wrote_is_text_in_the_html_and_the_xlsx(app, cloc
     end = clock.now()
     clock.at = end - timedelta(days=60)
     await seed_pool(app.runtime, clock, 30, end - timedelta(days=60), end, seed=7)
-    async with app.engine.begin() as conn:
+    async with app.database.engine.begin() as conn:
         ids = [r.id for r in (await conn.execute(select(ratings.c.id).order_by(ratings.c.id))).all()]
         assert len(ids) >= len(HOSTILE)
         for rid in ids:
@@ -133,7 +133,7 @@ async def test_demo_pool_escalates_through_the_centre_and_rates_after_closure(ap
     end = clock.now()
     clock.at = end - timedelta(days=90)
     await seed_pool(app.runtime, clock, 120, end - timedelta(days=90), end, seed=11)
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         actions = [r.action for r in (await conn.execute(select(t.appeal_events.c.action))).all()]
         rated = (await conn.execute(select(t.grassroots_ratings.c.appeal_id))).all()
         closed = {r.id for r in (await conn.execute(select(t.appeals.c.id).where(t.appeals.c.status == "closed")))}

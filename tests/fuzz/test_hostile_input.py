@@ -206,7 +206,7 @@ class FuzzEnv:
         for channel in self.app.channels:
             if hasattr(channel, "drain"):
                 await channel.drain()
-        async with self.app.engine.connect() as conn:
+        async with self.app.database.engine.connect() as conn:
             return {table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one()
                     for table in t.metadata.sorted_tables}
 

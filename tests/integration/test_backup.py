@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.backup import backup_sqlite, pg_commands, restore_sqlite, sqlite_path
+from bot.backup import pg_commands
+from storage.backup import backup_sqlite, restore_sqlite, sqlite_path
 from storage.engine import create_engine
 from storage.migrate import upgrade_async
 from storage.tables import metadata

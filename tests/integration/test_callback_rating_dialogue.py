@@ -38,7 +38,7 @@ async def test_phone_callback_records_the_enterprises_rating_with_its_source(app
         [c] = await uow.evaluation.callbacks(a.id)
     assert (r.level, r.solved, r.comment, r.source, r.bad) == (4, "已解决", "企业表示增容后用电正常", "电话回访", False)
     assert (c.reason, c.method, c.satisfied, c.done_by) == ("manual", "电话", True, "chen-dispatch")
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         e = t.appeal_events.c
         [event] = (await conn.execute(select(e.actor_id, e.data).where(e.appeal_id == a.id,
                                                                          e.action == "rate_good"))).all()
@@ -77,7 +77,7 @@ async def test_callback_rating_refused_when_not_ratable_and_nothing_stored(app, 
     assert "本轮已评价过" in refused
     assert "只有县企业综合服务中心的调度员" in await li.say(f"回访 {number} 电话 满意")
     assert "请写明回访结果" in await dispatcher.say(f"回访 {number} 现场")
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         sources = (await conn.execute(select(t.ratings.c.source))).scalars().all()
     assert sources == [None]  # the enterprise's own rating only
     assert await count(app, t.callbacks) == 0

@@ -172,7 +172,7 @@ async def test_a_new_bind_code_revokes_the_old_one_and_only_hashes_are_stored(se
             other = await issue_bind_code(uow, "chen-dispatch", clock.now(), timedelta(hours=72))
             await uow.commit()
         # Whoever reads the table (a backup, a report account) finds no usable code in it.
-        async with env.app.engine.connect() as conn:
+        async with env.app.database.engine.connect() as conn:
             stored = [tuple(r) for r in (await conn.execute(select(t.bind_codes))).all()]
         assert len(stored) == 3 and not any(code in repr(stored) for code in (first, second, other))
 
@@ -196,7 +196,7 @@ async def test_bind_code_hours_outside_1_to_720_are_refused_in_one_line(settings
                                                "--hours", hours])
         message = str(refused.value)
         assert "--hours 应在 1 到 720 之间" in message and f"当前 {hours}" in message and "\n" not in message
-        async with env.app.engine.connect() as conn:
+        async with env.app.database.engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(t.bind_codes))).scalar_one() == 0
     finally:
         await env.close()

@@ -67,7 +67,7 @@ async def _given(app, given: str) -> None:  # type: ignore[no-untyped-def]
 async def _stored_text(app) -> str:  # type: ignore[no-untyped-def]
     """Every appeal, enterprise and event row as text: what must not be stored must not be in it."""
     out = []
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         for table in (t.appeals, t.enterprises, t.appeal_events):
             out += [json.dumps([str(v) for v in row], ensure_ascii=False)
                     for row in (await conn.execute(select(table))).all()]

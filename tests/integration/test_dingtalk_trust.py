@@ -32,7 +32,7 @@ async def fake_ding():
 
 
 async def rows(app: App) -> dict[str, int]:
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return {tb.name: (await conn.execute(select(func.count()).select_from(tb))).scalar_one()
                 for tb in (t.appeals, t.appeal_events, t.conversations, t.outbox, t.inbound_messages)}
 
@@ -115,7 +115,7 @@ async def test_a_pair_is_forgotten_once_its_window_has_passed(settings, clock, f
         assert resp.status == 403 and "300 秒" in (await resp.json())["error"]
         clock.advance(minutes=2)
         assert (await user.post(user.payload("帮助"))).status == 200
-        async with env.app.engine.connect() as conn:
+        async with env.app.database.engine.connect() as conn:
             kept = (await conn.execute(select(func.count()).select_from(t.callback_signatures))).scalar_one()
         assert kept == 1  # only the fresh one
     finally:

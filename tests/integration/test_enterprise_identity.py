@@ -215,7 +215,7 @@ async def test_a_a_portal_token_with_uscc_and_name_makes_a_verified_member(setti
             token = f"{expires}.{bad_code}.{name}.{portal_signature('portal-secret', 'ent-p', expires, bad_code, name)}"
             status, body = await post("ent-p", token, "查询")
             assert status == 400 and "统一社会信用代码" in body["error"]
-            async with application.engine.connect() as conn:
+            async with application.database.engine.connect() as conn:
                 members = (await conn.execute(select(func.count()).select_from(t.enterprise_members))).scalar_one()
             assert members == 1  # A's claim only
 

@@ -155,7 +155,7 @@ async def test_callbacks_sampled_reproducibly_and_recorded(app, chat, clock):
     ok = await dispatcher.say(f"回访 {number} 现场 企业表示仍不满意，电压问题未解决")
     assert "现场回访" in ok and "（不满意）" in ok
     assert "没有待回访" in await dispatcher.say("回访")
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.callbacks.c.reason, t.callbacks.c.seed))).all()
     assert [r.reason for r in rows] == ["bad_review"]
     seed = rows[0].seed
@@ -233,7 +233,7 @@ async def test_township_rates_the_upper_level_service_once_the_escalated_appeal_
     done = await sun.say(f"上级评价 {number} 4 市级专班响应及时")
     assert number in done
     assert "已评价过" in await sun.say(f"上级评价 {number} 5 再评一次")
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.grassroots_ratings.c.rater_unit_id, t.grassroots_ratings.c.rated_unit_id,
                                           t.grassroots_ratings.c.level))).all()
     assert [tuple(r) for r in rows] == [("kfq", "city", 4)]
@@ -260,7 +260,7 @@ async def test_enterprise_township_is_invited_when_the_rating_window_closes_the_
     assert len(invite) == 1 and "国网示范县供电公司" in invite[0]
     assert "不在贵乡镇" in await li.say(f"上级评价 {number} 5 自评")
     assert number in await xu.say(f"上级评价 {number} 5 供电公司很负责")
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.grassroots_ratings.c.rater_unit_id, t.grassroots_ratings.c.rated_unit_id,
                                           t.grassroots_ratings.c.level))).all()
     assert [tuple(r) for r in rows] == [("xikou", "gdgs", 5)]
@@ -280,13 +280,13 @@ async def test_third_party_scores_import_all_or_nothing(app, tmp_path, monkeypat
         await asyncio.to_thread(cli.main, ["--config", str(EXAMPLE_CONFIG), "import", "third-party", str(bad)])
     out = capsys.readouterr()
     assert "第 3 行" in out.out + out.err and "火星局" in out.out + out.err
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         assert (await conn.execute(select(t.third_party_scores))).all() == []
     good = tmp_path / "good.csv"
     good.write_text("单位,期间,得分,来源\n供电公司,2026Q4,88,第三方机构\n税务局,2026Q4,91.5,第三方机构\n",
                     encoding="utf-8")
     await asyncio.to_thread(cli.main, ["--config", str(EXAMPLE_CONFIG), "import", "third-party", str(good)])
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.third_party_scores.c.unit_id, t.third_party_scores.c.score)
                                    .order_by(t.third_party_scores.c.unit_id))).all()
     assert [tuple(r) for r in rows] == [("gdgs", 88.0), ("swj", 91.5)]

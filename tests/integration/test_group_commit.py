@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(bool(PG_URL), reason="group commit is SQLite's (
 
 
 async def stored_claims(app: App) -> set[str]:
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return {r[0] for r in (await conn.execute(select(t.inbound_messages.c.message_id))).all()}
 
 

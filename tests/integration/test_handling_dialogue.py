@@ -113,7 +113,7 @@ async def test_return_within_signoff_window_then_transfer(app, chat, clock):
     assert "从国网示范县供电公司转至县经济和信息化局主办" in reply
     assert any("【转办】" in m for m in await inbox(app, li))
     assert any("已改由县经济和信息化局办理" in m for m in await inbox(app, chat))
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.appeal_holdings.c.unit_id, t.appeal_holdings.c.end_reason)
                                    .order_by(t.appeal_holdings.c.id))).all()
     assert [tuple(r) for r in rows] == [("jxj", "returned"), ("gdgs", "transferred"), ("jxj", None)]

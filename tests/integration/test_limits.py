@@ -23,7 +23,7 @@ def limited(settings: Settings, per_minute: int = 6, burst: int = 2) -> Settings
 
 
 async def inbound_count(app) -> int:  # type: ignore[no-untyped-def]
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(t.inbound_messages))).scalar_one()
 
 

@@ -37,7 +37,7 @@ async def test_codes_issued_before_the_upgrade_are_hashed_and_still_redeemable(s
 
     app = await start_app(settings, clock)
     try:
-        async with app.engine.connect() as conn:
+        async with app.database.engine.connect() as conn:
             stored = (await conn.execute(text("SELECT code_hash FROM bind_codes"))).scalars().all()
         assert len(stored) == 1 and "ABCD2345" not in stored[0] and len(stored[0]) == 64
         async with app.runtime.uow() as uow:

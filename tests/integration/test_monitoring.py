@@ -85,7 +85,7 @@ async def test_readyz_is_ready_in_june_and_names_the_missing_calendar_year_in_de
 
 async def test_readyz_refuses_a_database_behind_the_migrations(june):
     app, client, _ = june
-    async with app.engine.begin() as conn:
+    async with app.database.engine.begin() as conn:
         [head] = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
         await conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
     try:
@@ -94,7 +94,7 @@ async def test_readyz_refuses_a_database_behind_the_migrations(june):
         assert r.status == 503
         assert body["problems"] == [f"migrations: 数据库版本 0009，最新版本 {head}；请运行 qihu db upgrade"]
     finally:
-        async with app.engine.begin() as conn:
+        async with app.database.engine.begin() as conn:
             await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
 
 
@@ -213,10 +213,10 @@ async def test_metrics_answer_loopback_only_unless_a_bearer_token_is_configured(
 
 async def digest_texts(app, clock, moment: datetime) -> dict[str, str]:  # type: ignore[no-untyped-def]
     clock.at = moment
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         last = (await conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox"))).scalar_one()
     await run_pass(app.sweeps)
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(t.outbox.select().where(t.outbox.c.id > last))).all()
     return {r.recipient: r.body["text"] for r in rows if r.recipient in ("staff:wang", "staff:chen")}
 

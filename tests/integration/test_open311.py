@@ -139,7 +139,7 @@ async def test_errors_in_the_spec_format_with_the_spec_codes(app, http):
     reader = GeoReportClient(http, await new_key(app, "reader", "read"))
     assert "submit" in spec_error(*(await reader.post(TICKET)), 403)
     assert "submit" in spec_error(*(await reader.post({})), 403)
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         from sqlalchemy import func, select
 
         from storage import tables as t

@@ -90,7 +90,7 @@ async def _stored(app) -> tuple:  # type: ignore[no-untyped-def]
     async with app.runtime.uow() as uow:
         appeal = await uow.appeals.get(N)
         events = len(await uow.appeals.events(N))
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         members = (await conn.execute(select(t.enterprise_members).order_by(t.enterprise_members.c.id))).all()
         profiles = (await conn.execute(select(t.enterprises).order_by(t.enterprises.c.id))).all()
     return appeal.version, appeal.status, events, [tuple(m) for m in members], [tuple(p) for p in profiles]

@@ -56,7 +56,7 @@ async def open_appeal_of_another_enterprise(app) -> str:  # type: ignore[no-unty
 
 
 async def snapshot_counts(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return {table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one()
                 for table in (t.appeals, t.appeal_events, t.ratings, t.enterprises, t.identities, t.outbox)}
 
@@ -111,7 +111,7 @@ async def test_purge_anonymises_old_closed_appeals_and_keeps_statistics_and_time
     for secret in ("张伟", "1111.3333", "88886666", "13800138000", "１３９１"):
         assert secret not in notes
     assert rating.level == 5 and ANONYMISED in rating.comment
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         bodies = json.dumps([r.body for r in await conn.execute(
             select(t.outbox.c.body).where(t.outbox.c.appeal_number == old))], ensure_ascii=False)
     assert "13800138000" not in bodies and "张伟" not in bodies and old in bodies

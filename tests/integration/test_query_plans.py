@@ -19,9 +19,9 @@ pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's planner and its s
 async def skewed_history(app, chat) -> None:  # type: ignore[no-untyped-def]
     """3,000 closed appeals and a handful of open ones, then ANALYZE: a county after a few years."""
     number = await file_first_appeal(chat)
-    columns = [r[1] for r in sqlite3.connect(app.engine.url.database).execute("PRAGMA table_info(appeals)")]
+    columns = [r[1] for r in sqlite3.connect(app.database.engine.url.database).execute("PRAGMA table_info(appeals)")]
     copied = [c for c in columns if c not in ("id", "number", "status", "due_at")]
-    async with app.engine.begin() as conn:
+    async with app.database.engine.begin() as conn:
         await conn.execute(text(
             f"INSERT INTO appeals (number, status, due_at, {', '.join(copied)}) "
             f"SELECT 'H' || s.i, CASE WHEN s.i % 500 = 0 THEN 'in_progress' ELSE 'closed' END, "
@@ -50,7 +50,7 @@ async def test_sweeps_and_the_open_list_use_the_status_indexes_after_analyze(app
         still_open = await uow.tags.open_appeals()
         uow.conn.raw.set_trace_callback(None)
     assert len(due) == 6 and rating == [] and len(still_open) == 7  # 6 copies in progress + the filed one
-    found = plans(app.engine.url.database, statements)
+    found = plans(app.database.engine.url.database, statements)
     assert len(found) == 3, statements
     for plan in found:
         assert "USING INDEX ix_appeals_status" in plan or "USING COVERING INDEX ix_appeals_status" in plan, plan

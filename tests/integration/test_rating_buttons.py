@@ -134,7 +134,7 @@ async def test_no_message_or_timeline_line_repeats_its_own_label(app, clock):
         assert "差评核实有效：已电话联系企业" in record + detail or "差评核实无效：（误评）企业表示点错了" in detail
         for text in (record, detail):
             assert not DOUBLED.search(text), DOUBLED.search(text)
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         from sqlalchemy import select
 
         from storage import tables as t

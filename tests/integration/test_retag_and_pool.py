@@ -53,7 +53,7 @@ async def test_retag_corrects_category_records_learning_data_and_refuses_others(
     assert appeal.category == "项目建设"
     assert events[-1].action == Action.RETAG and events[-1].note == "水电气能源 → 项目建设"
     assert ("项目建设" in [label for _, label in examples])
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.tag_corrections.c.old_category, t.tag_corrections.c.new_category,
                                           t.tag_corrections.c.by_staff_id))).all()
     assert [tuple(r) for r in rows] == [("水电气能源", "项目建设", "chen-dispatch")]

@@ -60,7 +60,7 @@ async def setup_week(app, clock):  # type: ignore[no-untyped-def]
 
 async def sent_since(app, after_id: int) -> list[tuple[datetime, str, str, dict]]:  # type: ignore[no-untyped-def]
     """(local time, recipient, label, body) of every outbox row after `after_id`."""
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         rows = (await conn.execute(select(t.outbox).where(t.outbox.c.id > after_id).order_by(t.outbox.c.id))).all()
     return [(r.created_at.astimezone(SHANGHAI), r.recipient, label(r.body["text"]), r.body) for r in rows]
 

@@ -92,7 +92,7 @@ def through(settings, relay: Relay):  # type: ignore[no-untyped-def]
 
 
 async def stored_messages(app) -> int:  # type: ignore[no-untyped-def]
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(t.inbound_messages))).scalar_one()
 
 
@@ -196,7 +196,7 @@ async def test_restart_with_a_non_empty_spool_replays_it(database_url, settings,
         assert not path.exists()
         app = await start_app(settings, clock)
         try:
-            async with app.engine.connect() as conn:
+            async with app.database.engine.connect() as conn:
                 ids = (await conn.execute(select(t.inbound_messages.c.message_id)
                                           .where(t.inbound_messages.c.channel == "dingtalk"))).scalars().all()
                 rows = (await conn.execute(select(t.outbox.c.body).where(t.outbox.c.recipient == "user009")

@@ -88,7 +88,7 @@ async def test_thirty_corrections_then_relearn_from_db_and_apply_change_the_runn
             grants.append(await file(Chat(app, f"grant-{i}"), 40 + i, text))
         for number in lamps:  # the county's dispatchers: street lamps belong to the power supplier
             assert "更正为「水电气能源」" in await dispatcher.say(f"改类 {number} 水电气能源")
-        async with app.engine.begin() as conn:  # these appeals went through their handling and were closed
+        async with app.database.engine.begin() as conn:  # these appeals went through their handling and were closed
             await conn.execute(update(t.appeals).where(t.appeals.c.number.in_(lamps + grants))
                                .values(status="closed"))
         config = config_file(tmp_path, settings.database.url, rules_file)

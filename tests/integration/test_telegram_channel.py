@@ -26,7 +26,7 @@ USCC = "91330825MA2DH4KX39"
 
 
 async def count(app, table) -> int:  # type: ignore[no-untyped-def]
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
 
 

@@ -22,7 +22,7 @@ async def client(app):  # type: ignore[no-untyped-def]
 
 
 async def stored_rows(app) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return tuple([(await conn.execute(select(func.count()).select_from(tb))).scalar_one()
                       for tb in (t.appeals, t.conversations, t.outbox)])
 

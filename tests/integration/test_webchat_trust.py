@@ -21,7 +21,7 @@ SECRET = "portal-secret-for-tests"
 
 
 async def stored_rows(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with app.engine.connect() as conn:
+    async with app.database.engine.connect() as conn:
         return {tb.name: (await conn.execute(select(func.count()).select_from(tb))).scalar_one()
                 for tb in (t.appeals, t.conversations, t.outbox, t.identities, t.inbound_messages)}
 

@@ -69,17 +69,7 @@ THIRD_PARTY = {
     "jieba": ("nlp",),
 }
 # (module, library) imports against THIRD_PARTY that are known debt; each says what would end it.
-KNOWN_THIRD_PARTY = {
-    # TODO(issue 18): App.engine is SQLAlchemy's AsyncEngine, which the shell, the cli and the tests
-    # use directly; a database handle of storage's own would take sqlalchemy out of bootstrap.
-    ("bot.bootstrap", "sqlalchemy"),
-    # TODO(issue 18): the operations commands (issue 13) open the database themselves; their queries
-    # (readiness, migration head, backup, start-up probes) belong in storage behind a port.
-    ("bot.backup", "sqlalchemy"),
-    ("bot.startup", "sqlalchemy"),
-    ("bot.health", "sqlalchemy"),
-    ("bot.health", "alembic"),
-}
+KNOWN_THIRD_PARTY: set[tuple[str, str]] = set()
 
 
 def violations(module: str, source: str) -> list[str]:
