@@ -11,7 +11,9 @@ from bot.services.appeals import DIFFICULTY_EVIDENCE
 from bot.services.tagging import category_unsure
 from bot.services.units import AmbiguousUnit
 from handlers.handling_common import (
+    Malformed,
     announce_dispatch,
+    appeal_command,
     ask_unit,
     co_text,
     due_text,
@@ -124,12 +126,11 @@ def parse_dispatch(rest: str) -> tuple[str, list[str], int | None, Difficulty | 
     return lead, co, days, difficulty
 
 
-async def dispatch(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
-    parsed = parse_dispatch(rest) if number else None
-    if number is None or parsed is None:
-        turn.say(texts.DISPATCH_USAGE)
-        return
+@appeal_command(texts.DISPATCH_USAGE)
+async def dispatch(turn: Turn, number: str, rest: str) -> None:
+    parsed = parse_dispatch(rest)
+    if parsed is None:
+        raise Malformed
     lead, co, days, difficulty = parsed
     try:
         result = await svc.dispatch(turn.uow, turn.rt, turn.identity, number, lead, co, days, difficulty)
@@ -143,12 +144,11 @@ async def dispatch(turn: Turn, arg: str) -> None:
         appeal_number=result.appeal.number)
 
 
-async def transfer(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
+@appeal_command(texts.TRANSFER_USAGE)
+async def transfer(turn: Turn, number: str, rest: str) -> None:
     parts = rest.split(" ", 1)
-    if number is None or not parts[0]:
-        turn.say(texts.TRANSFER_USAGE)
-        return
+    if not parts[0]:
+        raise Malformed
     reason = parts[1] if len(parts) > 1 else ""
     try:
         result, old = await svc.transfer(turn.uow, turn.rt, turn.identity, number, parts[0], reason)
@@ -164,11 +164,8 @@ async def transfer(turn: Turn, arg: str) -> None:
              appeal_number=a.number)
 
 
-async def approve_extension(turn: Turn, arg: str) -> None:
-    number, _ = parse_number(arg)
-    if number is None:
-        turn.say(texts.APPROVE_USAGE)
-        return
+@appeal_command(texts.APPROVE_USAGE)
+async def approve_extension(turn: Turn, number: str, rest: str) -> None:
     appeal, request = await svc.approve_extension(turn.uow, turn.rt, turn.identity, number)
     due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
     await tell_unit(turn, request.unit_id, texts.STAFF_EXT_APPROVED.format(
@@ -180,11 +177,8 @@ async def approve_extension(turn: Turn, arg: str) -> None:
              appeal_number=appeal.number)
 
 
-async def refuse_extension(turn: Turn, arg: str) -> None:
-    number, reason = parse_number(arg)
-    if number is None:
-        turn.say(texts.REFUSE_USAGE)
-        return
+@appeal_command(texts.REFUSE_USAGE)
+async def refuse_extension(turn: Turn, number: str, reason: str) -> None:
     appeal, request = await svc.refuse_extension(turn.uow, turn.rt, turn.identity, number, reason)
     due = due_text(turn, appeal.due_at)
     await tell_unit(turn, request.unit_id, texts.STAFF_EXT_REFUSED.format(
@@ -193,22 +187,18 @@ async def refuse_extension(turn: Turn, arg: str) -> None:
     turn.say(texts.REFUSED_OK.format(number=appeal.number, due=due), appeal_number=appeal.number)
 
 
-async def reject(turn: Turn, arg: str) -> None:
-    number, reason = parse_number(arg)
-    if number is None:
-        turn.say(texts.REJECT_USAGE)
-        return
+@appeal_command(texts.REJECT_USAGE)
+async def reject(turn: Turn, number: str, reason: str) -> None:
     appeal = await svc.reject(turn.uow, turn.rt, turn.identity, number, reason)
     tell_enterprise(turn, appeal, texts.ENT_REJECTED.format(number=appeal.number, reason=reason.strip()))
     turn.say(texts.REJECTED_OK.format(number=appeal.number), appeal_number=appeal.number)
 
 
-async def merge(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
+@appeal_command(texts.MERGE_USAGE)
+async def merge(turn: Turn, number: str, rest: str) -> None:
     into, _ = parse_number(rest.removeprefix("到").removeprefix("至").strip())
-    if number is None or into is None:
-        turn.say(texts.MERGE_USAGE)
-        return
+    if into is None:
+        raise Malformed
     appeal, target = await svc.merge(turn.uow, turn.rt, turn.identity, number, into)
     tell_enterprise(turn, appeal, texts.ENT_MERGED.format(number=appeal.number))
     await tell_unit(turn, target.lead_unit_id, texts.STAFF_CO_REPORT.format(

@@ -11,23 +11,15 @@ from bot.services import appeals as svc
 from bot.services import directory, tagging
 from bot.services.access import require_enterprise
 from handlers import filing
+from handlers.handling_common import parse_number
 from handlers.registry import ALL_ROLES, ENTERPRISE, CommandRegistry
 from handlers.render import fmt_date, timeline, unverified_mark
 from handlers.steps import Step
 from handlers.turn import Turn
 
 
-def _parse_number(arg: str) -> tuple[str | None, str]:
-    """Split 'QH20261125-0007 rest' into the number and the rest; no number → (None, arg)."""
-    head, _, rest = arg.strip().partition(" ")
-    match = svc.NUMBER_PATTERN.fullmatch(head.upper())
-    if match:
-        return head.upper(), rest.strip()
-    return None, arg.strip()
-
-
 async def query(turn: Turn, arg: str) -> None:
-    number, _ = _parse_number(arg)
+    number, _ = parse_number(arg)
     tz = turn.rt.tz
     if number:
         appeal, events = await svc.appeal_with_timeline(turn.uow, turn.identity, number)
@@ -64,7 +56,7 @@ async def new(turn: Turn, arg: str) -> None:
 
 async def supplement(turn: Turn, arg: str) -> None:
     require_enterprise(turn.identity, "补充")
-    number, content = _parse_number(arg)
+    number, content = parse_number(arg)
     if number is None:
         if not content:
             turn.say(texts.SUPPLEMENT_USAGE)
@@ -98,7 +90,7 @@ async def _ask_which(turn: Turn, content: str, candidates: list[Appeal]) -> None
 
 
 async def pick_supplement(turn: Turn) -> None:
-    number, _ = _parse_number(turn.text)
+    number, _ = parse_number(turn.text)
     if number is None:
         why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
         turn.say(why + texts.SUPPLEMENT_PICK, [Choice(texts.SUPPLEMENT_TO.format(number=n, category=""), n)
@@ -142,7 +134,7 @@ async def new_or_supplement(turn: Turn) -> None:
     if turn.text == texts.NEW_APPEAL_CHOICE:
         await filing.start_filing(turn, pending)
         return
-    number, _ = _parse_number(turn.text)
+    number, _ = parse_number(turn.text)
     if number is None:
         why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
         turn.say(why + texts.NEW_OR_SUPPLEMENT, [Choice(texts.NEW_APPEAL_CHOICE, texts.NEW_APPEAL_CHOICE)] +
@@ -154,7 +146,7 @@ async def new_or_supplement(turn: Turn) -> None:
 
 async def withdraw(turn: Turn, arg: str) -> None:
     require_enterprise(turn.identity, "撤回")
-    number, reason = _parse_number(arg)
+    number, reason = parse_number(arg)
     if number is None:
         turn.say(texts.WITHDRAW_USAGE)
         return

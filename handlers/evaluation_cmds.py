@@ -15,6 +15,8 @@ from bot.services.appeals import own_open_appeals
 from bot.services.evaluation import OverdueNotice
 from bot.services.ports import Rating
 from handlers.handling_common import (
+    Malformed,
+    appeal_command,
     due_text,
     parse_number,
     phone_for,
@@ -173,12 +175,11 @@ async def on_solved(turn: Turn) -> None:
 
 # ---- 差评核实 and the list (dispatchers) ----
 
-async def verify(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
+@appeal_command(texts.VERIFY_USAGE)
+async def verify(turn: Turn, number: str, rest: str) -> None:
     verdict, _, note = rest.partition(" ")
-    if number is None or verdict not in ("有效", "无效"):
-        turn.say(texts.VERIFY_USAGE)
-        return
+    if verdict not in ("有效", "无效"):
+        raise Malformed
     valid = verdict == "有效"
     kind = ""
     head, _, tail = note.strip().partition(" ")
@@ -282,12 +283,11 @@ def callback_progress_text(p: svc.CallbackProgress) -> str:
 
 # ---- 重复投诉 ----
 
-async def repeat(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
+@appeal_command(texts.REPEAT_USAGE)
+async def repeat(turn: Turn, number: str, rest: str) -> None:
     verb, _, other = rest.partition(" ")
-    if number is None or verb not in ("确认", "取消"):
-        turn.say(texts.REPEAT_USAGE)
-        return
+    if verb not in ("确认", "取消"):
+        raise Malformed
     earlier, _ = parse_number(other)
     appeal = await svc.decide_repeat(turn.uow, turn.rt, turn.identity, number, verb == "确认", earlier)
     template = texts.REPEAT_CONFIRMED if verb == "确认" else texts.REPEAT_UNLINKED
@@ -296,13 +296,12 @@ async def repeat(turn: Turn, arg: str) -> None:
 
 # ---- 基层评价 ----
 
-async def grassroots(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
+@appeal_command(texts.GRASSROOTS_USAGE)
+async def grassroots(turn: Turn, number: str, rest: str) -> None:
     head, _, comment = rest.partition(" ")
     level = svc.parse_level(head) if head else None
-    if number is None or level is None:
-        turn.say(texts.GRASSROOTS_USAGE)
-        return
+    if level is None:
+        raise Malformed
     appeal, rating = await svc.grassroots_rate(turn.uow, turn.rt, turn.identity, number, level, comment)
     names = await unit_names(turn)
     turn.say(texts.GRASSROOTS_OK.format(unit=names.get(rating.rated_unit_id, rating.rated_unit_id),

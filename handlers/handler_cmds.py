@@ -12,6 +12,8 @@ from bot.messages import Choice
 from bot.services import handling as svc
 from bot.services.ports import Holding
 from handlers.handling_common import (
+    Malformed,
+    appeal_command,
     co_text,
     due_text,
     gap,
@@ -52,17 +54,8 @@ async def todo(turn: Turn, arg: str) -> None:
     turn.say("\n".join(lines), [Choice(f"签收 {a.number}", f"签收 {a.number}") for a in pending])
 
 
-def _need_number(turn: Turn, arg: str, command: str) -> tuple[str | None, str]:
-    number, rest = parse_number(arg)
-    if number is None:
-        turn.say(texts.NUMBER_USAGE.format(command=command))
-    return number, rest
-
-
-async def accept(turn: Turn, arg: str) -> None:
-    number, _ = _need_number(turn, arg, "签收")
-    if number is None:
-        return
+@appeal_command(texts.NUMBER_USAGE.format(command="签收"))
+async def accept(turn: Turn, number: str, rest: str) -> None:
     result = await svc.accept(turn.uow, turn.rt, turn.identity, number)
     a, spell = result.appeal, result.spell
     names = await unit_names(turn)
@@ -102,11 +95,8 @@ async def on_the_rest(turn: Turn) -> None:
     await NEEDS_TEXT[word](turn, f"{number} {turn.text}")
 
 
-async def return_(turn: Turn, arg: str) -> None:
-    number, reason = parse_number(arg)
-    if number is None:
-        turn.say(texts.RETURN_USAGE)
-        return
+@appeal_command(texts.RETURN_USAGE)
+async def return_(turn: Turn, number: str, reason: str) -> None:
     appeal = await svc.return_appeal(turn.uow, turn.rt, turn.identity, number, reason)
     staff = turn.identity.staff
     names = await unit_names(turn)
@@ -117,11 +107,8 @@ async def return_(turn: Turn, arg: str) -> None:
     turn.say(texts.RETURNED_OK.format(number=appeal.number), appeal_number=appeal.number)
 
 
-async def progress(turn: Turn, arg: str) -> None:
-    number, text = parse_number(arg)
-    if number is None:
-        turn.say(texts.PROGRESS_USAGE)
-        return
+@appeal_command(texts.PROGRESS_USAGE)
+async def progress(turn: Turn, number: str, text: str) -> None:
     appeal, spell = await svc.progress(turn.uow, turn.rt, turn.identity, number, text)
     names = await unit_names(turn)
     unit = names.get(spell.unit_id, spell.unit_id)
@@ -135,13 +122,12 @@ async def progress(turn: Turn, arg: str) -> None:
     turn.say(texts.PROGRESS_OK.format(number=appeal.number, told=told), appeal_number=appeal.number)
 
 
-async def extend(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
+@appeal_command(texts.EXTEND_USAGE)
+async def extend(turn: Turn, number: str, rest: str) -> None:
     days_text, _, reason = rest.partition(" ")
     days_text = days_text.removesuffix("个工作日").removesuffix("天")
-    if number is None or not days_text.isdigit():
-        turn.say(texts.EXTEND_USAGE)
-        return
+    if not days_text.isdigit():
+        raise Malformed
     appeal, request = await svc.request_extension(turn.uow, turn.rt, turn.identity, number, int(days_text), reason)
     names = await unit_names(turn)
     due = due_text(turn, appeal.due_at)
@@ -152,11 +138,8 @@ async def extend(turn: Turn, arg: str) -> None:
              appeal_number=appeal.number)
 
 
-async def resolve(turn: Turn, arg: str) -> None:
-    number, rest = parse_number(arg)
-    if number is None:
-        turn.say(texts.RESOLVE_USAGE)
-        return
+@appeal_command(texts.RESOLVE_USAGE)
+async def resolve(turn: Turn, number: str, rest: str) -> None:
     outcome, text = "已解决", rest
     head, _, tail = rest.partition(" ")
     for word in svc.OUTCOMES:
@@ -193,10 +176,11 @@ async def escalate(turn: Turn, arg: str) -> None:
     if verb in ("同意", "驳回"):
         await (_approve if verb == "同意" else _decline)(turn, rest.strip())
         return
-    number, reason = parse_number(arg)
-    if number is None:
-        turn.say(texts.ESCALATE_USAGE)
-        return
+    await _escalate(turn, arg)
+
+
+@appeal_command(texts.ESCALATE_USAGE)
+async def _escalate(turn: Turn, number: str, reason: str) -> None:
     staff = turn.identity.staff
     if staff is not None and staff.role == "dispatcher":
         await _escalated(turn, await svc.escalate(turn.uow, turn.rt, turn.identity, number, reason))
@@ -210,19 +194,13 @@ async def escalate(turn: Turn, arg: str) -> None:
              appeal_number=appeal.number)
 
 
-async def _approve(turn: Turn, arg: str) -> None:
-    number, _ = parse_number(arg)
-    if number is None:
-        turn.say(texts.ESCALATE_APPROVE_USAGE)
-        return
+@appeal_command(texts.ESCALATE_APPROVE_USAGE)
+async def _approve(turn: Turn, number: str, rest: str) -> None:
     await _escalated(turn, await svc.approve_escalation(turn.uow, turn.rt, turn.identity, number))
 
 
-async def _decline(turn: Turn, arg: str) -> None:
-    number, reason = parse_number(arg)
-    if number is None:
-        turn.say(texts.ESCALATE_DECLINE_USAGE)
-        return
+@appeal_command(texts.ESCALATE_DECLINE_USAGE)
+async def _decline(turn: Turn, number: str, reason: str) -> None:
     appeal, unit = await svc.decline_escalation(turn.uow, turn.rt, turn.identity, number, reason)
     names = await unit_names(turn)
     await tell_unit(turn, unit, texts.STAFF_ESCALATE_DECLINED.format(
@@ -297,10 +275,8 @@ def spell_line(turn: Turn, h: Holding, names: dict[str, str]) -> str:
         days=turn.rt.calendar.workdays_between(h.started_at, end), hours=hours, result=result)
 
 
-async def detail(turn: Turn, arg: str) -> None:
-    number, _ = _need_number(turn, arg, "详情")
-    if number is None:
-        return
+@appeal_command(texts.NUMBER_USAGE.format(command="详情"))
+async def detail(turn: Turn, number: str, rest: str) -> None:
     d = await svc.detail(turn.uow, turn.identity, number)
     a = d.appeal
     names = await unit_names(turn)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot import texts
@@ -26,6 +28,31 @@ def parse_number(arg: str) -> tuple[str | None, str]:
     if svc.NUMBER_PATTERN.fullmatch(head.upper()):
         return head.upper(), rest.strip()
     return None, arg.strip()
+
+
+Command = Callable[[Turn, str], Awaitable[None]]
+
+
+class Malformed(Exception):
+    """What follows an appeal command's number does not parse: the command answers with its usage."""
+
+
+def appeal_command(usage: str) -> Callable[[Callable[[Turn, str, str], Awaitable[None]]], Command]:
+    """A staff command `名 编号 …`, given (turn, number, rest): without a number, or when it raises
+    Malformed before calling its service, the person gets `usage` and nothing is stored."""
+    def wrap(fn: Callable[[Turn, str, str], Awaitable[None]]) -> Command:
+        @functools.wraps(fn)
+        async def command(turn: Turn, arg: str) -> None:
+            number, rest = parse_number(arg)
+            if number is None:
+                turn.say(usage)
+                return
+            try:
+                await fn(turn, number, rest)
+            except Malformed:
+                turn.say(usage)
+        return command
+    return wrap
 
 
 def words(text: str) -> list[str]:

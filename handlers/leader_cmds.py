@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from bot import texts
 from bot.services import dispatch as svc
-from handlers.handling_common import parse_number, tell_dispatchers, tell_unit, unit_names
+from handlers.handling_common import appeal_command, tell_dispatchers, tell_unit, unit_names
 from handlers.registry import LEADER, CommandRegistry
 from handlers.turn import Turn
 
 
-async def urge(turn: Turn, arg: str) -> None:
-    number, opinion = parse_number(arg)
-    if number is None:
-        turn.say(texts.URGE_USAGE)
-        return
+@appeal_command(texts.URGE_USAGE)
+async def urge(turn: Turn, number: str, opinion: str) -> None:
     appeal = await svc.urge(turn.uow, turn.rt, turn.identity, number, opinion)
     leader = turn.identity.staff.name if turn.identity.staff else ""
     note = texts.STAFF_URGED.format(number=appeal.number, leader=leader, opinion=opinion.strip())

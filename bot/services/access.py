@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.appeal import Appeal
-from bot.domain.errors import Forbidden
+from bot.domain.errors import Forbidden, NotFound
 from bot.services.ports import Holding, Identity, Staff, UnitOfWork
 
 
@@ -28,6 +28,20 @@ async def require_centre_dispatcher(uow: UnitOfWork, identity: Identity) -> Staf
     if unit is None or unit.kind != "service_centre":
         raise Forbidden("dispatch_centre_only", role=identity.role)
     return staff
+
+
+async def load_appeal(uow: UnitOfWork, number: str) -> Appeal:
+    """The appeal by its number (any case); NotFound otherwise. Every check below starts from it."""
+    appeal = await uow.appeals.get(number.upper())
+    if appeal is None:
+        raise NotFound("appeal_not_found", number=number)
+    return appeal
+
+
+async def centre_dispatcher_and_appeal(uow: UnitOfWork, identity: Identity, number: str) -> tuple[Staff, Appeal]:
+    """The opening of every centre command on one appeal: the dispatcher first, then the appeal."""
+    staff = await require_centre_dispatcher(uow, identity)
+    return staff, await load_appeal(uow, number)
 
 
 async def require_holder(uow: UnitOfWork, identity: Identity, appeal: Appeal, *,

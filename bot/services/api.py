@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.appeal import Actor, Appeal, AppealType, Source
-from bot.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from bot.domain.errors import DomainError, Forbidden, InvalidInput
 from bot.messages import ConversationKey
 from bot.services import evaluation
+from bot.services.access import load_appeal
 from bot.services.appeals import FilingDraft, submit_appeal
 from bot.services.ports import ApiClient, Identity, UnitOfWork, WebhookSubscription
 from bot.services.runtime import Runtime
@@ -155,19 +156,14 @@ async def rate(uow: UnitOfWork, rt: Runtime, client: ApiClient, number: str, lev
     """A rating the client collected from the enterprise (a hotline's return call), stored as the
     enterprise's own: same rounds, same 差评 verification."""
     require_scope(client, "rate")
-    appeal = await uow.appeals.get(number.upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
+    appeal = await load_appeal(uow, number)
     return await evaluation.rate_for_enterprise(uow, rt, appeal, level, list(tags), comment, solved,
                                                 actor=Actor("system", client.id, client.entry_source))
 
 
 async def appeal_for(uow: UnitOfWork, client: ApiClient, number: str) -> Appeal:
     require_scope(client, "read")
-    appeal = await uow.appeals.get(number.strip().upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
-    return appeal
+    return await load_appeal(uow, number.strip())
 
 
 async def subscribe(uow: UnitOfWork, rt: Runtime, client: ApiClient, url: str, secret: str,

@@ -17,9 +17,10 @@ from bot.domain.appeal import (
     Level,
     Source,
 )
-from bot.domain.errors import Forbidden, InvalidInput, NotFound
+from bot.domain.errors import Forbidden, InvalidInput
 from bot.domain.identifiers import normalize_phone, normalize_uscc
 from bot.services import membership
+from bot.services.access import load_appeal
 from bot.services.policy import Policy
 from bot.services.ports import Enterprise, Identity, UnitOfWork
 from bot.services.repeats import flag_repeat
@@ -142,9 +143,7 @@ DIFFICULTY_EVIDENCE = "难度"  # tag_evidence key of the words behind a difficu
 
 async def load_appeal_for(uow: UnitOfWork, identity: Identity, number: str) -> Appeal:
     """The appeal if this person may see it; NotFound or Forbidden otherwise."""
-    appeal = await uow.appeals.get(number.upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
+    appeal = await load_appeal(uow, number)
     if identity.staff is None and not await membership.may_act_for(uow, identity, appeal):
         raise Forbidden("appeal_not_yours", number=number)
     return appeal

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.domain.appeal import Action, Actor, Appeal, Difficulty, Level, Status
 from bot.domain.calendar import Deadline
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
-from bot.services.access import require_centre_dispatcher, require_role
+from bot.services.access import centre_dispatcher_and_appeal, load_appeal, require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of
 from bot.services.policy import Policy, RoutingRule
 from bot.services.ports import ExtensionRequest, Holding, Identity, OrgUnit, UnitOfWork
@@ -53,13 +53,6 @@ class Dispatched:
 
 async def _assignable(uow: UnitOfWork) -> list[OrgUnit]:
     return [u for u in await uow.directory.units() if u.kind in LEVEL_OF_KIND]
-
-
-async def _load(uow: UnitOfWork, number: str) -> Appeal:
-    appeal = await uow.appeals.get(number.upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
-    return appeal
 
 
 async def _assign(uow: UnitOfWork, rt: Runtime, appeal: Appeal, lead: OrgUnit, co: list[OrgUnit],
@@ -111,8 +104,7 @@ async def dispatch(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
     No lead given means "confirm the routing suggestion". Raises Forbidden (not a centre
     dispatcher), NotFound / AmbiguousUnit (unit text), InvalidInput (days), IllegalTransition.
     """
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     appeal.require(Action.DISPATCH)
     if days is not None and not 1 <= days <= MAX_DISPATCH_DAYS:
         raise InvalidInput("dispatch_days", max=MAX_DISPATCH_DAYS)
@@ -158,8 +150,7 @@ async def end_spells(uow: UnitOfWork, appeal: Appeal, now: datetime, reason: str
 async def transfer(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, lead_text: str,
                    reason: str) -> tuple[Dispatched, str]:
     """转办: the centre moves an appeal being handled to another lead unit; returns (result, old lead)."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     appeal.require(Action.RETURN)
     lead = match_unit(await _assignable(uow), lead_text)
     old = appeal.lead_unit_id or ""
@@ -191,8 +182,7 @@ async def _pending_extension(uow: UnitOfWork, appeal: Appeal) -> ExtensionReques
 async def approve_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
                             ) -> tuple[Appeal, ExtensionRequest]:
     """批准延期: the deadline moves by the requested working days; the lead spell's deadline too."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     request = await _pending_extension(uow, appeal)
     appeal.require(Action.EXTEND)
     now = rt.now()
@@ -215,8 +205,7 @@ async def approve_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, nu
 async def refuse_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str
                            ) -> tuple[Appeal, ExtensionRequest]:
     """驳回延期: the deadline stays; the reason goes to the unit and the enterprise."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     request = await _pending_extension(uow, appeal)
     reason = _need_reason(reason, "extension_refuse_reason")
     now = rt.now()
@@ -230,8 +219,7 @@ async def refuse_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, num
 
 async def reject(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str) -> Appeal:
     """不予受理 with a reason the enterprise is told."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     appeal.require(Action.REJECT)
     reason = _need_reason(reason, "reject_reason")
     appeal.apply(Action.REJECT, actor=actor_of(identity, staff.name), now=rt.now(), note=reason)
@@ -241,9 +229,8 @@ async def reject(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, 
 
 async def merge(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, into: str) -> tuple[Appeal, Appeal]:
     """合并 A 到 B: A leaves the pool as merged; B's timeline notes it, so B's handler sees A's text."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
-    target = await _load(uow, into)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
+    target = await load_appeal(uow, into)
     if target.number == appeal.number:
         raise InvalidInput("merge_self", number=appeal.number)
     appeal.require(Action.MERGE)
@@ -263,7 +250,7 @@ async def merge(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, i
 async def urge(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, opinion: str) -> Appeal:
     """督办: a leader's instruction on an open appeal, recorded and sent to the holders."""
     staff = require_role(identity, "leader", code="leader_only")
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     appeal.require(Action.URGE)
     opinion = _need_reason(opinion, "urge_opinion")
     appeal.apply(Action.URGE, actor=actor_of(identity, staff.name), now=rt.now(), note=opinion)
@@ -286,8 +273,7 @@ class Retagged:
 async def retag(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, category: str) -> Retagged:
     """A dispatcher corrects an appeal's category; the correction is kept with the text as learning
     data (`qihu tags learn --from-pool`) and the routing suggestion is worked out again."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     wanted = category.strip()
     if wanted not in rt.tagger.categories:
         raise InvalidInput("category_unknown", category=wanted[:20], choices="、".join(rt.tagger.categories))

@@ -10,11 +10,11 @@ from datetime import datetime
 from functools import lru_cache
 
 from bot.domain.appeal import Action, Actor, Appeal, Status
-from bot.domain.errors import Forbidden, InvalidInput, NotFound
+from bot.domain.errors import Forbidden, InvalidInput
 from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services import membership
-from bot.services.access import require_centre_dispatcher, require_role
+from bot.services.access import centre_dispatcher_and_appeal, load_appeal, require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.ports import Callback, GrassrootsRating, Holding, Identity, Rating, ThirdPartyScore, UnitOfWork
 from bot.services.runtime import Runtime
@@ -31,13 +31,6 @@ def _tags(path: str) -> TagSet:
 def tagset(rt: Runtime) -> TagSet:
     """The configured versioned tag file (cached)."""
     return _tags(rt.policy.evaluation.tags_file)
-
-
-async def _load(uow: UnitOfWork, number: str) -> Appeal:
-    appeal = await uow.appeals.get(number.upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
-    return appeal
 
 
 # ---- 好差评 ----
@@ -143,8 +136,7 @@ async def verify(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, 
     """核实 a 差评 (centre dispatchers). Valid: rectification by the rated unit with its own deadline;
     invalid (误评/恶意): closed, recorded with the reason and excluded from the KPIs. `describe` words the
     timeline note from the decided rating (the unit and deadline to rectify by, or the kind)."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     rating = await _open_bad(uow, appeal)
     note = note.strip()
     if len(note) < 2:
@@ -262,8 +254,7 @@ async def record_callback(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
                           ) -> CallbackRecorded:
     """回访 编号 电话|现场 结果, or 回访 编号 电话|现场 满意度 [是否解决] [意见]: records the call-back on the
     open task (or an ad-hoc one); with a 满意度 it is also the enterprise's rating, with source 电话回访 / 现场回访."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     text = result.strip()
     method = "电话"
     for m in ("电话", "现场"):
@@ -327,10 +318,9 @@ async def callback_progress(uow: UnitOfWork, rt: Runtime) -> CallbackProgress:
 async def decide_repeat(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, confirm: bool,
                         earlier: str | None = None) -> Appeal:
     """The dispatcher confirms a repeat link (or links one by hand), or unlinks it."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     if earlier:
-        other = await _load(uow, earlier)
+        other = await load_appeal(uow, earlier)
         if other.number == appeal.number:
             raise InvalidInput("repeat_self", number=appeal.number)
         appeal.repeat_of = other.number
@@ -364,7 +354,7 @@ async def grassroots_rate(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
     """基层评价 (规范 8.1): once the appeal has closed, a handler of the unit that escalated it (or of the
     enterprise's township) rates the higher level's service, once."""
     staff = require_role(identity, "handler", code="handler_only")
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     pair = await grassroots_rater(uow, appeal)
     if pair is None or pair[0] != staff.unit_id:
         raise Forbidden("not_escalated_by_unit", number=appeal.number)

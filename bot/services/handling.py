@@ -6,20 +6,19 @@ from dataclasses import dataclass
 
 from bot.domain.appeal import Action, Appeal, AppealEvent, Level, Status
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
-from bot.services.access import require_centre_dispatcher, require_holder, require_role
+from bot.services.access import (
+    centre_dispatcher_and_appeal,
+    load_appeal,
+    require_centre_dispatcher,
+    require_holder,
+    require_role,
+)
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.dispatch import end_spells
 from bot.services.ports import ExtensionRequest, Holding, Identity, OrgUnit, UnitOfWork
 from bot.services.runtime import Runtime
 
 OUTCOMES = ("已解决", "部分解决", "未解决")
-
-
-async def _load(uow: UnitOfWork, number: str) -> Appeal:
-    appeal = await uow.appeals.get(number.upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
-    return appeal
 
 
 def _text(raw: str, code: str, rt: Runtime, minimum: int = 2) -> str:
@@ -50,7 +49,7 @@ class Accepted:
 
 async def accept(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str) -> Accepted:
     """签收. The lead unit's sign-off moves the appeal to 办理中; a co-unit's signs off its sub-task."""
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     staff, spell = await require_holder(uow, identity, appeal)
     if spell.accepted_at is not None:
         raise InvalidInput("already_accepted", number=appeal.number)
@@ -72,7 +71,7 @@ async def return_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number
 
     The appeal goes back to 待受理 for the centre; every open spell ends as returned.
     """
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     staff, spell = await require_holder(uow, identity, appeal, lead_only=True)
     appeal.require(Action.RETURN)
     reason = _text(reason, "return_reason", rt)
@@ -89,7 +88,7 @@ async def return_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number
 async def progress(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, text: str
                    ) -> tuple[Appeal, Holding]:
     """进展: a note on the timeline. The lead must have signed off first; a co-unit reports to the lead."""
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     staff, spell = await require_holder(uow, identity, appeal)
     text = _text(text, "progress_empty", rt)
     if spell.role == "lead" and appeal.status == Status.DISPATCHED:
@@ -103,7 +102,7 @@ async def progress(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
 async def request_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, days: int,
                             reason: str) -> tuple[Appeal, ExtensionRequest]:
     """延期 request: lead unit only, before the deadline, one per appeal, at most the configured days."""
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     staff, _ = await require_holder(uow, identity, appeal, lead_only=True)
     appeal.require(Action.EXTEND)
     limit = rt.policy.time_limits.extension_max
@@ -137,7 +136,7 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
                   ) -> Resolved:
     """办结. From the lead unit it closes the appeal (已办结) with outcome and explanation;
     from a co-unit it is that unit's report to the lead, which ends its sub-task."""
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     staff, spell = await require_holder(uow, identity, appeal)
     text = _text(text, "resolve_text", rt, minimum=4)
     now = rt.now()
@@ -182,7 +181,7 @@ def _without_request(appeal: Appeal) -> None:
 async def request_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str) -> Appeal:
     """提级 by a handler: a request to the county centre, which decides and submits (规范 7.1). Until it
     decides, the unit keeps the appeal and its deadline."""
-    appeal = await _load(uow, number)
+    appeal = await load_appeal(uow, number)
     staff, _ = await require_holder(uow, identity, appeal, lead_only=True)
     appeal.require(Action.ESCALATE_REQUEST)
     reason = _text(reason, "escalate_reason", rt)
@@ -217,8 +216,7 @@ class Escalated:
 
 async def escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str) -> Escalated:
     """提级 by a dispatcher: the centre sends the appeal up to the city task force itself."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     appeal.require(Action.ESCALATE)
     reason = _text(reason, "escalate_reason", rt)
     return await _escalate(uow, rt, identity, staff.name, appeal, reason, requested=False)
@@ -226,8 +224,7 @@ async def escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
 
 async def approve_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str) -> Escalated:
     """提级 同意: the centre submits a unit's request; the appeal moves to 市级专班 with its deadline."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     req = _pending(appeal)
     if req is None:
         raise InvalidInput("no_escalation_request", number=appeal.number)
@@ -261,8 +258,7 @@ async def _escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, name: str,
 async def decline_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str
                              ) -> tuple[Appeal, str]:
     """提级 驳回: the centre refuses a unit's request, saying why; the unit carries on, its deadline unchanged."""
-    staff = await require_centre_dispatcher(uow, identity)
-    appeal = await _load(uow, number)
+    staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     req = _pending(appeal)
     if req is None:
         raise InvalidInput("no_escalation_request", number=appeal.number)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.appeal import Appeal
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput
+from bot.services.access import load_appeal
 from bot.services.ports import TagCorrection, UnitOfWork
 from nlp.rules import RuleTagger
 from nlp.similarity import group_similar, rank_similar
@@ -26,9 +27,7 @@ async def record_tag_correction(uow: UnitOfWork, number: str, old: str | None, n
     new_tag = (new or "").strip()
     if not new_tag:
         raise InvalidInput("category_missing")
-    appeal = await uow.appeals.get(number.upper())
-    if appeal is None:
-        raise NotFound("appeal_not_found", number=number)
+    appeal = await load_appeal(uow, number)
     old_tag = (old or "").strip() or None
     if old_tag == new_tag:
         return None
