@@ -10,7 +10,7 @@ from datetime import datetime
 from bot import texts
 from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
-from bot.messages import Choice, ConversationKey
+from bot.messages import Choice
 from bot.services import appeals as svc
 from bot.services import directory
 from bot.services.dispatch import Dispatched
@@ -75,13 +75,6 @@ def co_text(names: list[str]) -> str:
     return texts.CO_LIST.format(names="、".join(names)) if names else ""
 
 
-def enterprise_key(appeal: Appeal) -> ConversationKey | None:
-    """The filer's chat identity; appeals entered by staff or imported have none (told by phone)."""
-    if appeal.filer_channel and appeal.filer_external_id:
-        return ConversationKey(appeal.filer_channel, appeal.filer_external_id)
-    return None
-
-
 def rating_choices(number: str) -> list[Choice]:
     """The five levels as one-tap `评价 编号 等级` commands, each naming its level in words (never a digit)."""
     return [Choice(label, f"评价 {number} {label}") for _, label in texts.RATING_LEVELS]
@@ -93,7 +86,7 @@ def accept_choice(number: str) -> list[Choice]:
 
 
 def tell_enterprise(turn: Turn, appeal: Appeal, text: str, choices: list[Choice] | None = None) -> None:
-    key = enterprise_key(appeal)
+    key = directory.enterprise_key(appeal)
     if key is not None:
         turn.notify(key, text, appeal.number, choices)
 

@@ -65,7 +65,7 @@ class Open311:
         """Public, as the spec has it: the categories an appeal can be filed under."""
         rt = self.app.runtime
         async with rt.uow() as uow:
-            names = {u.id: u.name for u in await uow.directory.units()}
+            names = await directory.unit_names(uow)
         leads = {r.category: names.get(r.lead, r.lead) for r in rt.policy.routing if not r.area and not r.level}
         return json_response([
             {"service_code": c, "service_name": c, "description": f"企业诉求：{c}", "metadata": False,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.domain.appeal import Action, Appeal, Status
+from bot.services import directory
 from bot.services.access import require_role
 from bot.services.ports import ExtensionRequest, Holding, Identity, UnitOfWork
 from bot.services.reminders import HANDLING
@@ -80,7 +81,7 @@ async def leader_digest(uow: UnitOfWork, ctx: SweepContext, since: datetime, unt
     cal = ctx.rt.calendar
     d = LeaderDigest(ctx.local(now).date(), since, until, leader_threshold=ctx.schedule.overdue_leader_workdays,
                      near_horizon=ctx.schedule.near_due_workdays, calendar_missing=calendar_alarm(ctx, now))
-    d.unit_names = {u.id: u.name for u in await uow.directory.units()}
+    d.unit_names = await directory.unit_names(uow)
     d.new = await uow.sweeps.count_new(since, until)
     units: dict[str, UnitLine] = {}
 
@@ -172,7 +173,7 @@ async def send_todo_digests(ctx: SweepContext) -> int:
             if not await uow.sweeps.claim("digest_todo", unit_id, today, now, recipients=len(keys)):
                 continue
             items = await uow.handling.held_by_unit(unit_id)
-            names = {u.id: u.name for u in await uow.directory.units()}
+            names = await directory.unit_names(uow)
             if items:
                 sent += await ctx.send(uow, keys, ctx.render.digest(
                     "todo", TodoDigest(unit_id, names.get(unit_id, unit_id), items, now)))

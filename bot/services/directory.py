@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain.appeal import Appeal
 from bot.messages import ConversationKey
 from bot.services.ports import OrgUnit, Staff, UnitOfWork
 
@@ -25,6 +26,13 @@ async def townships(uow: UnitOfWork) -> list[OrgUnit]:
 async def dispatcher_keys(uow: UnitOfWork) -> list[ConversationKey]:
     """Where the service centre's dispatchers are reached."""
     return list(await uow.directory.keys_for_role("dispatcher"))
+
+
+def enterprise_key(appeal: Appeal) -> ConversationKey | None:
+    """The filer's chat identity; appeals entered by staff or imported have none (told by phone)."""
+    if appeal.filer_channel and appeal.filer_external_id:
+        return ConversationKey(appeal.filer_channel, appeal.filer_external_id)
+    return None
 
 
 async def unit_keys(uow: UnitOfWork, unit_id: str) -> list[ConversationKey]:

@@ -13,7 +13,7 @@ from bot.domain.appeal import Action, Actor, Appeal, Status
 from bot.domain.errors import Forbidden, InvalidInput
 from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
 from bot.messages import ConversationKey, OutboundMessage
-from bot.services import membership
+from bot.services import directory, membership
 from bot.services.access import centre_dispatcher_and_appeal, load_appeal, require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.ports import Callback, GrassrootsRating, Holding, Identity, Rating, ThirdPartyScore, UnitOfWork
@@ -431,7 +431,7 @@ async def _sweep(rt: Runtime, kind: str, render: Callable[[OverdueNotice, dict[s
     now = rt.now()
     sent: list[str] = []
     async with rt.uow() as uow:
-        names = {u.id: u.name for u in await uow.directory.units()}
+        names = await directory.unit_names(uow)
         dispatchers = await uow.directory.keys_for_role("dispatcher")
         messages: list[OutboundMessage] = []
         for number, r in await uow.evaluation.open_bad_reviews():

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.appeal import HANDLING_STATUSES, Action, Actor, Appeal, Status
-from bot.messages import ConversationKey
+from bot.messages import Choice, ConversationKey
+from bot.services import directory
 from bot.services.evaluation import grassroots_rater
 from bot.services.ports import UnitOfWork
 from bot.services.scheduling import SweepContext, SweepRegistry
@@ -21,10 +22,9 @@ def slot_of(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def enterprise_key(appeal: Appeal) -> ConversationKey | None:
-    if appeal.filer_channel and appeal.filer_external_id:
-        return ConversationKey(appeal.filer_channel, appeal.filer_external_id)
-    return None
+def _enterprise(a: Appeal) -> list[ConversationKey]:
+    key = directory.enterprise_key(a)
+    return [key] if key else []
 
 
 class Recipients:
@@ -44,10 +44,6 @@ class Recipients:
         return self._cache[("role", role)]
 
 
-async def _unit_names(uow: UnitOfWork) -> dict[str, str]:
-    return {u.id: u.name for u in await uow.directory.units()}
-
-
 async def in_batches(ctx: SweepContext, fetch: Callable[[UnitOfWork, int], Awaitable[list[Any]]],
                      handle: Callable[[UnitOfWork, Any, dict[str, str]], Awaitable[int]],
                      key: Callable[[Any], int]) -> int:
@@ -57,13 +53,24 @@ async def in_batches(ctx: SweepContext, fetch: Callable[[UnitOfWork, int], Await
     while True:
         async with ctx.rt.uow() as uow:
             rows = await fetch(uow, after_id)
-            names = await _unit_names(uow) if rows else {}
+            names = await directory.unit_names(uow) if rows else {}
             for row in rows:
                 sent += await handle(uow, row, names)
             await uow.commit()
         if len(rows) < ctx.schedule.batch_size:
             return sent
         after_id = key(rows[-1])
+
+
+async def notify_once(ctx: SweepContext, uow: UnitOfWork, kind: str, a: Appeal, slot: str, now: datetime,
+                      ref_at: datetime | None, keys: list[ConversationKey], text: str,
+                      choices: list[Choice] | None = None, *, ref: str | None = None) -> int:
+    """Claim this occurrence (kind, ref — the appeal's number unless given —, slot) and store its
+    messages in the same transaction; 0 when an earlier pass or another scheduler claimed it."""
+    if not await uow.sweeps.claim(kind, ref or a.number, slot, now, ref_at=ref_at, appeal_id=a.id,
+                                  recipients=len(keys)):
+        return 0
+    return await ctx.send(uow, keys, text, a.number, choices)
 
 
 async def dispatch_overdue(ctx: SweepContext) -> int:
@@ -86,13 +93,10 @@ async def dispatch_overdue(ctx: SweepContext) -> int:
         deadline = ctx.rt.calendar.add_workdays(since, days).at
         if now <= deadline:
             return 0
-        keys = await rcpt.role(uow, "dispatcher")
-        if not await uow.sweeps.claim("dispatch", a.number, slot_of(since), now, ref_at=since,
-                                      appeal_id=a.id, recipients=len(keys)):
-            return 0
         text = ctx.render.text("dispatch_overdue", number=a.number, company=a.enterprise_name,
                                category=a.category, since=since, due=deadline)
-        return await ctx.send(uow, keys, text, a.number)
+        return await notify_once(ctx, uow, "dispatch", a, slot_of(since), now, since,
+                                 await rcpt.role(uow, "dispatcher"), text)
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
@@ -111,12 +115,10 @@ async def signoff_overdue(ctx: SweepContext) -> int:
     async def handle(uow: UnitOfWork, row: Any, names: dict[str, str]) -> int:
         a, spell = row
         keys = await rcpt.unit(uow, spell.unit_id) + await rcpt.role(uow, "dispatcher")
-        if not await uow.sweeps.claim("signoff", str(spell.id), "once", now, ref_at=spell.signoff_due_at,
-                                      appeal_id=a.id, recipients=len(keys)):
-            return 0
         text = ctx.render.text("signoff_overdue", number=a.number, unit=names.get(spell.unit_id, spell.unit_id),
                                role=spell.role, signoff=spell.signoff_due_at, due=spell.due_at)
-        return await ctx.send(uow, keys, text, a.number)
+        return await notify_once(ctx, uow, "signoff", a, "once", now, spell.signoff_due_at, keys, text,
+                                 ref=str(spell.id))
 
     return await in_batches(ctx, fetch, handle, lambda row: 0)  # claimed spells drop out of the query
 
@@ -135,14 +137,11 @@ async def near_due(ctx: SweepContext) -> int:
 
     async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
         assert a.due_at is not None
-        keys = await rcpt.unit(uow, a.lead_unit_id)
-        if not await uow.sweeps.claim("near_due", a.number, slot_of(a.due_at), now, ref_at=a.due_at,
-                                      appeal_id=a.id, recipients=len(keys)):
-            return 0
         text = ctx.render.text("near_due", number=a.number, company=a.enterprise_name, due=a.due_at,
                                unit=names.get(a.lead_unit_id or "", ""), accepted=a.status == Status.IN_PROGRESS,
                                gap=a.calendar_gap)
-        return await ctx.send(uow, keys, text, a.number)
+        return await notify_once(ctx, uow, "near_due", a, slot_of(a.due_at), now, a.due_at,
+                                 await rcpt.unit(uow, a.lead_unit_id), text)
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
@@ -163,13 +162,10 @@ async def overdue_daily(ctx: SweepContext) -> int:
     async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
         assert a.due_at is not None
         keys = await rcpt.unit(uow, a.lead_unit_id) + await rcpt.role(uow, "dispatcher")
-        if not await uow.sweeps.claim("overdue", a.number, today, now, ref_at=a.due_at, appeal_id=a.id,
-                                      recipients=len(keys)):
-            return 0
         days = max(1, ctx.rt.calendar.workdays_between(a.due_at, now))
         text = ctx.render.text("overdue", number=a.number, company=a.enterprise_name, due=a.due_at, days=days,
                                unit=names.get(a.lead_unit_id or "", ""), accepted=a.status == Status.IN_PROGRESS)
-        return await ctx.send(uow, keys, text, a.number)
+        return await notify_once(ctx, uow, "overdue", a, today, now, a.due_at, keys, text)
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
@@ -192,13 +188,10 @@ async def overdue_leader(ctx: SweepContext) -> int:
         days = ctx.rt.calendar.workdays_between(a.due_at, now)
         if days < limit_days:
             return 0
-        keys = await rcpt.role(uow, "leader")
-        if not await uow.sweeps.claim("overdue_leader", a.number, slot_of(a.due_at), now, ref_at=a.due_at,
-                                      appeal_id=a.id, recipients=len(keys)):
-            return 0
         text = ctx.render.text("overdue_leader", number=a.number, company=a.enterprise_name, due=a.due_at,
                                days=days, unit=names.get(a.lead_unit_id or "", ""), category=a.category)
-        return await ctx.send(uow, keys, text, a.number)
+        return await notify_once(ctx, uow, "overdue_leader", a, slot_of(a.due_at), now, a.due_at,
+                                 await rcpt.role(uow, "leader"), text)
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
@@ -218,13 +211,9 @@ async def rating_reminder(ctx: SweepContext) -> int:
 
     async def handle(uow: UnitOfWork, a: Appeal, names: dict[str, str]) -> int:
         since = a.status_since or now
-        key = enterprise_key(a)
-        keys = [key] if key else []
-        if not await uow.sweeps.claim("rating_reminder", a.number, slot_of(since), now, ref_at=since,
-                                      appeal_id=a.id, recipients=len(keys)):
-            return 0
         text = ctx.render.text("rating_reminder", number=a.number, until=since + timedelta(days=s.rating_window_days))
-        return await ctx.send(uow, keys, text, a.number, ctx.render.rating_choices(a.number))
+        return await notify_once(ctx, uow, "rating_reminder", a, slot_of(since), now, since, _enterprise(a), text,
+                                 ctx.render.rating_choices(a.number))
 
     return await in_batches(ctx, fetch, handle, lambda a: a.id)
 
@@ -248,8 +237,7 @@ async def rating_expiry(ctx: SweepContext) -> int:
                 resolved_at=since.isoformat())
         a.flags = {**a.flags, "rating": NOT_RATED}
         await uow.appeals.save(a)
-        key = enterprise_key(a)
-        keys = [key] if key else []
+        keys = _enterprise(a)
         await uow.sweeps.claim("rating_expired", a.number, slot_of(since), now, ref_at=since, appeal_id=a.id,
                                recipients=len(keys))
         sent = await ctx.send(uow, keys, ctx.render.text("rating_expired", number=a.number), a.number)
