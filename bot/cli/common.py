@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,18 @@ async def with_app(settings: Settings, work: Callable[[App], Awaitable[T]], **bu
     """Run `work(app)` in opened_app."""
     async with opened_app(settings, **build) as app:
         return await work(app)
+
+
+def read_import_file(path: Path, missing: Callable[[list[str]], list[str]], columns_doc: str
+                     ) -> list[tuple[int, dict[str, str | None]]]:
+    """The rows of an import CSV whose header names every required column (`missing` lists those it
+    lacks); otherwise exit 2 naming them, before anything is opened or stored."""
+    header, rows = read_csv_rows(path)
+    absent = missing(header)
+    if absent:
+        print(f"{path}: 缺少必需的列：{'、'.join(absent)}（列名见 {columns_doc}）", file=sys.stderr)
+        raise SystemExit(2)
+    return rows
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:

@@ -12,13 +12,13 @@ from typing import Any
 
 from bot import texts
 from bot.bootstrap import App
-from bot.cli.common import opened_app, read_csv_rows, settings_from, shown, with_app
+from bot.cli.common import opened_app, read_import_file, settings_from, shown, with_app
 from bot.config import Settings
 from bot.demo_pool import DemoClock, seed_pool
 from bot.domain.errors import DomainError
 from bot.services.binding import MAX_CODE_HOURS, issue_bind_code
 from bot.services.delivery import list_outbox, retry_outbox
-from bot.services.evaluation import import_third_party
+from bot.services.evaluation import import_third_party, third_party_missing_columns
 from bot.services.intake import import_hotline, missing_columns
 from bot.services.kpi import parse_period, report_for
 from handlers.render import refusal
@@ -81,12 +81,7 @@ def cmd_outbox_retry(args: argparse.Namespace) -> None:
 def cmd_import_hotline(args: argparse.Namespace) -> None:
     """qihu import hotline FILE.csv: good rows become appeals, bad rows are listed by line."""
     settings = settings_from(args)
-    path = Path(args.file)
-    header, rows = read_csv_rows(path)
-    missing = missing_columns(header)
-    if missing:
-        print(f"{path}: 缺少必需的列：{'、'.join(missing)}（列名见 docs/handling.md）", file=sys.stderr)
-        raise SystemExit(2)
+    rows = read_import_file(Path(args.file), missing_columns, "docs/handling.md")
 
     async def work(app: App):  # type: ignore[no-untyped-def]
         await asyncio.to_thread(app.runtime.tagger.tokenizer.load)
@@ -107,11 +102,7 @@ def cmd_import_hotline(args: argparse.Namespace) -> None:
 def cmd_import_third_party(args: argparse.Namespace) -> None:
     """qihu import third-party FILE.csv: scores per unit and period; all rows good or nothing stored."""
     settings = settings_from(args)
-    path = Path(args.file)
-    header, rows = read_csv_rows(path)
-    missing = [c for c in ("单位", "期间", "得分") if c not in header]
-    if missing:
-        raise SystemExit(f"{path}: 缺少必需的列：{'、'.join(missing)}（列名见 docs/evaluation.md）")
+    rows = read_import_file(Path(args.file), third_party_missing_columns, "docs/evaluation.md")
 
     async def work(app: App):  # type: ignore[no-untyped-def]
         async with app.runtime.uow() as uow:

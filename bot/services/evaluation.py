@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -378,6 +378,12 @@ async def grassroots_rate(uow: UnitOfWork, rt: Runtime, identity: Identity, numb
 class ThirdPartyImport:
     stored: int
     errors: list[tuple[int, str, dict]]  # (line, error code, params)
+
+
+def third_party_missing_columns(header: Iterable[str]) -> list[str]:
+    """Required columns of a third-party scores file that its header lacks (reported before any row is read)."""
+    present = set(header)
+    return [c for c in ("单位", "期间", "得分") if c not in present]
 
 
 async def import_third_party(uow: UnitOfWork, rt: Runtime, rows: Sequence[tuple[int, dict[str, str | None]]],
