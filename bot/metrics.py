@@ -6,7 +6,6 @@ import ipaddress
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,7 +173,3 @@ def metrics() -> Metrics:
         _METRICS = Metrics()
     return _METRICS
 
-
-def now_seconds() -> float:
-    """A monotonic clock for durations (never for dates)."""
-    return time.perf_counter()

@@ -136,10 +136,6 @@ class Spool:
     def depth(self) -> int:
         return len(self._entries)
 
-    @property
-    def oldest_at(self) -> datetime | None:
-        return datetime.fromisoformat(self._entries[0]["spooled_at"]) if self._entries else None
-
     # ---- taking a turn, replaying ----
 
     async def take(self, msg: InboundMessage, run: Callable[[], Awaitable[object]],

@@ -264,7 +264,6 @@ NEW_APPEAL_FOR_DISPATCHER = (
     "【新诉求】{number} {company}{unverified}（{area}）\n类别：{category}（{type}）\n{text_short}\n请及时分派。"
 )
 WITHDRAWN_FOR_STAFF = "【撤回】诉求 {number} 已被企业撤回。原因：{reason}"
-SUPPLEMENT_FOR_STAFF = "【补充】诉求 {number} 企业补充：{text}"
 COMMAND_NOT_FOR_ROLE = "「{command}」不是{role_label}可用的命令。发送「帮助」查看您可以使用的命令。"
 ERRORS["command_not_for_role"] = COMMAND_NOT_FOR_ROLE
 ROLE_LABEL = {"enterprise": "企业用户", **ROLE}
@@ -299,7 +298,6 @@ ERRORS.update({
     "dispatch_centre_only": "只有县企业综合服务中心的调度员可以进行这个操作。",
     "handler_only": "只有承办单位的承办人可以进行这个操作。",
     "leader_only": "督办只能由领导进行。",
-    "staff_only": "这个操作只对工作人员开放。",
     "lead_only": (
         "诉求 {number} 由主办单位负责这个操作，贵单位是协办单位："
         "请用「进展」或「办结 编号 反馈内容」向主办单位反馈。"
@@ -346,7 +344,6 @@ ERRORS.update({
     "import_bad_category": "问题类别「{value}」不在类别表中",
 })
 
-UNIT_PICK = "请选择："
 SYSTEM_ACTOR = "系统"
 GAP_MARK = "（节假日数据缺失）"
 CO_LIST = "，协办：{names}"
@@ -631,10 +628,6 @@ CALLBACK_VERDICT = {True: "满意", False: "不满意"}
 REPEAT_USAGE = "请按格式发送：重复 编号 确认 [前次编号]，或 重复 编号 取消。"
 REPEAT_CONFIRMED = "已确认诉求 {number} 为 {earlier} 的重复投诉，计入重复投诉率。"
 REPEAT_UNLINKED = "已取消诉求 {number} 与 {earlier} 的重复关联，不计入重复投诉率。"
-STAFF_REPEAT_FLAG = (
-    "【疑似重复投诉】{number} 与 {earlier}（同一企业、同一类别，前次办结后 {days} 天内）。"
-    "确认请发送：重复 {number} 确认；不是请发送：重复 {number} 取消。"
-)
 GRASSROOTS_USAGE = "请按格式发送：上级评价 编号 1-5 意见（5 非常满意 … 1 非常不满意）。"
 GRASSROOTS_OK = "已记录贵单位对{unit}办理诉求 {number} 的评价：{level}。"
 STATS_RATING_SOURCES = "评价来源：{sources}（件）"

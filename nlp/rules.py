@@ -195,7 +195,6 @@ class SubstringMatcher:
                 table[w[:n]] = table.get(w[:n], 0) | self.PREFIX
             table[w] = table.get(w, 0) | self.WORD
         self._table = table
-        self.max_len = max((len(w) for w in self.words), default=0)
 
     def find(self, text: str, limit: int | None = None) -> set[str]:
         """Words present in text[:limit]."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +26,6 @@ class PurgeCounts:
     members: int = 0  # claims to an enterprise whose contact and phone were anonymised
     identities: int = 0
     conversations: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _scrubber(mask: Callable[[str], str], names: Sequence[str]) -> Callable[[Any], Any]:

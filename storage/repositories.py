@@ -144,13 +144,6 @@ class SqlAppealRepository:
         rows = (await self.conn.execute(select(t.appeals).where(t.appeals.c.number.in_(list(numbers))))).all()
         return {r.number: self._appeal(r) for r in rows}
 
-    async def list_for_enterprise(self, enterprise_id: int, *, open_only: bool) -> list[Appeal]:
-        stmt = select(t.appeals).where(t.appeals.c.enterprise_id == enterprise_id)
-        if open_only:
-            stmt = stmt.where(t.appeals.c.status.in_(FOLLOWED))
-        rows = (await self.conn.execute(stmt.order_by(t.appeals.c.id.desc()).limit(50))).all()
-        return [self._appeal(r) for r in rows]
-
     async def list_for_person(self, key: ConversationKey, enterprise_ids: Sequence[int], *,
                               open_only: bool) -> list[Appeal]:
         """The appeals this person filed, and every appeal of the enterprises given (where they are verified)."""

@@ -196,10 +196,6 @@ class Appeal:
     def category(self) -> str:
         return self.categories[0] if self.categories else ""
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
     def can(self, action: Action) -> bool:
         return (self.status, action) in TRANSITIONS
 

@@ -111,8 +111,6 @@ def mask_phones_in_text(text: str) -> str:
     return text
 
 
-mask_mobiles_in_text = mask_phones_in_text  # the earlier name, kept for callers
-
 
 # A landline as people write it: area code (0 and 2–3 digits, optionally in brackets), a 7–8 digit
 # local number, and an optional extension after -, 转, 分机, ext or #.

@@ -178,11 +178,6 @@ async def subscribe(uow: UnitOfWork, rt: Runtime, client: ApiClient, url: str, s
     return await uow.api.add_subscription(client.id, url, secret, all_appeals, rt.now())
 
 
-def is_personal(field: str) -> bool:
-    """Contact person and phone: only keys with read_personal see them."""
-    return field in ("contact", "phone")
-
-
 def sees_personal(client: ApiClient) -> bool:
     return "read_personal" in client.scopes
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.domain.appeal import Action, Actor, Appeal, Difficulty, Level, Status
 from bot.domain.calendar import Deadline
-from bot.domain.errors import Forbidden, InvalidInput, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 from bot.services.access import centre_dispatcher_and_appeal, load_appeal, require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of
 from bot.services.policy import Policy, RoutingRule
@@ -256,11 +256,6 @@ async def urge(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, op
     appeal.apply(Action.URGE, actor=actor_of(identity, staff.name), now=rt.now(), note=opinion)
     await uow.appeals.save(appeal)
     return appeal
-
-
-def require_not_enterprise(identity: Identity) -> None:
-    if identity.staff is None:
-        raise Forbidden("staff_only")
 
 
 @dataclass

@@ -181,8 +181,6 @@ class Mean:
 ENTERPRISE_SOURCE = "企业自评"
 RATING_SOURCES = (ENTERPRISE_SOURCE, "电话回访", "现场回访")
 
-INDICATORS = ("on_time", "solved", "satisfaction", "satisfaction_strict", "unrated", "repeat", "rectification",
-              "callback")
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pytest
 from bot.domain.errors import InvalidInput
 from bot.domain.identifiers import (
     mask_mobile,
-    mask_mobiles_in_text,
+    mask_phones_in_text,
     normalize_mobile,
     normalize_phone,
     normalize_uscc,
@@ -54,9 +54,9 @@ def test_bad_mobiles(raw):
 
 def test_masking():
     assert mask_mobile("13800138000") == "138****8000"
-    assert mask_mobiles_in_text("电话13800138000，备用 13912345678") == "电话138****8000，备用 139****5678"
-    assert mask_mobiles_in_text("手机 138 0013 8000 或 139-1234-5678") == "手机 138****8000 或 139****5678"
-    assert mask_mobiles_in_text("订单号 2138001380001") == "订单号 2138001380001"
+    assert mask_phones_in_text("电话13800138000，备用 13912345678") == "电话138****8000，备用 139****5678"
+    assert mask_phones_in_text("手机 138 0013 8000 或 139-1234-5678") == "手机 138****8000 或 139****5678"
+    assert mask_phones_in_text("订单号 2138001380001") == "订单号 2138001380001"
 
 
 def test_phone_masking_leaves_other_numbers_alone():
