@@ -12,7 +12,7 @@ from bot.messages import Choice
 from bot.services import evaluation as svc
 from bot.services import kpi
 from bot.services.appeals import own_open_appeals
-from bot.services.evaluation import OverdueNotice
+from bot.services.evaluation_clocks import OverdueNotice
 from bot.services.ports import Rating
 from handlers.handling_common import (
     Malformed,

@@ -6,14 +6,12 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 
 from bot.domain.appeal import Action, Actor, Appeal, Status
 from bot.domain.errors import Forbidden, InvalidInput
 from bot.domain.rating import LEVELS, SOLVED, VERDICT_KINDS, TagSet, is_bad
-from bot.messages import ConversationKey, OutboundMessage
-from bot.services import directory, membership
+from bot.services import membership
 from bot.services.access import centre_dispatcher_and_appeal, load_appeal, require_centre_dispatcher, require_role
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.ports import Callback, GrassrootsRating, Holding, Identity, Rating, ThirdPartyScore, UnitOfWork
@@ -421,62 +419,3 @@ async def import_third_party(uow: UnitOfWork, rt: Runtime, rows: Sequence[tuple[
     if errors:
         return ThirdPartyImport(0, errors)
     return ThirdPartyImport(await uow.evaluation.put_third_party(scores, rt.now()), [])
-
-
-# ---- clocks: sweeps for the scheduler (claim-once, like issue 5's) ----
-
-@dataclass(frozen=True)
-class OverdueNotice:
-    kind: str  # verify, rectify
-    number: str
-    due_at: datetime
-    unit_id: str | None
-
-
-async def _sweep(rt: Runtime, kind: str, render: Callable[[OverdueNotice, dict[str, str]], str]) -> list[str]:
-    now = rt.now()
-    sent: list[str] = []
-    async with rt.uow() as uow:
-        names = await directory.unit_names(uow)
-        dispatchers = await uow.directory.keys_for_role("dispatcher")
-        messages: list[OutboundMessage] = []
-        for number, r in await uow.evaluation.open_bad_reviews():
-            if kind == "verify":
-                late = r.verdict is None and r.verify_due_at is not None and now > r.verify_due_at
-                column, due, unit = "verify_reminded_at", r.verify_due_at, r.unit_id
-            else:
-                late = r.verdict == "valid" and r.rectify_due_at is not None and now > r.rectify_due_at
-                column, due, unit = "rectify_reminded_at", r.rectify_due_at, r.rectify_unit_id
-            if not late or r.id is None or due is None:
-                continue
-            if not await uow.evaluation.claim_rating_reminder(r.id, column, now):
-                continue
-            text = render(OverdueNotice(kind, number, due, unit), names)
-            keys: list[ConversationKey] = list(dispatchers)
-            if kind == "rectify" and unit:
-                keys += await uow.handling.keys_for_unit(unit)
-            messages += [OutboundMessage(k, text, [], number) for k in keys]
-            sent.append(number)
-        await uow.outbox.add(messages, now)
-        await uow.commit()
-    return sent
-
-
-async def sweep_verification_overdue(rt: Runtime, render: Callable[[OverdueNotice, dict[str, str]], str]
-                                     ) -> list[str]:
-    """差评 not verified by their deadline: tell the centre's dispatchers, once per bad review."""
-    return await _sweep(rt, "verify", render)
-
-
-async def sweep_rectification_overdue(rt: Runtime, render: Callable[[OverdueNotice, dict[str, str]], str]
-                                      ) -> list[str]:
-    """Valid 差评 not rectified by their deadline: tell the unit and the dispatchers, once per bad review."""
-    return await _sweep(rt, "rectify", render)
-
-
-async def sweep_callback_sampling(rt: Runtime) -> int:
-    """Bring the 回访 task list up to date (idempotent; safe from several instances)."""
-    async with rt.uow() as uow:
-        created = await sample_callbacks(uow, rt)
-        await uow.commit()
-    return created

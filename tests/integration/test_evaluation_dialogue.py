@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.domain.appeal import Action, Status
 from bot.services import evaluation
+from bot.services.evaluation_clocks import late_bad_reviews
 from handlers.evaluation_cmds import overdue_notice
 from storage import tables as t
 from tests.conftest import Chat, bind_staff
@@ -132,15 +133,15 @@ async def test_overdue_sweeps_remind_once(app, chat, clock):
     await chat.say("跳过")
     await chat.say("未解决")
     rt = app.runtime
-    assert await evaluation.sweep_verification_overdue(rt, overdue_notice) == []  # not late yet
+    assert await late_bad_reviews(rt, "verify", overdue_notice) == []  # not late yet
     clock.advance(days=6)
-    assert await evaluation.sweep_verification_overdue(rt, overdue_notice) == [number]
-    assert await evaluation.sweep_verification_overdue(rt, overdue_notice) == []  # claimed once
+    assert await late_bad_reviews(rt, "verify", overdue_notice) == [number]
+    assert await late_bad_reviews(rt, "verify", overdue_notice) == []  # claimed once
     assert any("【差评核实超期】" in m for m in await inbox(app, dispatcher))
     await dispatcher.say(f"核实 {number} 有效 属实")
     clock.advance(days=30)
-    assert await evaluation.sweep_rectification_overdue(rt, overdue_notice) == [number]
-    assert await evaluation.sweep_rectification_overdue(rt, overdue_notice) == []
+    assert await late_bad_reviews(rt, "rectify", overdue_notice) == [number]
+    assert await late_bad_reviews(rt, "rectify", overdue_notice) == []
     assert any("【差评整改超期】" in m for m in await inbox(app, li))
 
 
