@@ -11,7 +11,7 @@ from bot.domain.appeal import Action, Actor, AppealType, Difficulty, Source, Sta
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import USCC_ALPHABET, uscc_check_char
 from bot.messages import ConversationKey
-from bot.services import dispatch, evaluation, handling
+from bot.services import callbacks, dispatch, evaluation, handling
 from bot.services.appeals import FilingDraft, submit_appeal, withdraw_appeal
 from bot.services.ports import Identity, OrgUnit, Staff, ThirdPartyScore
 from bot.services.runtime import Runtime
@@ -107,7 +107,7 @@ async def seed_pool(rt: Runtime, clock: DemoClock, n: int, start: datetime, end:
                 stats.errors += 1
     clock.at = end
     async with rt.uow() as uow:
-        await evaluation.sample_callbacks(uow, rt)
+        await callbacks.sample_callbacks(uow, rt)
         period_label = f"{end.year}Q{(end.month - 1) // 3 + 1}"
         scores = [ThirdPartyScore(u.id, period_label, "第三方评估机构", round(60 + 38 * quality[u.id] ** 2, 1))
                   for u in by_kind.get("department", []) + by_kind.get("township", [])]
@@ -117,7 +117,7 @@ async def seed_pool(rt: Runtime, clock: DemoClock, n: int, start: datetime, end:
                 clock.at = min(end, task.created_at + timedelta(days=rng.uniform(1, 5)))
                 ok = rng.random() < 0.85
                 text = "电话 企业表示满意，问题已解决" if ok else "电话 企业表示不满意，问题未解决"
-                await evaluation.record_callback(uow, rt, disp_id, number, text)
+                await callbacks.record_callback(uow, rt, disp_id, number, text)
         await uow.commit()
     return stats
 

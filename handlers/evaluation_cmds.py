@@ -9,8 +9,8 @@ from bot import texts
 from bot.domain.appeal import Appeal, Status
 from bot.domain.rating import SOLVED
 from bot.messages import Choice
+from bot.services import callbacks, kpi
 from bot.services import evaluation as svc
-from bot.services import kpi
 from bot.services.appeals import own_open_appeals
 from bot.services.evaluation_clocks import OverdueNotice
 from bot.services.ports import Rating
@@ -246,12 +246,12 @@ async def bad_list(turn: Turn, arg: str) -> None:
 async def callback(turn: Turn, arg: str) -> None:
     number, result = parse_number(arg)
     if number is None:
-        tasks = await svc.callback_tasks(turn.uow, turn.rt, turn.identity)
-        progress = callback_progress_text(await svc.callback_progress(turn.uow, turn.rt))
+        tasks = await callbacks.callback_tasks(turn.uow, turn.rt, turn.identity)
+        progress = callback_progress_text(await callbacks.callback_progress(turn.uow, turn.rt))
         if not tasks:
             turn.say("\n".join([texts.CALLBACK_EMPTY, progress]))
             return
-        seed = await svc.callback_seed(turn.uow, turn.rt)
+        seed = await callbacks.callback_seed(turn.uow, turn.rt)
         lines = [texts.CALLBACK_HEAD.format(n=len(tasks), seed=seed)]
         for a, c in tasks:
             lines.append(texts.CALLBACK_LINE.format(
@@ -260,7 +260,7 @@ async def callback(turn: Turn, arg: str) -> None:
         lines += [progress, texts.CALLBACK_TAIL]
         turn.say("\n".join(lines))
         return
-    done = await svc.record_callback(turn.uow, turn.rt, turn.identity, number, result)
+    done = await callbacks.record_callback(turn.uow, turn.rt, turn.identity, number, result)
     appeal, task = done.appeal, done.task
     if done.rating is not None:
         r = done.rating
@@ -275,7 +275,7 @@ async def callback(turn: Turn, arg: str) -> None:
     turn.say(text, appeal_number=appeal.number)
 
 
-def callback_progress_text(p: svc.CallbackProgress) -> str:
+def callback_progress_text(p: callbacks.CallbackProgress) -> str:
     """This month's 电话 / 现场 call-backs against the configured shares."""
     return texts.CALLBACK_PROGRESS.format(total=p.total, phone=p.done["电话"], phone_target=p.target["电话"],
                                           onsite=p.done["现场"], onsite_target=p.target["现场"])

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.messages import ConversationKey, OutboundMessage
 from bot.services import directory
-from bot.services.evaluation import sample_callbacks
+from bot.services.callbacks import sample_callbacks
 from bot.services.runtime import Runtime
 from bot.services.scheduling import SweepContext, SweepRegistry
 

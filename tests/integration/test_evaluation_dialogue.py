@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.appeal import Action, Status
-from bot.services import evaluation
+from bot.services import callbacks
 from bot.services.evaluation_clocks import late_bad_reviews
 from handlers.evaluation_cmds import overdue_notice
 from storage import tables as t
@@ -161,8 +161,8 @@ async def test_callbacks_sampled_reproducibly_and_recorded(app, chat, clock):
     assert [r.reason for r in rows] == ["bad_review"]
     seed = rows[0].seed
     # Reproducible: the same seed decides the same numbers, and about 10 % of them.
-    picks = [evaluation.sampled(seed, f"QH20261125-{i:04d}", 0.10) for i in range(1, 2001)]
-    assert picks == [evaluation.sampled(seed, f"QH20261125-{i:04d}", 0.10) for i in range(1, 2001)]
+    picks = [callbacks.sampled(seed, f"QH20261125-{i:04d}", 0.10) for i in range(1, 2001)]
+    assert picks == [callbacks.sampled(seed, f"QH20261125-{i:04d}", 0.10) for i in range(1, 2001)]
     assert 150 < sum(picks) < 250
 
 
