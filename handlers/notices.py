@@ -10,12 +10,20 @@ from zoneinfo import ZoneInfo
 from bot import texts
 from bot.messages import Choice
 from bot.services import digests as svc
+from bot.services.evaluation_clocks import OverdueNotice
 from bot.services.scheduling import SweepContext
-from handlers.evaluation_cmds import overdue_notice
 from handlers.handling_common import rating_choices
 from handlers.registry import OVERSIGHT, CommandRegistry
 from handlers.render import fmt_date, fmt_time, unverified_mark
 from handlers.turn import Turn
+
+
+def overdue_notice(n: OverdueNotice, names: dict[str, str]) -> str:
+    """Text of a verification / rectification overdue reminder (passed to the sweeps by the runner)."""
+    due = n.due_at.strftime("%Y-%m-%d")
+    if n.kind == "verify":
+        return texts.OVERDUE_VERIFY.format(number=n.number, due=due)
+    return texts.OVERDUE_RECTIFY.format(number=n.number, due=due, unit=names.get(n.unit_id or "", ""))
 
 
 class ChatNotices:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.domain.appeal import Action, Status
 from bot.services import callbacks
 from bot.services.evaluation_clocks import late_bad_reviews
-from handlers.evaluation_cmds import overdue_notice
+from handlers.notices import overdue_notice
 from storage import tables as t
 from tests.conftest import Chat, bind_staff
 from tests.integration.test_filing_dialogue import count, file_first_appeal
