@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlp.learn import Corpus, LearnOptions, dump_rules, learn_rules, read_csv  # noqa: E402
+from nlp.learn import Corpus, LearnOptions, learn_rules, read_csv  # noqa: E402
 from nlp.rules import KeywordRules, RuleTagger  # noqa: E402
+from nlp.rules_toml import dump_rules  # noqa: E402
 from nlp.tokenizer import Tokenizer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "tipdm2020c-train.csv"

@@ -14,18 +14,10 @@ from typing import Any
 from bot.cli.common import opened_app, settings_from
 from bot.config import Settings
 from bot.services.tagging import closed_examples, common_problems, pool_examples
-from nlp.learn import (
-    Corpus,
-    Example,
-    LearnOptions,
-    cross_validate,
-    diff_rules,
-    dump_rules,
-    evaluate,
-    learn_rules,
-    read_csv,
-)
+from nlp.learn import Corpus, Example, LearnOptions, learn_rules, read_csv
+from nlp.measure import cross_validate, evaluate
 from nlp.rules import DEFAULT_RULES, KeywordRules
+from nlp.rules_toml import diff_rules, dump_rules
 from nlp.tokenizer import Tokenizer
 
 LEARNED_HEADER = """Keyword rules learned by `qihu tags learn` ({source}); format: docs/tags.md.

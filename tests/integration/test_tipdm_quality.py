@@ -8,7 +8,8 @@ from collections import defaultdict
 import pytest
 
 from benchmarks.similar_bench import near_duplicate
-from nlp.learn import ONE_CHAR_TERMS, LearnOptions, cross_validate, read_csv
+from nlp.learn import ONE_CHAR_TERMS, LearnOptions, read_csv
+from nlp.measure import cross_validate
 from nlp.similarity import rank_similar
 from tests.conftest import ROOT
 

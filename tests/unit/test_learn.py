@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli.parser import main
-from nlp.learn import Corpus, Example, LearnOptions, dump_rules, learn_rules, score, stratified_folds
+from nlp.learn import Corpus, Example, LearnOptions, learn_rules, stratified_folds
+from nlp.measure import score
 from nlp.rules import KeywordRules, RuleTagger
+from nlp.rules_toml import dump_rules
 from tests.conftest import shared_tagger
 
 # Small labelled history written for this test: three categories, varied wording.
@@ -123,7 +125,8 @@ def test_the_server_imports_neither_numpy_nor_the_learner():
 
 
 def test_calibration_metrics_on_known_probabilities():
-    from nlp.learn import calibration, fit_temperature
+    from nlp.learn import fit_temperature
+    from nlp.measure import calibration
     # 10 suggestions at 0.95 of which 9 right, 10 at 0.55 of which 6 right
     cal = calibration([0.95] * 10 + [0.55] * 10, [True] * 9 + [False] + [True] * 6 + [False] * 4)
     assert [(r["n"], r["accuracy"]) for r in cal["reliability"]] == [(10, 0.6), (10, 0.9)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nlp.learn import dump_rules
 from nlp.rules import KeywordRules, RuleTagger, SubstringMatcher
+from nlp.rules_toml import dump_rules
 
 RULES = """
 version = "t-1"
