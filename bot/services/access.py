@@ -57,3 +57,11 @@ async def require_holder(uow: UnitOfWork, identity: Identity, appeal: Appeal, *,
     if spells:
         raise Forbidden("lead_only", number=appeal.number)
     raise Forbidden("not_held_by_unit", number=appeal.number)
+
+
+async def held_appeal(uow: UnitOfWork, identity: Identity, number: str, *, lead_only: bool = False
+                      ) -> tuple[Appeal, Staff, Holding]:
+    """The opening of every handler command on one appeal: the appeal, then the holder check."""
+    appeal = await load_appeal(uow, number)
+    staff, spell = await require_holder(uow, identity, appeal, lead_only=lead_only)
+    return appeal, staff, spell

@@ -8,9 +8,8 @@ from bot.domain.appeal import Action, Appeal, AppealEvent, Level, Status
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.services.access import (
     centre_dispatcher_and_appeal,
-    load_appeal,
+    held_appeal,
     require_centre_dispatcher,
-    require_holder,
     require_role,
 )
 from bot.services.appeals import actor_of, load_appeal_for
@@ -49,8 +48,7 @@ class Accepted:
 
 async def accept(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str) -> Accepted:
     """签收. The lead unit's sign-off moves the appeal to 办理中; a co-unit's signs off its sub-task."""
-    appeal = await load_appeal(uow, number)
-    staff, spell = await require_holder(uow, identity, appeal)
+    appeal, staff, spell = await held_appeal(uow, identity, number)
     if spell.accepted_at is not None:
         raise InvalidInput("already_accepted", number=appeal.number)
     now = rt.now()
@@ -71,8 +69,7 @@ async def return_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number
 
     The appeal goes back to 待受理 for the centre; every open spell ends as returned.
     """
-    appeal = await load_appeal(uow, number)
-    staff, spell = await require_holder(uow, identity, appeal, lead_only=True)
+    appeal, staff, spell = await held_appeal(uow, identity, number, lead_only=True)
     appeal.require(Action.RETURN)
     reason = _text(reason, "return_reason", rt)
     now = rt.now()
@@ -88,8 +85,7 @@ async def return_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number
 async def progress(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, text: str
                    ) -> tuple[Appeal, Holding]:
     """进展: a note on the timeline. The lead must have signed off first; a co-unit reports to the lead."""
-    appeal = await load_appeal(uow, number)
-    staff, spell = await require_holder(uow, identity, appeal)
+    appeal, staff, spell = await held_appeal(uow, identity, number)
     text = _text(text, "progress_empty", rt)
     if spell.role == "lead" and appeal.status == Status.DISPATCHED:
         raise InvalidInput("accept_first", number=appeal.number)
@@ -102,8 +98,7 @@ async def progress(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
 async def request_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, days: int,
                             reason: str) -> tuple[Appeal, ExtensionRequest]:
     """延期 request: lead unit only, before the deadline, one per appeal, at most the configured days."""
-    appeal = await load_appeal(uow, number)
-    staff, _ = await require_holder(uow, identity, appeal, lead_only=True)
+    appeal, staff, _ = await held_appeal(uow, identity, number, lead_only=True)
     appeal.require(Action.EXTEND)
     limit = rt.policy.time_limits.extension_max
     if not 1 <= days <= limit:
@@ -136,8 +131,7 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
                   ) -> Resolved:
     """办结. From the lead unit it closes the appeal (已办结) with outcome and explanation;
     from a co-unit it is that unit's report to the lead, which ends its sub-task."""
-    appeal = await load_appeal(uow, number)
-    staff, spell = await require_holder(uow, identity, appeal)
+    appeal, staff, spell = await held_appeal(uow, identity, number)
     text = _text(text, "resolve_text", rt, minimum=4)
     now = rt.now()
     actor = actor_of(identity, staff.name)
@@ -181,8 +175,7 @@ def _without_request(appeal: Appeal) -> None:
 async def request_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, reason: str) -> Appeal:
     """提级 by a handler: a request to the county centre, which decides and submits (规范 7.1). Until it
     decides, the unit keeps the appeal and its deadline."""
-    appeal = await load_appeal(uow, number)
-    staff, _ = await require_holder(uow, identity, appeal, lead_only=True)
+    appeal, staff, _ = await held_appeal(uow, identity, number, lead_only=True)
     appeal.require(Action.ESCALATE_REQUEST)
     reason = _text(reason, "escalate_reason", rt)
     await _city(uow, appeal)
