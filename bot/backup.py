@@ -6,11 +6,12 @@ import argparse
 import shlex
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.cli.common import settings_from
-from storage.backup import BackupRefused, backup_sqlite, restore_sqlite, sqlite_path
+from storage.backup import BackupRefused, CopyResult, backup_sqlite, restore_sqlite, sqlite_path
 from storage.engine import is_sqlite, url_parts
 
 
@@ -46,32 +47,30 @@ def _pg_plan(url: str, file: str) -> tuple[str, str, str]:
     return shlex.join(dump), shlex.join(restore), hint
 
 
-def cmd_backup(args: argparse.Namespace) -> None:
+def _copy(args: argparse.Namespace, file: str, restoring: bool, copy: Callable[[Path], CopyResult]
+          ) -> tuple[Path, CopyResult]:
+    """The configured SQLite file and what `copy` did with it; for PostgreSQL the pg_dump and
+    pg_restore commands instead. Either way out, exit 2 having written nothing."""
     url = settings_from(args).database.url
     if not is_sqlite(url):
-        _print_pg(url, args.out, restoring=False)
+        _print_pg(url, file, restoring)
         raise SystemExit(2)
     try:
-        source = sqlite_path(url)
-        result = backup_sqlite(source, Path(args.out))
+        path = sqlite_path(url)
+        return path, copy(path)
     except (BackupRefused, sqlite3.Error) as exc:
-        print(f"备份失败：{exc}", file=sys.stderr)
+        print(f"{'恢复' if restoring else '备份'}失败：{exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    source, result = _copy(args, args.out, False, lambda source: backup_sqlite(source, Path(args.out)))
     print(f"已备份 {source} → {args.out}：{len(result.tables)} 张表，{result.rows} 行，"
           f"{result.bytes / 1024:.0f} KB，用时 {result.seconds:.2f} 秒")
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    url = settings_from(args).database.url
-    if not is_sqlite(url):
-        _print_pg(url, args.file, restoring=True)
-        raise SystemExit(2)
-    try:
-        target = sqlite_path(url)
-        result = restore_sqlite(Path(args.file), target)
-    except (BackupRefused, sqlite3.Error) as exc:
-        print(f"恢复失败：{exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    target, result = _copy(args, args.file, True, lambda target: restore_sqlite(Path(args.file), target))
     print(f"已从 {args.file} 恢复到 {target}：{len(result.tables)} 张表，{result.rows} 行，"
           f"用时 {result.seconds:.2f} 秒。启动 qihu run 时表结构会自动升级到当前版本。")
 
