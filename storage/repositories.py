@@ -368,11 +368,10 @@ class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, messages: Sequence[OutboundMessage], now: datetime,
-                  mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
+    async def add(self, messages: Sequence[OutboundMessage], now: datetime) -> list[int]:
         """Store messages to send. Rows for a mailbox channel (the web chat, whose page reads the
         outbox itself) are delivered by being stored, so no sender ever has to touch them."""
-        rows = outbox_rows(messages, now, mailbox_channels)
+        rows = outbox_rows(messages, now)
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
         stmt = insert(t.outbox).returning(t.outbox.c.id)
         return [(await self.conn.execute(stmt, row)).scalar_one() for row in rows]

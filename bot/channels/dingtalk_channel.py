@@ -23,6 +23,7 @@ from aiohttp import web
 from bot import texts
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
+from bot.channels.ratelimit import refusal
 from bot.config import DingTalkConfig
 from bot.escaping import dingtalk_markdown, dtmd_content
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
@@ -591,7 +592,7 @@ class DingTalkChannel:
         self.app = app
         self.cfg = cfg
         self.name = cfg.channel
-        self.sender = DingTalkSender(cfg, app.runtime.clock)
+        self.sender = DingTalkSender(cfg, app.clock)
         self.replays = ReplayGuard(self.name, cfg)
         self._tasks: set[asyncio.Task] = set()
 
@@ -599,7 +600,7 @@ class DingTalkChannel:
         return [web.post(CALLBACK_PATH, self.callback)]
 
     async def callback(self, request: web.Request) -> web.Response:
-        now = self.app.runtime.now()
+        now = self.app.clock.now()
         refused = self.source_refusal(request) or verify_callback(
             request.headers, self.cfg.app_secret.get_secret_value(), self.cfg.signature,
             int(now.timestamp() * 1000), self.cfg.max_clock_skew_seconds * 1000)
@@ -616,7 +617,7 @@ class DingTalkChannel:
             parsed = parse_callback(payload)
         except PayloadError as exc:
             return web.json_response({"error": exc.reason}, status=400)
-        limited = self.app.rate_limit.refusal(self.name, parsed.user_id)
+        limited = refusal(self.app.pipeline.retry_after(self.name, parsed.user_id))
         if limited is not None:
             return limited
         msg = self.inbound(parsed, now)
