@@ -315,6 +315,10 @@ class SqlDirectoryRepository:
         r = (await self.conn.execute(stmt)).first()
         return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
 
+    async def active_staff(self) -> list[Staff]:
+        rows = (await self.conn.execute(select(t.staff).where(t.staff.c.active.is_(True)))).all()
+        return [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows]
+
     async def identity(self, key: ConversationKey) -> Identity:
         c = t.identities.c
         stmt = select(t.identities).where(c.channel == key.channel, c.external_id == key.user_id)

@@ -64,8 +64,9 @@ async def test_a_transaction_with_a_failed_statement_is_refused_at_commit(engine
 
 async def test_the_one_statement_turn_stores_what_the_repositories_store(engine):
     # The last goes to the web chat, a mailbox: stored sent by both statement paths.
-    messages = [OutboundMessage(ConversationKey("web" if i == 2 else "dingtalk", f"ent-{i}"), f"您好 <b>& {i}", [Choice("是", "1")], None,
-                                {"session_webhook": "http://x"} if i == 0 else {}) for i in range(3)]
+    messages = [OutboundMessage(ConversationKey("web" if i == 2 else "dingtalk", f"ent-{i}"), f"您好 <b>& {i}",
+                                [Choice("是", "1")], None, {"session_webhook": "http://x"} if i == 0 else {})
+                for i in range(3)]
 
     async def run(uow, user: str) -> tuple:  # type: ignore[no-untyped-def]
         key = ConversationKey("dingtalk", user)
