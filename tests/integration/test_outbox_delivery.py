@@ -51,3 +51,12 @@ async def test_rolled_back_turn_sends_nothing(settings, clock, monkeypatch):
         assert [body["text"] for _, body in sender.sent] == [reply]
     finally:
         await app.close()
+
+
+async def test_the_web_chats_replies_are_delivered_by_being_stored(app, chat):
+    # The web chat is a mailbox (bot.messages.MAILBOX_CHANNELS): its page fetches what is stored.
+    await chat.say("你好")
+    async with app.runtime.uow() as uow:
+        [row] = await uow.outbox.for_recipient("web", "ent-1", 0, 10)
+    assert (row.status, row.sent_at, row.attempts) == ("sent", app.runtime.now(), 0)
+    assert await app.outbox.run_once() == 0  # no sender takes it

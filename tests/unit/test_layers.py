@@ -23,10 +23,12 @@ SHELL = ("bot.__main__", "bot.cli", "bot.server", "bot.bootstrap", "bot.delivery
 ALLOWED = {
     **{shell: OURS for shell in SHELL},
     # Channels: requests in, InboundMessage to the pipeline; outbound messages out as requests.
-    # Their configuration, the pipeline and spool they hand messages to, delivery's sender contract;
-    # never handlers, storage, scheduler or nlp, and no service but delivery's and the webhooks'.
+    # Their configuration, the pipeline and spool they hand messages to, delivery's sender contract,
+    # the webhooks' signature and DingTalk's replay rule; never handlers, storage, scheduler or nlp,
+    # and no other service (a use case is reached through the pipeline).
     "bot.channels": ("bot.config", "bot.pipeline", "bot.spool", "bot.services.ports", "bot.services.delivery",
-                     "bot.services.webhooks", "bot.domain", "bot.messages", "bot.texts", "bot.escaping"),
+                     "bot.services.webhooks", "bot.services.replays", "bot.domain", "bot.messages", "bot.texts",
+                     "bot.escaping"),
     # The pipeline: one turn (dedupe, lock, route, outbox) and the spool that keeps turns through an
     # outage. It routes to the handlers; storage reaches it only through the ports.
     "bot.pipeline": ("handlers", "bot.services", "bot.domain", "bot.messages", "bot.texts"),
