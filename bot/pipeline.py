@@ -193,6 +193,8 @@ class Pipeline:
                 await guard(uow)
             if claim and not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
                 return None
+            if claim and msg.vouched is not None:  # the sign-in holds even when the turn was refused
+                await binding.vouch(uow, self.rt, msg.key, msg.vouched)
             reply = OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))
             ids = await uow.outbox.add([reply], now)
             await uow.commit()

@@ -360,3 +360,9 @@ def test_handlers_reach_storage_only_through_services(path):
 def test_the_repository_read_checker_catches_one():
     assert repository_reads("keys = await turn.uow.directory.keys_for_role('dispatcher')") == ["uow.directory"]
     assert repository_reads("await svc.todo(turn.uow, turn.identity)") == []
+
+
+def test_the_architecture_page_places_every_layer():
+    # docs/architecture.md's table is this file's ALLOWED in words: each prefix is named there.
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert [p for p in ALLOWED if p not in EXACT and f"`{p}`" not in page] == []
