@@ -8,28 +8,31 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from functools import partial
 from pathlib import Path
 
 from bot.channels.ports import Channel
-from bot.channels.ratelimit import SenderRateLimit
 from bot.channels.registry import build_channels
-from bot.channels.webchat_channel import CHANNEL as WEB
+from bot.channels.webchat_channel import demo_staff_key
 from bot.channels.webhook_channel import WebhookSender
 from bot.config import Settings
 from bot.delivery_process import DeliveryProcess
 from bot.domain.calendar import WorkCalendar
-from bot.messages import InboundMessage
+from bot.messages import InboundMessage, Vouched
 from bot.pipeline import Pipeline
+from bot.services.binding import vouch
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
 from bot.services.links import ReportLinks
 from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
+from bot.services.ratelimit import SenderRateLimit
 from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
 from bot.services.scheduling import SweepContext
 from bot.services.sweeps import build as build_sweeps
 from bot.services.webhooks import CHANNEL as WEBHOOK
+from bot.services.webhooks import subscription
 from bot.spool import Spool
 from handlers.notices import ChatNotices
 from handlers.router import Router
@@ -37,6 +40,7 @@ from handlers.router import build as build_commands
 from nlp.rules import DEFAULT_RULES, KeywordRules, RuleTagger
 from scheduler.runner import SweepRunner
 from storage.database import Database
+from storage.engine import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +88,6 @@ class App:
     runtime: Runtime
     pipeline: Pipeline
     outbox: OutboxSender
-    rate_limit: SenderRateLimit  # per sender, shared by the channels
     spool: Spool  # turns kept while the database cannot be reached
     background: list[asyncio.Task] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)  # configured chat channels (bot.channels.registry)
@@ -93,6 +96,10 @@ class App:
     delivery_process: DeliveryProcess | None = None  # with [delivery] worker = "process"
     webhooks: WebhookSender | None = None  # with [api] enabled: signed deliveries to other systems
 
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
     async def prepare_database(self) -> None:
         """Migrate to head and load the configured org units and staff."""
         await self.database.upgrade()
@@ -100,6 +107,18 @@ class App:
         staff = [Staff(s.id, s.name, s.unit, s.role, s.mobile) for s in self.settings.staff]
         async with self.runtime.uow() as uow:
             await sync_org(uow, units, staff)
+            await uow.commit()
+
+    async def link_demo_staff(self) -> None:
+        """In demo mode every demo staff member has a web chat page identity from the start, so a task
+        assigned before they first open the page is waiting there for them (issue 15: told at once)."""
+        web = self.settings.webchat
+        if not (web.enabled and web.demo_mode):
+            return
+        async with self.runtime.uow() as uow:
+            for s in self.settings.staff:
+                if s.demo:
+                    await vouch(uow, self.runtime, demo_staff_key(s.id), Vouched(staff_id=s.id))
             await uow.commit()
 
     def load_nlp_in_background(self) -> asyncio.Task:
@@ -187,20 +206,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     links = ReportLinks(server.public_url, server.link_secret.get_secret_value().encode() or secrets.token_bytes(32),
                         timedelta(minutes=server.report_link_minutes))
     runtime = Runtime(clock or SystemClock(), policy, calendar, tagger, database.uow, links)
-    # The web chat page reads its messages from the outbox: storing them is delivering them,
-    # unless a test passes a sender for "web" to watch delivery itself.
     senders = dict(senders or {})
-    mailboxes = frozenset() if WEB in senders else frozenset({WEB})
     retry = RetryPolicy(settings.delivery.max_attempts, settings.delivery.base_backoff_seconds)
     outbox = OutboxSender(runtime.uow, runtime.clock, senders, retry)
     outbox.LEASE = timedelta(seconds=settings.delivery.lease_seconds)
-    pipeline = Pipeline(runtime, Router(build_commands()), on_commit=outbox.kick, mailbox_channels=mailboxes,
-                        log_text=settings.logging.log_message_text)
     limit = SenderRateLimit(runtime.clock, settings.server.sender_per_minute, settings.server.sender_burst)
-    app = App(settings, database, runtime, pipeline, outbox, limit, Spool(settings.spool.path, runtime.clock))
+    pipeline = Pipeline(runtime, Router(build_commands()), unreachable=database_unreachable, rate_limit=limit,
+                        on_commit=outbox.stored, log_text=settings.logging.log_message_text)
+    app = App(settings, database, runtime, pipeline, outbox, Spool(settings.spool.path, runtime.clock))
     app.spool.attach(app.handle_spooled)
-    app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), mailboxes, on_sent=outbox.kick,
-                              registry=build_sweeps())
+    app.sweeps = SweepContext(runtime, ChatNotices(calendar.tz), on_sent=outbox.kick, registry=build_sweeps())
     if settings.monitoring.metrics:
         from bot.metrics import metrics
         counters = metrics()
@@ -209,6 +224,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     for channel in app.channels:
         outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins
     if settings.api.enabled:  # signed deliveries to other systems' webhooks, through the same outbox
-        app.webhooks = WebhookSender(runtime.uow, runtime.clock, settings.api.webhook_timeout_seconds)
+        app.webhooks = WebhookSender(partial(subscription, runtime.uow), runtime.clock,
+                                     settings.api.webhook_timeout_seconds)
         outbox.senders.setdefault(WEBHOOK, app.webhooks)
     return app

@@ -124,9 +124,7 @@ async def seed_pool(rt: Runtime, clock: DemoClock, n: int, start: datetime, end:
 
 async def _staff(uow, units: list[OrgUnit]) -> list[Staff]:  # type: ignore[no-untyped-def]
     """The configured staff plus one demo handler for every unit that has none."""
-    from storage import tables as t  # the demo sits on top and may read the schema
-    rows = (await uow.conn.execute(t.staff.select().where(t.staff.c.active.is_(True)))).all()
-    staff = [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows]
+    staff = await uow.directory.active_staff()
     have = {s.unit_id for s in staff if s.role == "handler"}
     for u in units:
         if u.kind != "service_centre" and u.id not in have:

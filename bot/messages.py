@@ -7,6 +7,10 @@ from datetime import datetime
 from typing import Any
 
 MAX_USER_ID = 128  # characters of a person's id on a channel: the database keeps no more
+# Channels whose people fetch their messages from the outbox themselves (the web chat page polls for
+# them): a message to one is delivered by being stored, so its row is stored sent and no sender ever
+# takes it. The one place this is decided; storage, the outbox sender and the pipeline ask the message.
+MAILBOX_CHANNELS = frozenset({"web"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,17 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Vouched:
+    """Who a channel's own sign-in says the sender is, recorded in the turn's transaction before the
+    turn reads the sender's identity: a demo staff member picked on this machine (`staff_id`), or the
+    company a portal's 法人 login authenticated (`uscc`, `company`)."""
+
+    staff_id: str = ""
+    uscc: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """What a person sent, already parsed and verified by its channel."""
 
@@ -38,6 +53,7 @@ class InboundMessage:
     display_name: str = ""
     attachments: tuple[Attachment, ...] = ()
     reply_context: dict[str, Any] = field(default_factory=dict)  # e.g. DingTalk sessionWebhook
+    vouched: Vouched | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,11 @@ class OutboundMessage:
     appeal_number: str | None = None
     reply_context: dict[str, Any] = field(default_factory=dict)
     link: dict[str, str] | None = None  # a file to fetch: {"url", "name"}; channels attach or link it
+
+    @property
+    def delivered_on_store(self) -> bool:
+        """True for a mailbox channel's message (MAILBOX_CHANNELS): storing it is delivering it."""
+        return self.recipient.channel in MAILBOX_CHANNELS
 
     def body(self) -> dict[str, Any]:
         body = {"text": self.text, "choices": [asdict(c) for c in self.choices]}

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bot import texts
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import mask_phones_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.services.ports import StorageInterrupted, UnitOfWork
+from bot.services import binding, delivery
+from bot.services.ports import OutboxRow, StorageInterrupted, StorageUnreachable, UnitOfWork
+from bot.services.ratelimit import SenderRateLimit
 from bot.services.runtime import Runtime
 from handlers.render import refusal
 from handlers.router import Router
 from handlers.turn import Turn
-from storage.engine import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +52,19 @@ class TurnOutcome:
 
 
 class Pipeline:
-    """Turns inbound messages into stored effects and outbox rows, one transaction per turn."""
+    """Turns inbound messages into stored effects and outbox rows, one transaction per turn: the one
+    way in for every channel (its rate limit, its turns, and the mailbox a page reads its replies from)."""
 
-    def __init__(self, rt: Runtime, router: Router, on_commit: Callable[[], None] | None = None,
-                 mailbox_channels: frozenset[str] = frozenset(), log_text: bool = False) -> None:
+    def __init__(self, rt: Runtime, router: Router, *, unreachable: Callable[[BaseException], bool],
+                 rate_limit: SenderRateLimit | None = None,
+                 on_commit: Callable[[Sequence[OutboundMessage]], None] | None = None,
+                 log_text: bool = False) -> None:
         self.rt = rt
         self.router = router
+        self.unreachable = unreachable  # storage's judgement: the database is away, not refusing
+        self.rate_limit = rate_limit
         self.log_text = log_text  # [logging] log_message_text: what people wrote goes to the log only if asked
-        self.on_commit = on_commit or (lambda: None)
-        self.mailbox_channels = mailbox_channels
+        self.on_commit = on_commit or (lambda messages: None)  # messages committed to the outbox
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = weakref.WeakValueDictionary()
         # (channel, outcome, seconds) after every turn: bot.metrics counts them (set by bootstrap).
         self.observe: Callable[[str, str, float], None] | None = None
@@ -69,6 +75,30 @@ class Pipeline:
             lock = asyncio.Lock()
             self._locks[key] = lock
         return lock
+
+    def retry_after(self, channel: str, sender: str) -> float:
+        """0 when this sender's message may go in now (and is counted), else seconds until it may: a
+        channel asks before anything is stored, so flooding costs the database nothing."""
+        return self.rate_limit.retry_after(channel, sender) if self.rate_limit is not None else 0.0
+
+    async def mailbox(self, key: ConversationKey, after_id: int, limit: int = 100) -> list[OutboxRow]:
+        """What was stored for one person after a cursor: a mailbox channel's page fetches it."""
+        with self._outage():
+            async with self.rt.uow() as uow:
+                return await delivery.mailbox(uow, key, after_id, limit)
+
+    @contextlib.contextmanager
+    def _outage(self) -> Iterator[None]:
+        """An error that says the database is away leaves as StorageUnreachable (the spool keeps the
+        message); any other leaves as it is."""
+        try:
+            yield
+        except (TurnRejected, StorageUnreachable):
+            raise
+        except Exception as exc:
+            if self.unreachable(exc):
+                raise StorageUnreachable(repr(exc)) from exc
+            raise
 
     async def handle(self, msg: InboundMessage, guard: Guard | None = None) -> list[int] | None:
         """Process one message; returns the outbox ids written, or None for a duplicate."""
@@ -81,6 +111,10 @@ class Pipeline:
         The in-process lock keeps two messages of one person from queueing on the database lock;
         the database lock (conversation row / SQLite write lock) keeps other processes out.
         """
+        with self._outage():
+            return await self._handle_turn(msg, guard)
+
+    async def _handle_turn(self, msg: InboundMessage, guard: Guard | None) -> TurnOutcome | None:
         started = time.perf_counter()
         self.rt.tagger.refresh()  # a rule file replaced by `qihu tags apply` is taken up here
         lock = self._lock(msg.key)
@@ -99,7 +133,7 @@ class Pipeline:
                 result = "refused"
                 outcome = await self._refuse(msg, refusal(err), guard=guard)
             except Exception as exc:
-                if database_unreachable(exc):
+                if self.unreachable(exc):
                     # Not even a refusal can be stored: the channel keeps the message (bot.spool).
                     log.warning("database unreachable for %s message %s: %r", msg.key, msg.message_id, exc)
                     raise
@@ -109,8 +143,8 @@ class Pipeline:
         if self.observe is not None:
             self.observe(msg.key.channel, result if outcome is not None else "duplicate",
                          time.perf_counter() - started)
-        if outcome and any(m.recipient.channel not in self.mailbox_channels for m in outcome.messages):
-            self.on_commit()
+        if outcome:
+            self.on_commit(outcome.messages)
         return outcome
 
     async def _turn(self, msg: InboundMessage, guard: Guard | None) -> TurnOutcome | None:
@@ -118,6 +152,8 @@ class Pipeline:
         async with self.rt.uow() as uow:
             if guard is not None:
                 await guard(uow)
+            if msg.vouched is not None:  # before the turn reads who is speaking
+                await binding.vouch(uow, self.rt, msg.key, msg.vouched)
             opened = await uow.turns.open(msg.key, msg.message_id, now)
             if opened is None:
                 log.info("duplicate message %s from %s ignored", msg.message_id, msg.key)
@@ -126,7 +162,7 @@ class Pipeline:
             turn = Turn(msg, opened.identity, state, uow, self.rt, now)
             await self.router.route(turn)
             state.updated_at = now
-            ids = await uow.turns.close(msg.key, state, turn.outbound, now, self.mailbox_channels)
+            ids = await uow.turns.close(msg.key, state, turn.outbound, now)
             await uow.commit()
         # Turns about an appeal are logged at INFO (the audit trail); chatter only at DEBUG, since a
         # line for every turn cost 7 % of a loaded server.
@@ -142,9 +178,10 @@ class Pipeline:
 
     async def unsupported(self, msg: InboundMessage, kind: str, guard: Guard | None = None) -> None:
         """A polite answer to a message type no channel can read, deduplicated like any turn."""
-        outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind), guard=guard)
+        with self._outage():
+            outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind), guard=guard)
         if outcome is not None:
-            self.on_commit()
+            self.on_commit(outcome.messages)
 
     async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True,
                       guard: Guard | None = None) -> TurnOutcome | None:
@@ -156,7 +193,9 @@ class Pipeline:
                 await guard(uow)
             if claim and not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
                 return None
+            if claim and msg.vouched is not None:  # the sign-in holds even when the turn was refused
+                await binding.vouch(uow, self.rt, msg.key, msg.vouched)
             reply = OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))
-            ids = await uow.outbox.add([reply], now, self.mailbox_channels)
+            ids = await uow.outbox.add([reply], now)
             await uow.commit()
         return TurnOutcome(ids, [reply])

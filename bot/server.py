@@ -112,7 +112,7 @@ async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     from bot.startup import security_warnings
     for warning in security_warnings(app.settings):
         log.warning("security: %s", warning)
-    await WebChat(app).link_demo_staff()
+    await app.link_demo_staff()
     from bot.health import warn_calendar
     warn_calendar(app.runtime.calendar, app.runtime.now(), app.settings.monitoring.calendar_horizon_days)
     app.load_nlp_in_background()

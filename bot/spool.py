@@ -8,13 +8,13 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.messages import Attachment, ConversationKey, InboundMessage
-from bot.services.ports import Clock
-from storage.engine import database_unreachable
+from bot.messages import Attachment, ConversationKey, InboundMessage, Vouched
+from bot.services.ports import Clock, StorageUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ def _line(msg: InboundMessage, at: datetime) -> bytes:
         "received_at": msg.received_at.isoformat() if msg.received_at else None,
         "attachments": [[a.kind, a.ref, a.name] for a in msg.attachments], "reply_context": msg.reply_context,
     }
+    if msg.vouched is not None:  # kept with the message: the turn records it when it is replayed
+        entry["vouched"] = asdict(msg.vouched)
     return (json.dumps(entry, ensure_ascii=False) + "\n").encode()
 
 
@@ -36,7 +38,8 @@ def _message(entry: dict[str, Any]) -> InboundMessage:
     return InboundMessage(
         ConversationKey(entry["channel"], entry["user_id"]), entry["text"], entry["message_id"],
         datetime.fromisoformat(received) if received else None, entry.get("display_name", ""),
-        tuple(Attachment(*a) for a in entry.get("attachments", [])), dict(entry.get("reply_context") or {}))
+        tuple(Attachment(*a) for a in entry.get("attachments", [])), dict(entry.get("reply_context") or {}),
+        Vouched(**entry["vouched"]) if entry.get("vouched") else None)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -148,7 +151,7 @@ class Spool:
                 self._told.clear()
                 return STORED
             except Exception as exc:
-                self.failing = self.failing or database_unreachable(exc)
+                self.failing = self.failing or isinstance(exc, StorageUnreachable)
                 log.warning("%s message %s not stored (%r): keeping it in the spool", msg.key, msg.message_id, exc)
         # With turns already waiting, this one waits behind them: one person's messages stay in order.
         if not self.keep(msg):
@@ -186,7 +189,7 @@ class Spool:
                         await self._handle(_message(entry))
                         self.replayed += 1
                     except Exception as exc:
-                        if database_unreachable(exc):
+                        if isinstance(exc, StorageUnreachable):
                             self.failing = True
                             log.warning("spool replay stopped, database unreachable (%r); %s waiting",
                                         exc, len(self._entries) - done)

@@ -2,64 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import errno
 import os
 import re
 import socket
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
-
-ENV_PREFIX = "QIHU_"
-# QIHU_ variables the project reads itself, outside the settings model.
-NON_CONFIG_ENV = frozenset({
-    "QIHU_CONFIG",  # the configuration file (bot/config.py)
-    "QIHU_TEST_DATABASE_URL",  # the test suite's PostgreSQL database (tests/conftest.py)
-    "QIHU_FUZZ_EXAMPLES",  # examples per property in the fuzz tests (tests/fuzz)
-    "QIHU_SCREENSHOTS",  # browser tests write the docs' screenshots (docs/conversation.md)
-})
-
-
-class StartupError(Exception):
-    """A start that cannot go on; the message is the one line the administrator reads."""
-
-
-def _model_of(annotation: object) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _env_names(model: type[BaseModel], prefix: str) -> Iterator[str]:
-    """Every name pydantic-settings maps onto the model: a section (as JSON) and each key below it."""
-    for name, info in model.model_fields.items():
-        full = f"{prefix}{name.upper()}"
-        yield full
-        sub = _model_of(info.annotation)
-        if sub is not None:
-            yield from _env_names(sub, f"{full}__")
-        elif typing.get_origin(info.annotation) is list:
-            continue  # lists of tables (routing, units, staff) are set whole, as JSON
-
-
-def config_env_names(settings_cls: type[BaseModel]) -> frozenset[str]:
-    return frozenset(_env_names(settings_cls, ENV_PREFIX))
-
-
-def unknown_environment(environ: Mapping[str, str], settings_cls: type[BaseModel]) -> list[str]:
-    """A QIHU_ variable that sets nothing is a typo that would be silently ignored: one problem for each."""
-    valid = config_env_names(settings_cls) | NON_CONFIG_ENV
-    unknown = sorted(name for name in environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in valid)
-    problems = []
-    for name in unknown:
-        near = difflib.get_close_matches(name.upper(), sorted(valid), n=1, cutoff=0.8)
-        hint = f"，是否应为 {near[0]}？" if near else "（配置项写作 QIHU_节__键，见 config.example.toml）"
-        problems.append(f"环境变量 {name} 不对应任何配置项{hint}")
-    return problems
+from bot.config import StartupError
 
 
 def preflight(settings: typing.Any) -> None:

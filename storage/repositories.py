@@ -313,6 +313,10 @@ class SqlDirectoryRepository:
         r = (await self.conn.execute(stmt)).first()
         return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
 
+    async def active_staff(self) -> list[Staff]:
+        rows = (await self.conn.execute(select(t.staff).where(t.staff.c.active.is_(True)))).all()
+        return [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows]
+
     async def identity(self, key: ConversationKey) -> Identity:
         c = t.identities.c
         stmt = select(t.identities).where(c.channel == key.channel, c.external_id == key.user_id)
@@ -366,11 +370,10 @@ class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, messages: Sequence[OutboundMessage], now: datetime,
-                  mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
+    async def add(self, messages: Sequence[OutboundMessage], now: datetime) -> list[int]:
         """Store messages to send. Rows for a mailbox channel (the web chat, whose page reads the
         outbox itself) are delivered by being stored, so no sender ever has to touch them."""
-        rows = outbox_rows(messages, now, mailbox_channels)
+        rows = outbox_rows(messages, now)
         # One statement per row keeps RETURNING portable (SQLite cannot return ids for executemany).
         stmt = insert(t.outbox).returning(t.outbox.c.id)
         return [(await self.conn.execute(stmt, row)).scalar_one() for row in rows]

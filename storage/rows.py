@@ -48,13 +48,12 @@ def identity_from(key: ConversationKey, row: Any) -> Identity:
     return Identity(key, staff, row.enterprise_id)
 
 
-def outbox_rows(messages: Sequence[OutboundMessage], now: datetime,
-                mailbox_channels: frozenset[str]) -> list[dict[str, Any]]:
+def outbox_rows(messages: Sequence[OutboundMessage], now: datetime) -> list[dict[str, Any]]:
     """Outbox rows for messages, each with the same columns; a mailbox channel's rows (the web chat,
     whose page reads the outbox itself) are delivered by being stored."""
     rows = []
     for m in messages:
-        stored = m.recipient.channel in mailbox_channels
+        stored = m.delivered_on_store
         rows.append({
             "channel": m.recipient.channel, "recipient": m.recipient.user_id,
             "body": m.body() | ({"reply_context": m.reply_context} if m.reply_context else {}),

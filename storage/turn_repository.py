@@ -111,10 +111,10 @@ class SqliteTurnStore:
         return (await self._run(stmt, row)).fetchone() is not None
 
     async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
-                    now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
+                    now: datetime) -> list[int]:
         """Store the turn's messages in the outbox and its new state; returns the outbox ids in order."""
         ids = []
-        for row in outbox_rows(messages, now, mailbox_channels):
+        for row in outbox_rows(messages, now):
             # One statement per row: SQLite does not promise RETURNING's order for a multi-row insert.
             stmt = _compiled(self.dialect, ("outbox", tuple(row)), _outbox_insert, tuple(row))
             ids.append((await self._run(stmt, row)).fetchone()[0])
@@ -228,10 +228,10 @@ class PgTurnStore:
         return await self.driver.fetchrow(stmt, row) is not None
 
     async def close(self, key: ConversationKey, state: ConversationState, messages: Sequence[OutboundMessage],
-                    now: datetime, mailbox_channels: frozenset[str] = frozenset()) -> list[int]:
+                    now: datetime) -> list[int]:
         """Store the turn's messages in the outbox and its new state; returns the outbox ids in order."""
         params = conversation_row(key, state, now)
-        rows = outbox_rows(messages, now, mailbox_channels)
+        rows = outbox_rows(messages, now)
         columns = tuple(rows[0]) if rows else ()
         for i, row in enumerate(rows):
             params.update({f"r{i}_{c}": v for c, v in row.items()})

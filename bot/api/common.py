@@ -12,11 +12,11 @@ from pydantic import ValidationError
 
 from bot import texts
 from bot.bootstrap import App
-from bot.channels.ratelimit import SenderRateLimit
 from bot.domain.appeal import OPEN_STATUSES, Status
 from bot.domain.errors import DomainError, Forbidden, IllegalTransition, InvalidInput, NotFound
 from bot.services.api import Unauthorized, authenticate
 from bot.services.ports import ApiClient, UnitOfWork
+from bot.services.ratelimit import SenderRateLimit
 from handlers.render import refusal
 
 

@@ -39,6 +39,6 @@ async def console_loop(app: ChannelHost, user: str, read: Callable[[], str] = in
             break
         if not line.strip():
             continue
-        await app.pipeline.handle(InboundMessage(key, line, uuid.uuid4().hex, app.runtime.now()))
+        await app.pipeline.handle(InboundMessage(key, line, uuid.uuid4().hex, app.clock.now()))
         await app.outbox.run_once()
         sys.stdout.flush()

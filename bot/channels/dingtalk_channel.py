@@ -23,12 +23,14 @@ from aiohttp import web
 from bot import texts
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
+from bot.channels.ratelimit import refusal
 from bot.config import DingTalkConfig
 from bot.escaping import dingtalk_markdown, dtmd_content
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.pipeline import Guard, TurnRejected
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock, UnitOfWork
+from bot.services.replays import SignatureLedger
 from bot.spool import LOST
 
 log = logging.getLogger(__name__)
@@ -98,16 +100,13 @@ def client_address(remote: str | None, forwarded_for: list[str], trusted: list[A
 class ReplayGuard:
     """Refuses a (timestamp, sign) pair already used with another msgId: the sign covers only the
     timestamp, so a captured header pair would otherwise carry any body for the whole skew window.
-    The pairs live in the database, so every instance behind a load balancer agrees; the check runs
-    inside the turn's own transaction (bot.pipeline.Guard)."""
-
-    PRUNE_EVERY = timedelta(minutes=1)
+    The check runs inside the turn's own transaction (bot.pipeline.Guard); the rule and the stored
+    pairs are bot.services.replays'."""
 
     def __init__(self, channel: str, cfg: DingTalkConfig) -> None:
-        self.channel = channel
+        self.ledger = SignatureLedger(channel)
         self.window = timedelta(seconds=cfg.max_clock_skew_seconds)
         self.checked = cfg.signature != "off"
-        self._pruned_at: datetime | None = None
 
     def guard(self, headers: Any, message_id: str, now: datetime) -> Guard | None:
         """The check for this request, or None when it carries no signature to remember."""
@@ -117,14 +116,7 @@ class ReplayGuard:
         keep_until = datetime.fromtimestamp(int(timestamp) / 1000, UTC) + self.window
 
         async def check(uow: UnitOfWork) -> None:
-            if self._pruned_at is None or now - self._pruned_at >= self.PRUNE_EVERY:
-                self._pruned_at = now
-                await uow.callback_signatures.prune(now)
-            row = {"channel": self.channel, "timestamp": timestamp, "sign": sign,
-                   "message_id": message_id[:191], "keep_until": keep_until}
-            if await uow.turns.claim_signature(row):
-                return
-            if await uow.callback_signatures.message_of(self.channel, timestamp, sign) != row["message_id"]:
+            if not await self.ledger.claim(uow, timestamp, sign, message_id, keep_until, now):
                 raise TurnRejected(403, "该签名（timestamp + sign）已随另一条消息使用过，拒绝重放。")
 
         return check
@@ -591,7 +583,7 @@ class DingTalkChannel:
         self.app = app
         self.cfg = cfg
         self.name = cfg.channel
-        self.sender = DingTalkSender(cfg, app.runtime.clock)
+        self.sender = DingTalkSender(cfg, app.clock)
         self.replays = ReplayGuard(self.name, cfg)
         self._tasks: set[asyncio.Task] = set()
 
@@ -599,7 +591,7 @@ class DingTalkChannel:
         return [web.post(CALLBACK_PATH, self.callback)]
 
     async def callback(self, request: web.Request) -> web.Response:
-        now = self.app.runtime.now()
+        now = self.app.clock.now()
         refused = self.source_refusal(request) or verify_callback(
             request.headers, self.cfg.app_secret.get_secret_value(), self.cfg.signature,
             int(now.timestamp() * 1000), self.cfg.max_clock_skew_seconds * 1000)
@@ -616,7 +608,7 @@ class DingTalkChannel:
             parsed = parse_callback(payload)
         except PayloadError as exc:
             return web.json_response({"error": exc.reason}, status=400)
-        limited = self.app.rate_limit.refusal(self.name, parsed.user_id)
+        limited = refusal(self.app.pipeline.retry_after(self.name, parsed.user_id))
         if limited is not None:
             return limited
         msg = self.inbound(parsed, now)

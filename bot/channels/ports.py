@@ -6,25 +6,25 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.channels.ratelimit import SenderRateLimit
 from bot.config import Settings
 from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender
-from bot.services.runtime import Runtime
+from bot.services.ports import Clock
 from bot.spool import Spool
 
 
 class ChannelHost(Protocol):
-    """The running app as a channel sees it (bot.bootstrap.App): configuration, clock and storage,
-    the pipeline a message goes into, the outbox sender, the per-sender rate limit its channels share,
-    and the spool."""
+    """The running app as a channel sees it (bot.bootstrap.App): configuration, the clock, the
+    pipeline (its way in: the rate limit, turns, the mailbox), the outbox sender and the spool. No
+    storage: a channel reaches the database only through the pipeline."""
 
     settings: Settings
-    runtime: Runtime
     pipeline: Pipeline
     outbox: OutboxSender
-    rate_limit: SenderRateLimit
     spool: Spool  # where a turn waits while the database cannot be reached
+
+    @property
+    def clock(self) -> Clock: ...
 
 
 class Channel(Protocol):

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from bot import texts
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
+from bot.channels.ratelimit import refusal
 from bot.config import TelegramConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
 from bot.services.delivery import DeliveryError
@@ -160,7 +161,7 @@ class TelegramChannel:
         self.cfg = cfg
         self.name = CHANNEL
         self.bot = Bot(cfg.token.get_secret_value(), base_url=cfg.base_url)
-        self.sender = TelegramSender(self.bot, app.runtime.clock, cfg)
+        self.sender = TelegramSender(self.bot, app.clock, cfg)
         self._ready = False
         self._poller: asyncio.Task | None = None
         self._offset = 0
@@ -213,7 +214,7 @@ class TelegramChannel:
         if (user is not None and not _is_id(user.id)) or (chat is not None and not _is_id(chat.id)):
             return web.json_response({"error": "Telegram 更新中的用户或会话 id 不是整数。"}, status=400)
         if user is not None:
-            limited = self.app.rate_limit.refusal(CHANNEL, str(user.id))
+            limited = refusal(self.app.pipeline.retry_after(CHANNEL, str(user.id)))
             if limited is not None:
                 return limited
         await self.process(update)
@@ -249,7 +250,7 @@ class TelegramChannel:
         if chat is not None and chat.id != user.id:
             ctx["chat_id"] = chat.id  # a group: answer there, not privately
         key = ConversationKey(CHANNEL, str(user.id))
-        now = self.app.runtime.now()
+        now = self.app.clock.now()
         if update.callback_query is not None:
             query = update.callback_query
             try:

@@ -16,12 +16,13 @@ from aiohttp import web
 
 from bot.channels import jsonbody
 from bot.channels.ports import ChannelHost
+from bot.channels.ratelimit import refusal
 from bot.domain.errors import DomainError
-from bot.messages import ConversationKey, InboundMessage
-from bot.services import membership
+from bot.domain.identifiers import normalize_uscc
+from bot.messages import ConversationKey, InboundMessage, Vouched
 from bot.texts import INPUT_PLACEHOLDER
 
-CHANNEL = "web"
+CHANNEL = "web"  # one of bot.messages.MAILBOX_CHANNELS: the page fetches its messages, storing one delivers it
 STATIC = Path(__file__).resolve().parent.parent / "static"
 USER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 MAX_TEXT = 4000
@@ -137,7 +138,7 @@ class WebChat:
         demo = self.demo_allowed(request)
         units = {u.id: u.name for u in self.app.settings.units}
         # The picker shows who the demo person is and where they work: 陈晓（县企业综合服务中心）.
-        staff = [{"id": f"staff:{s.id}", "name": f"{s.name}（{units.get(s.unit, '')}）", "role": s.role}
+        staff = [{"id": demo_staff_key(s.id).user_id, "name": f"{s.name}（{units.get(s.unit, '')}）", "role": s.role}
                  for s in self.app.settings.staff if s.demo] if demo else []
         return _json({"demo": demo, "staff": staff, "placeholders": INPUT_PLACEHOLDER})
 
@@ -166,52 +167,30 @@ class WebChat:
         if not HEX_SIGNATURE.match(signature):
             return _bad(400, "身份令牌格式错误：签名应为 64 位小写十六进制。")
         expires = int(expires_raw)
-        now = int(self.app.runtime.now().timestamp())  # the Clock: tests freeze it like every other time
+        now = int(self.app.clock.now().timestamp())  # the Clock: tests freeze it like every other time
         if expires < now or expires > now + self.settings.token_max_age_seconds:
             return _bad(401, "身份令牌已过期或有效期过长，请从门户重新进入。")
         if not hmac.compare_digest(portal_signature(secret, user, expires, *claims), signature):
             return _bad(403, "身份令牌签名不正确。")
         return user
 
-    def _company_claims(self, token: Any) -> tuple[str, str] | web.Response | None:
-        """The USCC and company name a signed portal token carries (checked by _authenticate first)."""
+    def _vouched(self, request: web.Request, user: str, token: Any) -> Vouched | web.Response | None:
+        """Who the sign-in vouches the sender is (the pipeline records it in the turn): a demo staff
+        identity picked on this machine, or (a) the company a signed portal token carries (checked by
+        _authenticate first), whose person becomes its verified member."""
+        if self.demo_allowed(request):
+            return Vouched(staff_id=user.removeprefix(STAFF_PREFIX)) if user.startswith(STAFF_PREFIX) else None
         if not isinstance(token, str) or token.count(".") != 3:
             return None
         _, uscc, name_b64, _ = token.split(".")
         name = _decode_name(name_b64)
         if not uscc or name is None or not 2 <= len(name) <= 100:
             return _bad(400, "身份令牌中的企业名称无效（应为 2–100 字，UTF-8 再经 base64url 编码）。")
-        return uscc, name
-
-    async def link_demo_staff(self) -> None:
-        """In demo mode every demo staff member has a page identity from the start, so a task assigned
-        before they first open the page is waiting there for them (issue 15: told at once)."""
-        if not (self.settings.enabled and self.settings.demo_mode):
-            return
-        for s in self.app.settings.staff:
-            if s.demo:
-                await self._bind_demo_staff(f"staff:{s.id}")
-
-    async def _bind_demo_staff(self, user: str) -> None:
-        if user.startswith("staff:"):
-            async with self.app.runtime.uow() as uow:
-                identity = await uow.directory.identity(ConversationKey(CHANNEL, user))
-                if identity.staff is None:
-                    await uow.directory.link_staff(ConversationKey(CHANNEL, user), user[6:])
-                    await uow.commit()
-
-    async def _verify_company(self, user: str, token: Any) -> web.Response | None:
-        """(a) The portal vouches for the company: the person becomes its verified member before the turn."""
-        claims = self._company_claims(token)
-        if claims is None or isinstance(claims, web.Response):
-            return claims
         try:
-            async with self.app.runtime.uow() as uow:
-                if await membership.portal_verify(uow, self.app.runtime, ConversationKey(CHANNEL, user), *claims):
-                    await uow.commit()
+            normalize_uscc(uscc)
         except DomainError:
             return _bad(400, "身份令牌中的统一社会信用代码无效。")
-        return None
+        return Vouched(uscc=uscc, company=name)
 
     async def post_message(self, request: web.Request) -> web.Response:
         try:
@@ -233,17 +212,14 @@ class WebChat:
         client_id = payload.get("client_msg_id") or uuid.uuid4().hex
         if not isinstance(client_id, str) or len(client_id) > 64:
             return _bad(400, "client_msg_id 应为不超过 64 位的字符串。")
-        limited = self.app.rate_limit.refusal(CHANNEL, user)
+        limited = refusal(self.app.pipeline.retry_after(CHANNEL, user))
         if limited is not None:
             return limited
-        if self.demo_allowed(request):
-            await self._bind_demo_staff(user)
-        else:
-            refused = await self._verify_company(user, payload.get("token"))
-            if refused is not None:
-                return refused
+        vouched = self._vouched(request, user, payload.get("token"))
+        if isinstance(vouched, web.Response):
+            return vouched
         msg = InboundMessage(ConversationKey(CHANNEL, user), text, f"{user}:{client_id}",
-                             self.app.runtime.now())
+                             self.app.clock.now(), vouched=vouched)
         outcome = await self.app.pipeline.handle_turn(msg)
         replies = [{"id": i, **m.body(), "appeal_number": m.appeal_number}
                    for i, m in outcome.replies_to(msg.key)] if outcome else []
@@ -256,9 +232,13 @@ class WebChat:
         after = parse_after(request.query.get("after", "0"))
         if after is None:
             return _bad(400, "after 应为不超过 15 位的非负整数（阿拉伯数字）。")
-        async with self.app.runtime.uow() as uow:
-            rows = await uow.outbox.for_recipient(CHANNEL, user, after, 100)
+        rows = await self.app.pipeline.mailbox(ConversationKey(CHANNEL, user), after, 100)
         return _json({"messages": [_message(r) for r in rows]})
+
+
+def demo_staff_key(staff_id: str) -> ConversationKey:
+    """The page identity of a demo staff member (the picker's `staff:<id>`)."""
+    return ConversationKey(CHANNEL, STAFF_PREFIX + staff_id)
 
 
 def _message(row: Any) -> dict[str, Any]:

@@ -3,32 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
 from bot.services import webhooks
 from bot.services.delivery import DeliveryError
-from bot.services.ports import Clock, UnitOfWork
+from bot.services.ports import Clock, WebhookSubscription
 
 
 class WebhookSender:
     """POST the stored event to the subscription's URL; a 2xx answer is delivery. A gone subscription
     or a 410 is permanent (dead at once), 429 and 5xx and timeouts are retried with the outbox's backoff."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, timeout: float) -> None:
-        self.uow = uow
+    def __init__(self, subscription: Callable[[str], Awaitable[WebhookSubscription | None]], clock: Clock,
+                 timeout: float) -> None:
+        self.subscription = subscription  # recipient → its live subscription (bot.services.webhooks)
         self.clock = clock
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     async def send(self, recipient: str, body: dict[str, Any], *, outbox_id: int) -> None:
-        sub_id = recipient.split("/", 1)[0]
-        async with self.uow() as uow:
-            sub = await uow.api.subscription(int(sub_id)) if sub_id.isdigit() else None
+        sub = await self.subscription(recipient)
         if sub is None:
-            raise DeliveryError(f"webhook subscription {sub_id} was deleted", permanent=True)
+            raise DeliveryError(f"webhook subscription {recipient.split('/', 1)[0]} was deleted", permanent=True)
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         stamp = int(self.clock.now().timestamp())
         headers = {"Content-Type": "application/json; charset=utf-8", webhooks.TIMESTAMP_HEADER: str(stamp),

@@ -7,8 +7,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from bot.domain.errors import InvalidInput, NotFound
-from bot.messages import ConversationKey
+from bot.messages import ConversationKey, Vouched
+from bot.services import membership
 from bot.services.ports import Staff, UnitOfWork
+from bot.services.runtime import Runtime
 
 # No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -66,3 +68,15 @@ async def link_staff_identity(uow: UnitOfWork, key: ConversationKey, staff_id: s
         return False
     await uow.directory.link_staff(key, staff_id)
     return True
+
+
+async def vouch(uow: UnitOfWork, rt: Runtime, key: ConversationKey, vouched: Vouched) -> None:
+    """Record who a channel's sign-in says the sender is, in the caller's transaction: a demo staff
+    member's page identity is linked to them (once); a portal-authenticated company makes the sender
+    its verified member (membership.portal_verify)."""
+    if vouched.staff_id:
+        identity = await uow.directory.identity(key)
+        if identity.staff is None:
+            await uow.directory.link_staff(key, vouched.staff_id)
+    elif vouched.uscc:
+        await membership.portal_verify(uow, rt, key, vouched.uscc, vouched.company)

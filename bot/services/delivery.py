@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.messages import ConversationKey, OutboundMessage
 from bot.services.ports import Clock, OutboxRow, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ class OutboxSender:
         self._paused: dict[str, datetime] = {}  # channel → not before (after a channel-wide 429)
         self.forward: Callable[[], None] | None = None  # set when the sender runs in another process
         self.on_delivery: Callable[[str, str], None] | None = None  # (channel, sent|retry|dead): bot.metrics
+
+    def stored(self, messages: Sequence[OutboundMessage]) -> None:
+        """A transaction committed these messages to the outbox: wake the sender, unless a mailbox has
+        every one already (bot.messages.MAILBOX_CHANNELS: the web chat's turns wake nobody)."""
+        if any(not m.delivered_on_store for m in messages):
+            self.kick()
 
     def kick(self) -> None:
         """Something new was committed to send."""
@@ -169,6 +176,12 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
             self._wake.clear()
+
+
+async def mailbox(uow: UnitOfWork, key: ConversationKey, after_id: int, limit: int) -> list[OutboxRow]:
+    """One person's stored messages after the cursor `after_id`, oldest first: what a mailbox
+    channel's page fetches (its rows were delivered by being stored)."""
+    return await uow.outbox.for_recipient(key.channel, key.user_id, after_id, limit)
 
 
 async def list_outbox(uow: UnitOfWork, status: str | None, limit: int = 50) -> list[OutboxRow]:

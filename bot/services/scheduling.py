@@ -52,7 +52,6 @@ class NoticeRenderer(Protocol):
 class SweepContext:
     rt: Runtime
     render: NoticeRenderer
-    mailboxes: frozenset[str] = frozenset()  # channels whose outbox rows are delivered by being stored
     on_sent: Callable[[], None] = lambda: None  # wake the outbox sender
     # (sweep, seconds, messages sent, ok) after each sweep run: bot.metrics counts them (set by bootstrap).
     on_sweep: Callable[[str, float, int, bool], None] | None = None
@@ -103,7 +102,7 @@ class SweepContext:
         """Store one message per distinct recipient in the caller's transaction; returns how many."""
         unique = list(dict.fromkeys(recipients))
         messages = [OutboundMessage(k, text, list(choices or []), number) for k in unique]
-        await uow.outbox.add(messages, self.now(), self.mailboxes)
+        await uow.outbox.add(messages, self.now())
         return len(messages)
 
 

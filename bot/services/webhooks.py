@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.appeal import OPEN_STATUSES, Action, Appeal, AppealEvent, Status
+from bot.services.ports import UnitOfWork, WebhookSubscription
 
 CHANNEL = "webhook"  # the outbox channel of deliveries; the recipient is "<subscription id>/<appeal number>"
 SIGNATURE_HEADER = "X-Qihu-Signature"  # "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body)
@@ -85,3 +87,13 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The signature header's value: receivers recompute it over the raw body they got."""
     mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+async def subscription(uow: Callable[[], UnitOfWork], recipient: str) -> WebhookSubscription | None:
+    """The live subscription a delivery's recipient `<subscription id>/<appeal number>` names, read in
+    a transaction of its own (the sender's, as it sends); None once it was deleted."""
+    sub_id = recipient.split("/", 1)[0]
+    if not sub_id.isdigit():
+        return None
+    async with uow() as unit:
+        return await unit.api.subscription(int(sub_id))

@@ -63,15 +63,17 @@ async def test_a_transaction_with_a_failed_statement_is_refused_at_commit(engine
 
 
 async def test_the_one_statement_turn_stores_what_the_repositories_store(engine):
-    messages = [OutboundMessage(ConversationKey("dingtalk", f"ent-{i}"), f"您好 <b>& {i}", [Choice("是", "1")], None,
-                                {"session_webhook": "http://x"} if i == 0 else {}) for i in range(3)]
+    # The last goes to the web chat, a mailbox: stored sent by both statement paths.
+    messages = [OutboundMessage(ConversationKey("web" if i == 2 else "dingtalk", f"ent-{i}"), f"您好 <b>& {i}",
+                                [Choice("是", "1")], None, {"session_webhook": "http://x"} if i == 0 else {})
+                for i in range(3)]
 
     async def run(uow, user: str) -> tuple:  # type: ignore[no-untyped-def]
         key = ConversationKey("dingtalk", user)
         opened = await uow.turns.open(key, f"m-{user}", NOW)
         state = opened.state
         state.step, state.data, state.updated_at = "filing.uscc", {"company": "示范有限公司", "n": 1.5}, NOW
-        ids = await uow.turns.close(key, state, messages, NOW, frozenset({"web"}))
+        ids = await uow.turns.close(key, state, messages, NOW)
         assert await uow.turns.open(key, f"m-{user}", NOW) is None  # the message is claimed
         await uow.commit()
         return ids, state.version
@@ -82,7 +84,7 @@ async def test_the_one_statement_turn_stores_what_the_repositories_store(engine)
     async with SqlUnitOfWork(engine) as uow:  # the same rows through SQLAlchemy's statements
         with pytest.raises(RuntimeError, match="PgUnitOfWork"):
             uow.turns  # noqa: B018 - a turn's statements need the asyncpg connection's transaction
-        ids = await uow.outbox.add(messages, NOW, frozenset({"web"}))
+        ids = await uow.outbox.add(messages, NOW)
         state = ConversationState("filing.uscc", {"company": "示范有限公司", "n": 1.5}, updated_at=NOW)
         row = conversation_row(ConversationKey("dingtalk", "plain"), state, NOW)
         await uow.conn.execute(insert(t.conversations), row)
@@ -104,3 +106,4 @@ async def test_the_one_statement_turn_stores_what_the_repositories_store(engine)
     assert conversations[0][4] == NOW.astimezone(UTC)
     assert [o[1:] for o in outbox[:3]] == [o[1:] for o in outbox[3:]]
     assert '"reply_context": {"session_webhook": "http://x"}' in outbox[0][3]
+    assert [o[5] for o in outbox] == ["pending", "pending", "sent"] * 2

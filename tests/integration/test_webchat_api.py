@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.channels.webchat_channel import portal_signature
+from bot.messages import ConversationKey
 from bot.server import make_web_app
 from storage import tables as t
 from tests.conftest import start_app
@@ -128,3 +129,13 @@ async def test_without_demo_mode_only_portal_signed_identities_are_accepted(port
     # A signature for one user does not open another user's mailbox.
     r = await client.get("/api/web/messages", params={"user": "ent-b", "token": token, "after": "0"})
     assert r.status == 403
+
+
+async def test_demo_staff_have_a_page_identity_from_start_up(app, client):
+    # Linked before they first open the page, so a task assigned meanwhile is waiting there for them.
+    await app.link_demo_staff()
+    async with app.runtime.uow() as uow:
+        identity = await uow.directory.identity(ConversationKey("web", "staff:chen-dispatch"))
+    assert identity.staff is not None and identity.staff.id == "chen-dispatch"
+    r = await client.post("/api/web/messages", json={"user": "staff:chen-dispatch", "text": "帮助"})
+    assert "调度员" in (await r.json())["replies"][0]["text"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
-from bot.config import EXAMPLE_CONFIG, Settings
-from bot.startup import NON_CONFIG_ENV, one_line, unknown_environment
+from bot.config import EXAMPLE_CONFIG, NON_CONFIG_ENV, Settings, unknown_environment
+from bot.startup import one_line
 
 
 def _leaf_names(table: dict, prefix: str = "QIHU_") -> list[str]:

@@ -20,7 +20,7 @@ KEY = ConversationKey("web", "ent-1")
 def test_the_rows_fill_every_column_of_their_tables():
     # A column added to the table without a value here fails this test, not a turn in production.
     assert set(conversation_row(KEY, ConversationState(), NOW)) == {c.name for c in t.conversations.c}
-    [row] = outbox_rows([OutboundMessage(KEY, "您好", [], None, {})], NOW, frozenset())
+    [row] = outbox_rows([OutboundMessage(KEY, "您好", [], None, {})], NOW)
     assert set(row) == {c.name for c in t.outbox.c} - {"id", "last_error"}  # the database's, the sender's
 
 
@@ -35,7 +35,7 @@ def test_a_state_survives_its_row():
 
 def test_both_databases_statements_name_every_column_of_the_row():
     conversation = {c.name for c in t.conversations.c}
-    outbox = tuple(outbox_rows([OutboundMessage(KEY, "x", [], None, {})], NOW, frozenset())[0])
+    outbox = tuple(outbox_rows([OutboundMessage(KEY, "x", [], None, {})], NOW)[0])
     pg_open = FastStatement(turns._pg_open(), postgresql.asyncpg.dialect()).sql
     pg_close = FastStatement(turns._pg_close(1, outbox), postgresql.asyncpg.dialect()).sql
     sqlite_save = FastStatement(turns._sqlite_save(), sqlite.dialect(), tuple(conversation)).sql
