@@ -67,6 +67,8 @@ THIRD_PARTY = {
     "alembic": ("storage",),
     "aiohttp": (*SHELL, "bot.channels"),
     "jieba": ("nlp",),
+    "dingtalk_stream": ("bot.channels",),
+    "websockets": ("bot.channels",),
 }
 # (module, library) imports against THIRD_PARTY that are known debt; each says what would end it.
 KNOWN_THIRD_PARTY = {
