@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.bootstrap import App
 from bot.channels.dingtalk.callback import CALLBACK_PATH
 from bot.channels.dingtalk.channel import DingTalkChannel
@@ -26,6 +27,7 @@ from tests.fake_servers import FakeDingTalk
 from tests.fake_stream import FakeStreamGateway
 from tests.fakes import FrozenClock
 from tests.integration.dingtalk_env import APP_KEY, APP_SECRET, SESSION_LIFE_MS, delivered_text, ding_settings
+from tests.integration.test_spool import pg_only, relay, through  # noqa: F401 (relay is a fixture)
 
 SETTLE_SECONDS = 30  # a bound on waiting for the gateway's acks, never a pause
 
@@ -238,3 +240,25 @@ def test_stream_mode_is_for_dingtalk_only(monkeypatch):
     monkeypatch.setenv("QIHU_CHANNELS__DINGTALK__TENANT_ID", "1")
     with pytest.raises(ConfigError, match="transport"):
         load_settings(EXAMPLE_CONFIG)
+
+
+@pg_only
+async def test_with_the_database_away_a_message_is_acknowledged_once_spooled(settings, clock, relay):  # noqa: F811
+    env = await open_env(through(settings, relay), clock)
+    try:
+        env.gateway.push(env.payload("user001", "帮助", "m-before"))
+        await env.settle()
+        await relay.close()  # PostgreSQL is gone
+        frame = env.gateway.push(env.payload("user001", "帮助", "m-away"))
+        await asyncio.wait_for(env.gateway.all_acked.wait(), SETTLE_SECONDS)
+        assert env.gateway.codes[frame] == 200 and env.app.spool.depth == 1  # on disk before the ack
+        await env.channel.drain()
+        assert env.replies("m-away") == [texts.SPOOLED_NOTICE]
+
+        await relay.reopen()
+        assert await env.app.spool.replay() == 1
+        await env.app.outbox.run_once()
+        assert len(env.replies("m-away")) == 2 and await env.stored_messages() == 2
+    finally:
+        await env.app.close()
+        await env.fake.close()
