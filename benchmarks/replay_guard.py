@@ -88,7 +88,7 @@ async def measure(url: str, seconds: float, concurrency: int, users: int, guard:
             msg_id = f"{worker}-{n}"
             started = time.perf_counter()
             async with uow() as u:
-                if guard:  # as bot.channels.dingtalk_channel.ReplayGuard: first, in the turn's transaction
+                if guard:  # as bot.channels.dingtalk.replay.ReplayGuard: first, in the turn's transaction
                     ts = str(base_ms - next(signed))
                     assert await u.turns.claim_signature({"channel": "dingtalk", "timestamp": ts,
                                                           "sign": sign(int(ts)), "message_id": msg_id,

@@ -272,6 +272,10 @@ class DingTalkConfig(Section):
     ack_seconds: float = Field(10.0, ge=0, le=30)  # answer the callback after at most this long
     flow_control_seconds: float = Field(60.0, gt=0)  # wait when DingTalk names a user in flowControlledStaffIdList
     http_timeout_seconds: float = Field(10.0, gt=0)
+    # http: DingTalk POSTs each message to our public callback URL; stream: we hold a websocket open to
+    # DingTalk (no public URL, and the transport is authenticated, body included). dialect "dingtalk" only.
+    transport: Literal["http", "stream"] = "http"
+    stream_reconnect_max_seconds: float = Field(60.0, ge=1, le=3600)  # reconnect waits 1 s, 2 s, 4 s … up to this
 
     @property
     def channel(self) -> str:
@@ -438,6 +442,9 @@ def channel_problems(settings: Settings) -> list[str]:
                             "（请设置环境变量 QIHU_CHANNELS__DINGTALK__APP_SECRET）")
         if ding.dialect == "zzd" and not ding.tenant_id:
             problems.append("浙政钉（dialect = \"zzd\"）需要配置 channels.dingtalk.tenant_id")
+        if ding.dialect == "zzd" and ding.transport == "stream":
+            problems.append("Stream 模式（transport = \"stream\"）只适用于钉钉（dialect = \"dingtalk\"），"
+                            "浙政钉请使用 transport = \"http\"")
     tg = settings.channels.telegram
     if tg.enabled:
         if not tg.token.get_secret_value():

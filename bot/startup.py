@@ -190,7 +190,9 @@ def security_warnings(settings: typing.Any) -> list[str]:
         warnings.append(f"webchat.demo_mode = true while listening on {host}: demo is still refused to every "
                         "request that is not straight from this machine, but a deployment should set it false")
     ding = settings.channels.dingtalk
-    if ding.enabled and ding.signature == "off":
+    if ding.enabled and ding.transport == "stream":
+        pass  # no callback URL: the signature settings do not apply
+    elif ding.enabled and ding.signature == "off":
         warnings.append("channels.dingtalk.signature = \"off\": anyone who can reach the callback URL can "
                         "speak as any DingTalk user, staff included")
     elif ding.enabled and ding.signature == "if_present":

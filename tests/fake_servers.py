@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.channels.dingtalk_channel import zzd_signature
+from bot.channels.dingtalk.signing import zzd_signature
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, headers
 RECORD_THEN_500 = "record_then_500"  # the send went through but the answer was lost

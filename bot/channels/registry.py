@@ -11,7 +11,7 @@ def build_channels(app: ChannelHost) -> list[Channel]:
     cfg = app.settings.channels
     # Imported only when enabled: python-telegram-bot alone takes a noticeable part of start-up.
     if cfg.dingtalk.enabled:
-        from bot.channels.dingtalk_channel import DingTalkChannel
+        from bot.channels.dingtalk.channel import DingTalkChannel
         channels.append(DingTalkChannel(app, cfg.dingtalk))
     if cfg.telegram.enabled:
         from bot.channels.telegram_channel import TelegramChannel

@@ -22,7 +22,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.channels.dingtalk_channel import CALLBACK_PATH, callback_signature
+from bot.channels.dingtalk.callback import CALLBACK_PATH
+from bot.channels.dingtalk.signing import callback_signature
 from bot.channels.telegram_channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import ChannelsConfig, DingTalkConfig, Settings, TelegramConfig
 from bot.server import make_web_app

@@ -13,7 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.bootstrap import App
-from bot.channels.dingtalk_channel import CALLBACK_PATH, DingTalkChannel, callback_signature
+from bot.channels.dingtalk.callback import CALLBACK_PATH
+from bot.channels.dingtalk.channel import DingTalkChannel
+from bot.channels.dingtalk.signing import callback_signature
 from bot.config import ChannelsConfig, DingTalkConfig, Settings
 from bot.server import make_web_app
 from tests.conftest import start_app

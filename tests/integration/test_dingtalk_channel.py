@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.dingtalk_channel import DingTalkApi
+from bot.channels.dingtalk.api import DingTalkApi
 from bot.domain.appeal import Source, Status
 from bot.messages import ConversationKey, OutboundMessage
 from storage import tables as t

@@ -285,7 +285,7 @@ async def test_a_turn_still_running_at_ack_time_is_spooled_before_the_200_and_no
     fake = await FakeDingTalk().start()
     ding = await make_env(settings, clock, fake)
     try:
-        ding.channel.cfg = ding.channel.cfg.model_copy(update={"ack_seconds": 1e-9})
+        ding.channel.callback.cfg = ding.channel.callback.cfg.model_copy(update={"ack_seconds": 1e-9})
         user = DingUser(ding, "user001")
         resp = await user.post(user.payload(PROBLEM, "slow-1"))
         assert resp.status == 200

@@ -35,6 +35,13 @@ def test_load_benchmark_runs() -> None:
     assert report["sqlite"]["delivered"] >= report["sqlite"]["requests"]
 
 
+def test_stream_load_benchmark_handles_every_message_once() -> None:
+    report = run("benchmarks.load_stream", "--messages", "60", "--users", "12", "--drop-after", "20")
+    result = report["sqlite"]
+    assert result["handled_once"] and result["connections"] == 2 and result["frames_resent"] > 0
+    assert result["ack_codes"] == {"200": 60} and result["bad_acks"] == 0
+
+
 def test_crash_script_finds_nothing_lost() -> None:
     report = run("benchmarks.crash", "--users", "16", "--concurrency", "8", "--kill-after", "1",
                  "--lease-seconds", "2")

@@ -8,16 +8,9 @@ from urllib.parse import unquote
 import pytest
 from dingtalk_stream.chatbot import ChatbotMessage
 
-from bot.channels.dingtalk_channel import (
-    PayloadError,
-    callback_signature,
-    dtmd_link,
-    parse_callback,
-    render_markdown,
-    verify_callback,
-    zzd_param_string,
-    zzd_signature,
-)
+from bot.channels.dingtalk.inbound import PayloadError, parse_callback
+from bot.channels.dingtalk.render import dtmd_link, render_markdown
+from bot.channels.dingtalk.signing import callback_signature, verify_callback, zzd_param_string, zzd_signature
 from bot.messages import Choice
 
 
