@@ -41,7 +41,6 @@ class LearnOptions:
     l1: float = 1e-4  # lasso strength of the selecting fit: how much a word must help to be worth a place
     l2: float = 1e-5  # ridge strength of both fits
     iterations: int = 400  # accelerated gradient steps per fit
-    rank_power: float = 0.0  # EXPERIMENT
     min_weight: float = 0.01  # written weights below this (after scaling) are dropped
     own_share: float = 0.3  # a fragment of a longer kept word stays only if this share of its texts lack the longer
     calibration_folds: int = 3  # inner folds whose held-out scores fit the temperature (0: no calibration)
@@ -147,8 +146,7 @@ def _fit_model(corpus: Corpus, idx: list[int], opts: LearnOptions) -> _Model:
     idf = idf_of(vocab)
     weights, _ = _softmax_regression(_Design(present, vocab, idf, opts.head_boost), y, len(labels),
                                      opts.l1, opts.l2, opts.iterations)
-    impact = np.abs(weights) * (np.array([sdf[w] for w in vocab], dtype=float) ** opts.rank_power)[:, None]
-    orders = [[vocab[j] for j in np.argsort(-impact[:, c], kind="stable") if weights[j, c] != 0]
+    orders = [[vocab[j] for j in np.argsort(-np.abs(weights[:, c]), kind="stable") if weights[j, c] != 0]
               for c in range(len(labels))]
     limit = opts.max_keywords or max(map(len, orders), default=0)
     dropped = _fragments([set(o[:2 * limit]) for o in orders], present, opts.own_share) if opts.own_share else set()
