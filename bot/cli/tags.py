@@ -29,7 +29,7 @@ Strongest words come first in every table."""
 
 
 def _learn_options(args: argparse.Namespace) -> LearnOptions:
-    return LearnOptions(min_df=args.min_df, per_category=args.per_category, head_chars=args.head_chars,
+    return LearnOptions(min_df=args.min_df, head_chars=args.head_chars,
                         head_boost=args.head_boost, seed=args.seed, max_keywords=args.max_keywords,
                         single_chars=args.single_chars)
 
@@ -156,11 +156,10 @@ def cmd_tags_common(args: argparse.Namespace) -> None:
 
 def _add_learning_knobs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-keywords", type=int, default=150,
-                   help="words per category, keywords and negative words together (150; 0 = unlimited)")
+                   help="words per category, keywords and negative words together (150; 0: all the lasso keeps)")
     p.add_argument("--single-chars", action="store_true",
-                   help="the old character rules (with --max-keywords 0): the most accurate today, but not readable")
+                   help="every single character a candidate too (unreadable rules, kept for comparison)")
     p.add_argument("--min-df", type=int, default=2, help="a word must occur in this many texts (2)")
-    p.add_argument("--per-category", type=int, default=2000, help="words kept per category (2000)")
     p.add_argument("--head-chars", type=int, default=30, help="length of the subject line (30)")
     p.add_argument("--head-boost", type=float, default=2.0, help="extra weight of subject-line words (2.0)")
     p.add_argument("--seed", type=int, default=0)

@@ -8,33 +8,39 @@ from collections import defaultdict
 import pytest
 
 from benchmarks.similar_bench import near_duplicate
-from nlp.learn import ONE_CHAR_TERMS, LearnOptions, read_csv
-from nlp.measure import cross_validate
+from nlp.learn import ONE_CHAR_TERMS, Corpus, LearnOptions, learn_rules, read_csv, stratified_folds
+from nlp.measure import Report, evaluate
+from nlp.rules import KeywordRules
+from nlp.rules_toml import dump_rules
 from nlp.similarity import rank_similar
+from nlp.tokenizer import Tokenizer
 from tests.conftest import ROOT
 
 DATA = ROOT.parent / "shared" / "data" / "tipdm2020c-train.csv"
-# measured 0.7915 / 0.9334 / 0.0486 / 0.8852 (docs/tags.md), less a margin for run-to-run change
-ACCURACY_FLOOR, TOP3_FLOOR, ECE_CEILING, COVERAGE_FLOOR = 0.78, 0.92, 0.06, 0.87
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"labelled data absent: {DATA} (see ../shared/data/README)")
+# One fold of the five (the first; learning with its inner calibration folds takes ~25 s of CPU, five folds
+# take minutes): measured 0.8682 / top-3 0.9878 / ECE 0.0375 / 0.9289 at 80 % coverage, less a margin for
+# run-to-run change. The 5-fold figures and the size–accuracy curve are in docs/tags.md.
+ACCURACY_FLOOR, TOP3_FLOOR, ECE_CEILING, COVERAGE_FLOOR = 0.85, 0.975, 0.06, 0.91
 
 
-def test_unlimited_character_rules_keep_their_accuracy_in_5_fold_cross_validation():
-    """The old unreadable rules (every character a candidate, 2,000 words a category) stay available."""
-    report = cross_validate(read_csv(DATA), 5, LearnOptions(single_chars=True, max_keywords=0, calibration_folds=0))
-    assert report.n == 2461 and len(report.per_class) == 7
-    assert report.accuracy >= 0.90, report.as_text()
-    assert report.top3_accuracy >= 0.98, report.as_text()
+def first_fold(options: LearnOptions) -> Report:
+    """Learn on four folds, measure the written-and-reread rule file on the fifth."""
+    examples = read_csv(DATA)
+    test = set(stratified_folds([e.label for e in examples], 5, options.seed)[0])
+    corpus = Corpus.build(examples, Tokenizer(), options)
+    learned = learn_rules(corpus, [i for i in range(len(examples)) if i not in test], options)
+    return evaluate(KeywordRules.parse(dump_rules(learned)), [examples[i] for i in sorted(test)])
 
 
-def test_compact_whole_word_rules_in_5_fold_cross_validation():
+def test_compact_whole_word_rules_on_one_fold():
     """Defaults: 150 words a category, no single characters but the short list, calibrated probabilities.
 
-    The issue's goals (accuracy ≥ 0.92, top-3 ≥ 0.99, ECE ≤ 0.05, accuracy at 80 % coverage ≥ 0.97) are
-    not all met yet: the floors below are what was measured (docs/tags.md), so a change that loses
-    accuracy fails here."""
-    report = cross_validate(read_csv(DATA), 5, LearnOptions())
+    The issue's goals (5-fold accuracy ≥ 0.92, top-3 ≥ 0.99, accuracy at 80 % coverage ≥ 0.97) are not
+    met (docs/tags.md); the floors are what was measured, so a change that loses accuracy fails here."""
+    report = first_fold(LearnOptions())
     x = report.as_json()
+    assert report.n == 493 and len(report.per_class) == 7
     assert x["mean_keywords_per_category"] <= 150
     assert x["single_char_keywords"] <= len(ONE_CHAR_TERMS)
     assert report.accuracy >= ACCURACY_FLOOR, report.as_text()
