@@ -12,7 +12,9 @@ from bot.services import kpi
 from bot.services.access import require_role
 from bot.services.appeals import NUMBER_PATTERN
 from bot.services.ports import Identity, ImprovementEntry, ImprovementItem, Staff, UnitOfWork
+from bot.services.reminders import slot_of
 from bot.services.runtime import Runtime
+from bot.services.scheduling import SweepContext, SweepRegistry
 from bot.services.units import match_unit
 
 SHISHI, REFORM, FOLLOWUP = "shishi", "reform", "followup"
@@ -505,3 +507,40 @@ async def digest_lines(uow: UnitOfWork, rt: Runtime, since: datetime, until: dat
         assert item.deadline is not None
         d.overdue.append((item, max(1, rt.calendar.workdays_between(item.deadline, now))))
     return d
+
+
+async def due_reminders(ctx: SweepContext) -> int:
+    """Items being carried out: near their deadline → the owner unit once per deadline; past it → the
+    owner unit and the centre's dispatchers once each working day (the appeals' reminder rules)."""
+    now = ctx.now()
+    if ctx.held(now):
+        return 0
+    horizon = ctx.rt.calendar.add_workdays(now, ctx.schedule.near_due_workdays).at + timedelta(seconds=1)
+    today = ctx.today(now)
+    sent = 0
+    async with ctx.rt.uow() as uow:
+        items = await uow.improvement.due_before(horizon, ctx.schedule.batch_size)
+        names = {u.id: u.name for u in await uow.directory.units()} if items else {}
+        dispatchers = await uow.directory.keys_for_role("dispatcher") if items else []
+        for item in items:
+            assert item.deadline is not None
+            unit_keys = await uow.handling.keys_for_unit(item.owner_unit_id) if item.owner_unit_id else []
+            subject = f"{item.kind}:{item.seq}"
+            params = {"item_kind": item.kind, "seq": item.seq, "title": item.title, "due": item.deadline,
+                      "unit": names.get(item.owner_unit_id or "", "")}
+            if item.deadline > now:
+                if await uow.sweeps.claim("improvement_near", subject, slot_of(item.deadline), now,
+                                          ref_at=item.deadline, recipients=len(unit_keys)):
+                    sent += await ctx.send(uow, unit_keys, ctx.render.text("improvement_near_due", **params))
+                continue
+            keys = [*unit_keys, *dispatchers]
+            if await uow.sweeps.claim("improvement_overdue", subject, today, now, ref_at=item.deadline,
+                                      recipients=len(keys)):
+                days = max(1, ctx.rt.calendar.workdays_between(item.deadline, now))
+                sent += await ctx.send(uow, keys, ctx.render.text("improvement_overdue", days=days, **params))
+        await uow.commit()
+    return sent
+
+
+def register(reg: SweepRegistry) -> None:
+    reg.add("improvement_due", due_reminders)
