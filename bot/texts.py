@@ -873,36 +873,36 @@ IMPROVEMENT_USAGE = {
                  "跟进 进展|完成 编号 内容。"),
 }
 IMPROVEMENT_ASK_TEXT = {
-    "意见": "请写下您对{label}的评审意见（记入专家评审）；不写了请回复「取消」：",
-    "否决": "请写下否决{label}的理由（会告知提名人和评审专家）；不写了请回复「取消」：",
-    "进展": "请写下{label}的进展；不写了请回复「取消」：",
-    "完成": "请写下{label}的完成情况（做了什么、固化成什么服务事项或工作机制）；不写了请回复「取消」：",
+    "意见": "请写下您对{label} 的评审意见（记入专家评审）；不写了请回复「取消」：",
+    "否决": "请写下否决{label} 的理由（会告知提名人和评审专家）；不写了请回复「取消」：",
+    "进展": "请写下{label} 的进展；不写了请回复「取消」：",
+    "完成": "请写下{label} 的完成情况（做了什么、固化成什么服务事项或工作机制）；不写了请回复「取消」：",
 }
 IMPROVEMENT_TEXT_WHAT = "填写改进事项内容"
 NOMINATED_OK = "已提名{label}：{title}，已送评审专家（{reviewers}）投票；达到 {need} 票后由领导确认。"
 REVIEW_REQUEST = ("【为企办实事评审】{label}：{title}\n提名：{who}{appeals}\n"
                   "请投票（同意 / 不同意 / 意见，均可附意见：实事 同意 {seq} 意见）。")
 REVIEW_CHOICES = (("同意", "同意"), ("不同意", "不同意"), ("提意见", "意见"))
-VOTED_OK = "已记录您对{label}的专家评审：{vote}{opinion}。目前 {have}/{need} 票。"
+VOTED_OK = "已记录您对{label} 的专家评审：{vote}{opinion}。目前 {have}/{need} 票。"
 VOTED_OPINION = "（意见：{text}）"
 REVIEW_DONE = ("【为企办实事待确认】{label}：{title}\n专家评审：同意 {yes}、不同意 {no}、意见 {other}。\n"
                "请确认或否决。")
 DECIDE_CHOICES = (("确认", "确认"), ("否决", "否决"))
-CONFIRMED_OK = "已确认{label}列入为企办实事清单。下一步：实事 交办 {seq} 责任单位 期限。"
+CONFIRMED_OK = "已确认{label} 列入为企办实事清单。下一步：实事 交办 {seq} 责任单位 期限。"
 REJECTED_OK = "已否决{label}，理由已告知提名人和评审专家。"
 STAFF_CONFIRMED = "【为企办实事】{label}：{title} 已由{leader}确认，待交办责任单位。"
 STAFF_REJECTED = "【为企办实事】{label}：{title} 已由{leader}否决：{reason}"
-ASSIGNED_OK = "已将{label}交由{unit}办理，期限 {due}。已通知该单位。"
+ASSIGNED_OK = "已将{label} 交由{unit}办理，期限 {due}。已通知该单位。"
 STAFF_ASSIGNED = ("【{name}】{label}：{title}{note}\n交由贵单位办理，期限 {due}。\n"
                   "请发送「{word} 进展 {seq} 内容」报告进展，办完发送「{word} 完成 {seq} 完成情况」。")
 STAFF_ASSIGNED_NOTE = "\n要求：{note}"
-IMPROVEMENT_PROGRESS_OK = "已记录{label}的进展。"
+IMPROVEMENT_PROGRESS_OK = "已记录{label} 的进展。"
 STAFF_IMPROVEMENT_PROGRESS = "【{name}进展】{label}（{unit}）：{text}"
-FINISHED_OK = "{label}已完成，完成情况已记录，并告知领导和服务中心。"
+FINISHED_OK = "{label} 已完成，完成情况已记录，并告知领导和服务中心。"
 STAFF_FINISHED = "【{name}完成】{label}：{title}（{unit}）：{text}"
 STAFF_REFORM_MARK = ("【改革任务候选】{number}（{category}）由{unit}办结时标记“现行机制无法解决”：{reason}\n"
                      "已记为{label}，发送「改革」查看，领导可「改革 交办 {seq} 职能部门 期限」。")
-RESOLVED_REFORM = "\n已将“现行机制无法解决”的理由报服务中心，记为改革任务候选{label}。"
+RESOLVED_REFORM = "\n已将“现行机制无法解决”的理由报服务中心，记为改革任务候选（{label}）。"
 DIGEST_IMPROVEMENT = ("📋 改进事项：新提名 {proposed}，确认 {confirmed}，否决 {rejected}，交办 {assigned}，"
                       "进展 {progress}，完成 {done}；专家评审中 {reviewing}")
 DIGEST_IMPROVEMENT_DONE = "· ✅ {label} {title}"
