@@ -889,7 +889,7 @@ REVIEW_DONE = ("【为企办实事待确认】{label}：{title}\n专家评审：
                "请确认或否决。")
 DECIDE_CHOICES = (("确认", "确认"), ("否决", "否决"))
 CONFIRMED_OK = "已确认{label} 列入为企办实事清单。下一步：实事 交办 {seq} 责任单位 期限。"
-REJECTED_OK = "已否决{label}，理由已告知提名人和评审专家。"
+SHISHI_REJECTED_OK = "已否决{label}，理由已告知提名人和评审专家。"
 STAFF_CONFIRMED = "【为企办实事】{label}：{title} 已由{leader}确认，待交办责任单位。"
 STAFF_REJECTED = "【为企办实事】{label}：{title} 已由{leader}否决：{reason}"
 ASSIGNED_OK = "已将{label} 交由{unit}办理，期限 {due}。已通知该单位。"

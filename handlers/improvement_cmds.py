@@ -142,7 +142,7 @@ async def decide(turn: Turn, confirm: bool, arg: str) -> None:
     else:
         _tell(turn, keys, texts.STAFF_REJECTED.format(label=label(item), title=item.title, leader=leader,
                                                       reason=item.decision_note))
-        turn.say(texts.REJECTED_OK.format(label=label(item)))
+        turn.say(texts.SHISHI_REJECTED_OK.format(label=label(item)))
 
 
 async def assign(turn: Turn, kind: str, arg: str) -> None:
