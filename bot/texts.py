@@ -827,7 +827,8 @@ IMPROVEMENT_REASON = {"satisfaction": "满意率 {v}%", "repeat": "重复投诉�
                       "ranking": "指数 {v}，红黑榜排名靠后"}
 IMPROVEMENT_FACTS_CANDIDATE = "{period}受理 {count} 件，占 {share}%{repeats}"
 IMPROVEMENT_FACTS_REPEATS = "，其中重复投诉 {n} 件"
-IMPROVEMENT_ENTRY = {"vote": "专家评审：{vote}", "progress": "进展", "confirm": "领导确认", "reject": "领导否决",
+IMPROVEMENT_ENTRY = {"nominate": "提名评审", "mark": "办结时标记“现行机制无法解决”",
+                     "vote": "专家评审：{vote}", "progress": "进展", "confirm": "领导确认", "reject": "领导否决",
                      "assign": "交办", "done": "完成"}
 IMPROVEMENT_LABEL = "{word} {seq}"
 IMPROVEMENT_HEAD = "{name}（{n} 项）："

@@ -7,12 +7,14 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.services.ports import ImprovementEntry, ImprovementItem
 from storage import tables as t
 
+LOCK_BASE = 0x71_6A_00  # advisory lock keys of qihu's improvement items, one per kind
+KIND_LOCKS = {"shishi": 1, "reform": 2, "followup": 3}
 ITEM_FIELDS = [c.name for c in t.improvement_items.c]
 ENTRY_FIELDS = [c.name for c in t.improvement_entries.c]
 
@@ -35,8 +37,18 @@ class SqlImprovementRepository:
         self.conn = conn
 
     async def add(self, item: ImprovementItem) -> ImprovementItem:
+        """Store a new item numbered after the last of its kind; an item whose source_key is stored already
+        (a finding collected by someone else meanwhile) is not stored again: the stored one is returned."""
         c = t.improvement_items.c
-        # Numbers count per kind (实事 1, 2 …; 改革 1 …); the unique index refuses a racing duplicate.
+        if self.conn.dialect.name == "postgresql":
+            # Writers of one kind take turns until commit: max(seq) + 1 and the source_key check below
+            # then see every committed item, so two dispatchers listing at once cannot collide.
+            await self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                    {"key": LOCK_BASE + KIND_LOCKS.get(item.kind, 0)})
+        if item.source_key is not None:
+            existing = await self.by_source_key(item.kind, item.source_key)
+            if existing is not None:
+                return existing
         last = (await self.conn.execute(select(func.max(c.seq)).where(c.kind == item.kind))).scalar()
         item.seq = (last or 0) + 1
         values = {k: v for k, v in asdict(item).items() if k != "id"}

@@ -493,7 +493,7 @@ improvement_entries = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("item_id", Id, ForeignKey("improvement_items.id"), nullable=False),
     ts("at", nullable=False),
-    Column("kind", String(16), nullable=False),  # vote, progress, confirm, reject, assign, done
+    Column("kind", String(16), nullable=False),  # nominate, mark, vote, progress, confirm, reject, assign, done
     Column("staff_id", String(64)),
     Column("staff_name", String(100), nullable=False, default=""),
     Column("vote", String(8)),  # 同意, 不同意, 意见 (kind vote only)

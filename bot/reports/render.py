@@ -107,9 +107,9 @@ def _tracked_state(r: dict) -> str:
 
 
 def _done_text(r: dict) -> str:
-    """What was done: the progress notes in order, then the closing note."""
+    """What was done: the progress notes in order, then the closing note, on one line (a table cell)."""
     parts = [p for p in (r["progress"], f"完成：{r['closing_note']}" if r["closing_note"] else "") if p]
-    return "；".join(parts) or "—"
+    return " ".join("；".join(parts).split()) or "—"
 
 
 def tracked_sections(c: ReportContent, tz: ZoneInfo, cands: list[list[str]]

@@ -195,10 +195,9 @@ async def collect(uow: UnitOfWork, rt: Runtime, kind: str) -> int:
         if await uow.improvement.by_source_key(kind, key) is not None:
             continue
         source = {SHISHI: "report", REFORM: "threshold", FOLLOWUP: "weak_spot"}[kind]
-        await uow.improvement.add(ImprovementItem(kind, 0, title, source, "candidate", now, source_key=key,
-                                                  category=category, period=label, facts=facts,
-                                                  owner_unit_id=owner, updated_at=now))
-        added += 1
+        item = ImprovementItem(kind, 0, title, source, "candidate", now, source_key=key, category=category,
+                               period=label, facts=facts, owner_unit_id=owner, updated_at=now)
+        added += await uow.improvement.add(item) is item
     return added
 
 
@@ -229,14 +228,15 @@ async def nominate(uow: UnitOfWork, rt: Runtime, identity: Identity, arg: str) -
         if item.state != "candidate":
             raise InvalidInput("improvement_state", kind=SHISHI, seq=item.seq, item_state=item.state, step="nominate")
         if rest.strip():
-            item.title = _text(rest, "improvement_title", rt, minimum=4)
+            item.title = _text(" ".join(rest.split()), "improvement_title", rt, minimum=4)
         item.state, item.proposed_by, item.proposed_by_name, item.updated_at = "reviewing", staff.id, staff.name, now
         await uow.improvement.save(item)
+        await uow.improvement.add_entry(_entry(item, "nominate", staff, now))
         return item
     numbers, words = [], arg.split()
     while words and NUMBER_PATTERN.fullmatch(words[0].upper()):
         numbers.append(words.pop(0).upper())
-    title = _text(" ".join(words), "improvement_title", rt, minimum=4)
+    title = _text(" ".join(words), "improvement_title", rt, minimum=4)  # words, so one line
     found = await uow.appeals.get_many(numbers)
     missing = [n for n in numbers if n not in found]
     if missing:
@@ -246,7 +246,9 @@ async def nominate(uow: UnitOfWork, rt: Runtime, identity: Identity, arg: str) -
                            appeal_numbers=list(dict.fromkeys(numbers)),
                            category=categories.most_common(1)[0][0] if categories else None,
                            proposed_by=staff.id, proposed_by_name=staff.name, updated_at=now)
-    return await uow.improvement.add(item)
+    item = await uow.improvement.add(item)
+    await uow.improvement.add_entry(_entry(item, "nominate", staff, now))
+    return item
 
 
 @dataclass
@@ -450,15 +452,16 @@ async def mark_unsolvable(uow: UnitOfWork, rt: Runtime, staff: Staff, appeal_num
     """A handler closing an appeal says the current mechanism cannot solve it: a reform candidate for the
     centre, carrying the appeal and the reason (规范 8.2)."""
     now = rt.now()
-    item = ImprovementItem(REFORM, 0, reason, "resolve_mark", "candidate", now, appeal_numbers=[appeal_number],
+    item = ImprovementItem(REFORM, 0, " ".join(reason.split()), "resolve_mark", "candidate", now,
+                           appeal_numbers=[appeal_number],
                            source_key=f"mark:{appeal_number}", category=category, proposed_by=staff.id,
                            proposed_by_name=staff.name, owner_unit_id=None, updated_at=now)
-    existing = await uow.improvement.by_source_key(REFORM, item.source_key or "")
-    if existing is not None:  # closed again after a rectification: the newer reason replaces the older
-        existing.title, existing.updated_at = reason, now
-        await uow.improvement.save(existing)
-        return existing
-    return await uow.improvement.add(item)
+    stored = await uow.improvement.add(item)
+    if stored is not item:  # closed again after a rectification: the newer reason replaces the older
+        stored.title, stored.updated_at = item.title, now
+        await uow.improvement.save(stored)
+    await uow.improvement.add_entry(_entry(stored, "mark", staff, now, appeal_number))
+    return stored
 
 
 # ---- reminders and the leaders' digest ----
@@ -486,7 +489,9 @@ class DigestLines:
 async def digest_lines(uow: UnitOfWork, rt: Runtime, since: datetime, until: datetime, now: datetime) -> DigestLines:
     d = DigestLines()
     for e in await uow.improvement.entries_between(since, until):
-        if e.kind == "confirm":
+        if e.kind in ("nominate", "mark"):
+            d.proposed += 1
+        elif e.kind == "confirm":
             d.confirmed += 1
         elif e.kind == "reject":
             d.rejected += 1
@@ -499,8 +504,6 @@ async def digest_lines(uow: UnitOfWork, rt: Runtime, since: datetime, until: dat
     for item in await uow.improvement.items(states=(*OPEN_STATES, "done")):
         if item.state == "reviewing":
             d.reviewing += 1
-        if item.source == "nomination" and since <= item.proposed_at < until:
-            d.proposed += 1
         if item.state == "done" and item.closed_at is not None and since <= item.closed_at < until:
             d.done_items.append(item)
     for item in await uow.improvement.due_before(now, 50):

@@ -463,7 +463,7 @@ class ImprovementEntry:
 
     item_id: int
     at: datetime
-    kind: str  # vote, progress, confirm, reject, assign, done
+    kind: str  # nominate, mark, vote, progress, confirm, reject, assign, done
     staff_id: str | None
     staff_name: str
     text: str = ""

@@ -4,6 +4,7 @@ spots of last month's index becoming follow-ups; reminders, the leaders' digest 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -110,6 +111,7 @@ async def test_a_nomination_is_reviewed_by_the_panel_confirmed_assigned_and_fini
     assert await items(app) == [("shishi", 1, "candidate", None, "report"),
                                 ("shishi", 2, "done", "gdgs", "nomination")]
     assert [(k, s, v) for k, s, v, _ in await entries(app)] == [
+        ("nominate", "chen-dispatch", None),
         ("vote", "zhao-jxj", "同意"), ("vote", "zhou-rsj", "不同意"), ("vote", "wu-swj", "意见"),
         ("confirm", "wang-leader", None), ("assign", "chen-dispatch", None), ("progress", "li-gdgs", None),
         ("done", "li-gdgs", None)]
@@ -233,3 +235,16 @@ def test_reviewers_must_be_configured_staff(monkeypatch):
     monkeypatch.setenv("QIHU_IMPROVEMENT__MIN_VOTES", "2")
     with pytest.raises(ConfigError, match="min_votes（2）不能多于评审专家人数"):
         load_settings(EXAMPLE_CONFIG)
+
+
+async def test_two_listings_at_once_collect_each_candidate_once(app):
+    p = await people(app)
+    chat2 = await bind_staff(app, "staff:chen2", "chen-dispatch", channel="telegram")
+    await file_first_appeal(Chat(app, "ent-1"))
+    await file_first_appeal(Chat(app, "ent-2"))
+    replies = await asyncio.gather(p["chen"].say("实事"), chat2.say("实事"), p["wang"].say("实事"))
+    assert all("实事 1　候选　水电气能源" in r for r in replies)
+    assert await items(app) == [("shishi", 1, "candidate", None, "report")]
+    # The candidate goes to review with the project's wording; its timeline starts with the nomination.
+    assert "已提名实事 1：开发区用电报装一件事" in await p["chen"].say("实事 提名 1 开发区用电报装一件事")
+    assert "陈晓　提名评审" in await p["wang"].say("实事 1")
