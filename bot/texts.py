@@ -923,7 +923,8 @@ COMMAND_HELP.update({
     "跟进": "跟进：企业服务指数发现的薄弱环节及跟进事项；跟进 交办 编号 [单位] [期限]；跟进 进展|完成 编号 内容",
 })
 ERRORS.update({
-    "improvement_staff_only": "为企办实事、改革任务和薄弱环节跟进是工作人员的功能。",
+    "improvement_staff_only": ("为企办实事、改革任务和薄弱环节跟进是工作人员的功能。想了解您的诉求办到哪了，"
+                               "请发送「查询」；要反映新问题，直接描述即可。"),
     "improvement_oversight_only": "只有服务中心调度员和领导可以提名为企办实事、交办跟进事项。",
     "improvement_leader_only_shishi": "为企办实事须经专家评审后由领导确认或否决，{role_label}不能操作。",
     "improvement_leader_only_reform": "改革任务由领导交办给职能部门（规范“优化体制机制”），{role_label}不能交办。",

@@ -150,12 +150,17 @@ async def listing(uow: UnitOfWork, rt: Runtime, identity: Identity, kind: str) -
     return Listing(shown, await votes_of(uow, [i.id for i in shown if i.id is not None]), collected)
 
 
-async def votes_of(uow: UnitOfWork, item_ids: list[int]) -> dict[int, dict[str, ImprovementEntry]]:
+def _votes(entries: list[ImprovementEntry]) -> dict[int, dict[str, ImprovementEntry]]:
     out: dict[int, dict[str, ImprovementEntry]] = {}
-    for e in await uow.improvement.entries(item_ids):
+    for e in entries:
         if e.kind == "vote" and e.staff_id:
             out.setdefault(e.item_id, {})[e.staff_id] = e  # entries come in order: the latest vote counts
     return out
+
+
+async def votes_of(uow: UnitOfWork, item_ids: list[int]) -> dict[int, dict[str, ImprovementEntry]]:
+    """Each item's current vote per reviewer (item id → reviewer id → vote entry)."""
+    return _votes(await uow.improvement.entries(item_ids))
 
 
 @dataclass
@@ -170,7 +175,7 @@ async def detail(uow: UnitOfWork, identity: Identity, kind: str, seq_text: str) 
     item = await load(uow, kind, seq_text)
     assert item.id is not None
     entries = await uow.improvement.entries([item.id])
-    return Detail(item, entries, (await votes_of(uow, [item.id])).get(item.id, {}))
+    return Detail(item, entries, _votes(entries).get(item.id, {}))
 
 
 async def collect(uow: UnitOfWork, rt: Runtime, kind: str) -> int:
