@@ -825,7 +825,7 @@ IMPROVEMENT_SOURCE = {"nomination": "提名", "report": "报告：企业反映�
                       "weak_spot": "企业服务指数：薄弱环节"}
 IMPROVEMENT_REASON = {"satisfaction": "满意率 {v}%", "repeat": "重复投诉率 {v}%", "on_time": "按时办结率 {v}%",
                       "ranking": "指数 {v}，红黑榜排名靠后"}
-IMPROVEMENT_FACTS_CANDIDATE = "{period}受理 {count} 件，占 {share}%{repeats}"
+IMPROVEMENT_FACTS_CANDIDATE = "{period} 受理 {count} 件，占 {share}%{repeats}"
 IMPROVEMENT_FACTS_REPEATS = "，其中重复投诉 {n} 件"
 IMPROVEMENT_ENTRY = {"nominate": "提名评审", "mark": "办结时标记“现行机制无法解决”",
                      "vote": "专家评审：{vote}", "progress": "进展", "confirm": "领导确认", "reject": "领导否决",
@@ -880,6 +880,8 @@ IMPROVEMENT_ASK_TEXT = {
     "完成": "请写下{label} 的完成情况（做了什么、固化成什么服务事项或工作机制）；不写了请回复「取消」：",
 }
 IMPROVEMENT_TEXT_WHAT = "填写改进事项内容"
+IMPROVEMENT_CANDIDATE_CHOICE = {"shishi": ("提名{label}", "实事 提名 {seq}"),  # one-tap buttons under a list
+                                "followup": ("交办{label}", "跟进 交办 {seq}")}
 NOMINATED_OK = "已提名{label}：{title}，已送评审专家（{reviewers}）投票；达到 {need} 票后由领导确认。"
 REVIEW_REQUEST = ("【为企办实事评审】{label}：{title}\n提名：{who}{appeals}\n"
                   "请投票（同意 / 不同意 / 意见，均可附意见：实事 同意 {seq} 意见）。")

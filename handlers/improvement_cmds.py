@@ -61,7 +61,14 @@ async def show_list(turn: Turn, kind: str) -> None:
         lines.append(texts.IMPROVEMENT_COLLECTED.format(period=period, n=result.collected))
     lines += [_line(turn, i, result.votes.get(i.id or 0, {}), names) for i in result.items]
     lines.append(texts.IMPROVEMENT_TAIL[kind].format(days=turn.rt.policy.improvement.followup_workdays))
-    turn.say("\n".join(lines))
+    choices = []
+    staff = turn.identity.staff
+    if kind in texts.IMPROVEMENT_CANDIDATE_CHOICE and staff is not None and staff.role in ("dispatcher", "leader"):
+        # One tap sends a found candidate on: to the expert review (实事), to its weak unit (跟进).
+        shown, value = texts.IMPROVEMENT_CANDIDATE_CHOICE[kind]
+        choices = [Choice(shown.format(label=label(i)), value.format(seq=i.seq))
+                   for i in result.items if i.state == "candidate"][:5]
+    turn.say("\n".join(lines), choices)
 
 
 async def show_detail(turn: Turn, kind: str, seq_text: str) -> None:

@@ -143,7 +143,11 @@ async def listing(uow: UnitOfWork, rt: Runtime, identity: Identity, kind: str) -
     collects): frequent categories (实事), threshold findings (改革), the last month's weak spots (跟进)."""
     staff = require_staff(identity)
     collected = 0
-    if staff.role in ("dispatcher", "leader"):
+    # Collecting computes the period's figures (0.8 s for a quarter of 1,300 appeals, docs/improvement.md):
+    # once a day per list, claimed in the scheduled-sends ledger, is often enough for findings of a period.
+    today = rt.now().astimezone(rt.tz).date().isoformat()
+    if staff.role in ("dispatcher", "leader") and await uow.sweeps.claim("improvement_collect", kind, today,
+                                                                          rt.now()):
         collected = await collect(uow, rt, kind)
     items = await uow.improvement.items(kind)
     shown = [i for i in items if i.state in OPEN_STATES] + [i for i in items if i.state not in OPEN_STATES][-5:]

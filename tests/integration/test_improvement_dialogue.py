@@ -59,7 +59,8 @@ async def test_a_nomination_is_reviewed_by_the_panel_confirmed_assigned_and_fini
     # The centre's listing collects the report's frequent category as a candidate.
     listed = await p["chen"].say("实事")
     assert "已从2026Q4报告收集新候选 1 项" in listed
-    assert "实事 1　候选　水电气能源（2026Q4受理 2 件，占 100.0%）" in listed
+    assert "实事 1　候选　水电气能源（2026Q4 受理 2 件，占 100.0%）" in listed
+    assert p["chen"].choice_labels == ["提名实事 1"]
     assert "为企办实事、改革任务和薄弱环节跟进是工作人员的功能" in await Chat(app, "ent-1").say("实事")
     assert "只有服务中心调度员和领导可以提名" in await p["li"].say("实事 提名 开发区用电报装提速")
 
@@ -189,8 +190,9 @@ async def test_weak_spots_of_last_month_become_follow_ups_shown_in_this_months_r
 
         listed = await p["wang"].say("跟进")
         assert "跟进 1　候选　国网示范县供电公司（2026-10 满意率 0.0%" in listed
+        assert p["wang"].choice_labels == ["交办跟进 1"]
         assert "只有服务中心调度员和领导" in await p["li"].say("跟进 交办 1")
-        reply = await p["wang"].say("跟进 交办 1")  # the weak unit, the configured 20 working days
+        reply = await tap(p["wang"], "交办跟进 1")  # the weak unit, the configured 20 working days
         assert "已将跟进 1 交由国网示范县供电公司办理，期限 2026年12月23日" in reply
         assert "已记录跟进 1 的进展" in await p["li"].say("跟进 进展 1 已对全部线路做电压巡检，更换两台调压器")
         assert (await p["wang"].say("跟进")).count("跟进 1") == 1  # listing again collects nothing twice
