@@ -239,6 +239,7 @@ async def nominate(uow: UnitOfWork, rt: Runtime, identity: Identity, arg: str) -
         if rest.strip():
             item.title = _text(" ".join(rest.split()), "improvement_title", rt, minimum=4)
         item.state, item.proposed_by, item.proposed_by_name, item.updated_at = "reviewing", staff.id, staff.name, now
+        item.proposed_at = now  # the review's clock starts now, not when the report found the candidate
         await uow.improvement.save(item)
         await uow.improvement.add_entry(_entry(item, "nominate", staff, now))
         return item
@@ -554,5 +555,32 @@ async def due_reminders(ctx: SweepContext) -> int:
     return sent
 
 
+async def review_reminders(ctx: SweepContext) -> int:
+    """A nomination still under review after the sign-off limit (working days): each reviewer who has not
+    voted is reminded once, with the vote buttons' commands in the text."""
+    now = ctx.now()
+    if ctx.held(now):
+        return 0
+    sent = 0
+    async with ctx.rt.uow() as uow:
+        waiting = await uow.improvement.items(SHISHI, ["reviewing"])
+        votes = await votes_of(uow, [i.id for i in waiting if i.id is not None]) if waiting else {}
+        for item in waiting:
+            if ctx.rt.calendar.add_workdays(item.proposed_at, ctx.rt.policy.time_limits.signoff).at > now:
+                continue
+            for reviewer in ctx.rt.policy.improvement.reviewers:
+                if reviewer in votes.get(item.id or 0, {}):
+                    continue
+                keys = await uow.directory.keys_for_staff([reviewer])
+                if await uow.sweeps.claim("improvement_review", f"{item.seq}:{reviewer}", "once", now,
+                                          recipients=len(keys)):
+                    sent += await ctx.send(uow, keys, ctx.render.text(
+                        "improvement_review", item_kind=item.kind, seq=item.seq, title=item.title,
+                        since=item.proposed_at))
+        await uow.commit()
+    return sent
+
+
 def register(reg: SweepRegistry) -> None:
     reg.add("improvement_due", due_reminders)
+    reg.add("improvement_review", review_reminders)

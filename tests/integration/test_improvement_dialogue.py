@@ -206,17 +206,23 @@ async def test_weak_spots_of_last_month_become_follow_ups_shown_in_this_months_r
         await app.close()
 
 
-async def test_a_review_button_and_the_digest_changes(app, clock):
+async def test_reviewers_who_have_not_voted_are_reminded_once_and_the_digest_counts(app, clock):
     p = await people(app)
     await p["wang"].say("实事 提名 企业开办一件事办理")
     await p["zhao"].say("实事 同意 1")
-    await p["zhou"].say("实事 同意 1")
-    await p["wu"].say("实事 同意 1 支持")
     clock.advance(minutes=5)
     digest = await p["wang"].say("日报")
     assert "📋 改进事项：新提名 1，确认 0，否决 0，交办 0，进展 0，完成 0；专家评审中 1" in digest
+    assert (await run_sweeps(app.sweeps, ["improvement_review"])).sent == {"improvement_review": 0}  # not yet
+    clock.advance(days=2)  # Fri 11-27: the one working day for it ended on Thursday
+    assert (await run_sweeps(app.sweeps, ["improvement_review"])).sent == {"improvement_review": 2}
+    assert (await run_sweeps(app.sweeps, ["improvement_review"])).sent == {"improvement_review": 0}
+    assert any("【待评审】实事 1" in m for m in await inbox(app, p["zhou"]))
+    assert not any("【待评审】" in m for m in await inbox(app, p["zhao"]))  # zhao has voted
+    await p["zhou"].say("实事 同意 1")
+    await p["wu"].say("实事 同意 1 支持")
     await tap_vote_done(app, p["wang"])
-    assert "否决" in await p["wang"].say("实事 1")
+    assert "已否决" in await p["wang"].say("实事 1")
 
 
 async def tap_vote_done(app, leader: Chat) -> None:  # type: ignore[no-untyped-def]
