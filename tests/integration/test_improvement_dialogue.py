@@ -8,11 +8,13 @@ import asyncio
 from datetime import datetime
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.config import EXAMPLE_CONFIG, ConfigError, load_settings
 from bot.reports.content import build
-from bot.reports.render import markdown
+from bot.reports.render import html_page, markdown
+from bot.reports.workbook import write
 from bot.services.kpi import report_for
 from bot.services.scheduling import run_sweeps
 from storage import tables as t
@@ -256,3 +258,19 @@ async def test_two_listings_at_once_collect_each_candidate_once(app):
     # The candidate goes to review with the project's wording; its timeline starts with the nomination.
     assert "已提名实事 1：开发区用电报装一件事" in await p["chen"].say("实事 提名 1 开发区用电报装一件事")
     assert "陈晓　提名评审" in await p["wang"].say("实事 1")
+
+
+async def test_what_staff_wrote_on_an_item_is_text_in_the_html_and_the_xlsx(app, tmp_path):
+    p = await people(app)
+    await p["chen"].say("实事 提名 =HYPERLINK(\"https://evil.example\") <script>alert(1)</script> | 提速")
+    async with app.runtime.uow() as uow:
+        content = build(await report_for(uow, app.runtime, None, "2026Q4"), 1)
+    page = html_page(content, SHANGHAI)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "| 实事 1 | =HYPERLINK" in markdown(content, SHANGHAI) and "／ 提速" in markdown(content, SHANGHAI)
+    sheet = load_workbook(write(content, tmp_path / "r.xlsx", SHANGHAI))["改进事项"]
+    head = [c.value for c in sheet[1]]
+    [row] = list(sheet.iter_rows(min_row=2))
+    cell = row[head.index("事项")]
+    assert cell.data_type == "s" and cell.value.startswith("'=HYPERLINK")
+    assert row[head.index("清单")].value == "为企办实事清单" and row[head.index("事项状态")].value == "专家评审中"
