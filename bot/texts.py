@@ -912,6 +912,8 @@ DIGEST_IMPROVEMENT_DONE = "· ✅ {label} {title}"
 DIGEST_IMPROVEMENT_OVERDUE = "⚠ 改进事项超期 {n} 项："
 DIGEST_IMPROVEMENT_OVERDUE_LINE = "· {label} {unit} 期限 {due}，超 {days} 个工作日"
 SCHEDULED.update({
+    "improvement_weak_spots": ("【薄弱环节】{period} 企业服务指数发现 {n} 个薄弱环节，已列为跟进候选。\n"
+                               "发送「跟进」查看，点“交办”即交给该单位在 {days} 个工作日内改进。"),
     "improvement_review": ("【待评审】{label}：{title} 于 {since} 提名，您尚未投票。\n"
                            "请发送「实事 同意 {seq}」「实事 不同意 {seq} 意见」或「实事 意见 {seq} 意见」。"),
     "improvement_near_due": ("【即将到期】{label}：{title} 期限 {due}，{unit}请抓紧办理。\n"

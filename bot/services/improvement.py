@@ -581,6 +581,29 @@ async def review_reminders(ctx: SweepContext) -> int:
     return sent
 
 
+async def monthly_weak_spots(ctx: SweepContext) -> int:
+    """On the first working day of a month (from the digest time): last month's weak spots become follow-up
+    candidates by themselves, and the leaders and the centre are told how many (规范 8.1)."""
+    now = ctx.now()
+    local = ctx.local(now)
+    if (not ctx.rt.calendar.is_workday(local.date()) or ctx.is_quiet(now)
+            or local < ctx.digest_moment(local.date())):
+        return 0
+    period = kpi.parse_period("上月", ctx.rt.tz, local.date()).label
+    async with ctx.rt.uow() as uow:
+        if not await uow.sweeps.claim("improvement_weak_spots", "county", period, now):
+            return 0
+        added = await collect(uow, ctx.rt, FOLLOWUP)
+        sent = 0
+        if added:
+            keys = [*await uow.directory.keys_for_role("leader"), *await uow.directory.keys_for_role("dispatcher")]
+            sent = await ctx.send(uow, keys, ctx.render.text(
+                "improvement_weak_spots", period=period, n=added, days=ctx.rt.policy.improvement.followup_workdays))
+        await uow.commit()
+    return sent
+
+
 def register(reg: SweepRegistry) -> None:
     reg.add("improvement_due", due_reminders)
     reg.add("improvement_review", review_reminders)
+    reg.add("improvement_weak_spots", monthly_weak_spots)

@@ -189,6 +189,10 @@ async def test_weak_spots_of_last_month_become_follow_ups_shown_in_this_months_r
         await chat.say("电压还是不稳")
         await chat.say("未解决")
         clock.at = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
+        # The scheduler collects last month's weak spots by itself, once, and tells the leaders.
+        assert (await run_sweeps(app.sweeps, ["improvement_weak_spots"])).sent == {"improvement_weak_spots": 2}
+        assert (await run_sweeps(app.sweeps, ["improvement_weak_spots"])).sent == {"improvement_weak_spots": 0}
+        assert any("【薄弱环节】2026-10 企业服务指数发现 1 个薄弱环节" in m for m in await inbox(app, p["wang"]))
 
         listed = await p["wang"].say("跟进")
         assert "跟进 1　候选　国网示范县供电公司（2026-10 满意率 0.0%" in listed
