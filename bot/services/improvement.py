@@ -299,7 +299,7 @@ async def decide(uow: UnitOfWork, rt: Runtime, identity: Identity, seq_text: str
     item = await load(uow, SHISHI, seq_text)
     allowed = ("reviewing",) if confirm else ("candidate", "reviewing", "approved")
     if item.state not in allowed:
-        raise InvalidInput("improvement_state", kind=SHISHI, seq=item.seq, state=item.state,
+        raise InvalidInput("improvement_state", kind=SHISHI, seq=item.seq, item_state=item.state,
                            step="confirm" if confirm else "reject")
     assert item.id is not None
     votes = (await votes_of(uow, [item.id])).get(item.id, {})
@@ -352,10 +352,10 @@ def parse_deadline(text: str, rt: Runtime, now: datetime) -> datetime | None:
         year = int(m[1]) if m[1] else local_today.year
         try:
             day = date(year, int(m[2]), int(m[3]))
+            if not m[1] and day < local_today:  # 3月31日 in December: next year's
+                day = day.replace(year=year + 1)
         except ValueError:
             raise InvalidInput("improvement_deadline_format", text=text[:20]) from None
-        if not m[1] and day < local_today:
-            day = day.replace(year=year + 1)
     else:
         return None
     if day <= local_today:

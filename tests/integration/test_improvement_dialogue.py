@@ -90,6 +90,8 @@ async def test_a_nomination_is_reviewed_by_the_panel_confirmed_assigned_and_fini
     assert "已确认实事 2 列入为企办实事清单" in await p["wang"].say("实事 确认 2 先在开发区试点")
     assert any("实事 2：开发区企业用电报装提速 已由王县长确认" in m for m in await inbox(app, p["chen"]))
     assert "实事 2 当前状态为「已确认，待交办」，不能投票" in await p["zhao"].say("实事 同意 2")
+    assert "实事 2 当前状态为「已确认，待交办」，不能确认" in await p["wang"].say("实事 确认 2")
+    assert "「2月30日」不是有效日期" in await p["chen"].say("实事 交办 2 供电 2月30日")
 
     assert "只有服务中心调度员和领导" in await p["li"].say("实事 交办 2 供电 2026-12-31")
     assert "已过或就是今天" in await p["chen"].say("实事 交办 2 供电 2026-11-25")
