@@ -280,3 +280,19 @@ async def test_what_staff_wrote_on_an_item_is_text_in_the_html_and_the_xlsx(app,
     cell = row[head.index("事项")]
     assert cell.data_type == "s" and cell.value.startswith("'=HYPERLINK")
     assert row[head.index("清单")].value == "为企办实事清单" and row[head.index("事项状态")].value == "专家评审中"
+
+
+HOSTILE = ["实事 交办 1 ＃＃", "实事 " + "9" * 30, "实事 提名 " + "长" * 3000, "改革 交办 1 经信局 9999-99-99",
+           "跟进 交办 1 供电 0个工作日", "实事 意见 ３", "实事 同意", "实事 确认 x", "改革 完成", "跟进 进展 1",
+           "实事 交办 1 供电 13月1日", "实事 提名 1", "实事 #1", "改革 交办 1 经 信 局 2027-1-1", "跟进 1 2 3",
+           "实事 提名 QH20261125-0001", "实事\u0000提名", "改革 交办 1 <b>局</b> 30天", "实事 否决 1 " + "理" * 5000]
+
+
+async def test_hostile_commands_get_a_reason_never_a_failure(app):
+    p = await people(app)
+    await file_first_appeal(Chat(app, "ent-1"))
+    for who in ("chen", "wang", "li", "zhao"):
+        for text in HOSTILE:
+            reply = await p[who].say(text)
+            assert reply and "系统暂时无法处理" not in reply, (who, text, reply)
+            await p[who].say("取消")
