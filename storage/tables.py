@@ -450,7 +450,7 @@ webhook_subscriptions = Table(
     Index("ix_webhook_subscriptions_client", "client_id", "deleted_at"),
 )
 
-# ---- tracked improvement items (issue 17 §4–§6, migration 0020) ----
+# ---- tracked improvement items (issue 17 §4–§6, migration 0021) ----
 
 # One model for the three tracked lists of 规范 8.1/8.2: 为企办实事 (kind shishi), 改革任务 (reform) and
 # 薄弱环节跟进 (followup). `seq` numbers the items of one kind (实事 3, 改革 1); `source_key` makes a
