@@ -24,7 +24,7 @@ from bot.services.binding import vouch
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
 from bot.services.links import ReportLinks
-from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
+from bot.services.policy import EvaluationPolicy, ImprovementPolicy, Policy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.ratelimit import SenderRateLimit
 from bot.services.runtime import Runtime
@@ -55,6 +55,8 @@ def policy_from(settings: Settings) -> Policy:
         auto_dispatch_categories=frozenset(settings.dispatch.auto_categories),
         evaluation=evaluation_policy(settings),
         schedule=schedule_from(settings),
+        improvement=ImprovementPolicy(tuple(settings.improvement.reviewers), settings.improvement.min_votes,
+                                      settings.improvement.followup_workdays),
     )
 
 

@@ -166,6 +166,14 @@ class EvaluationConfig(Section):
     index_weights: IndexWeightsConfig = IndexWeightsConfig()
 
 
+class ImprovementConfig(Section):
+    """[improvement]: the tracked lists of 规范 8.1/8.2: 为企办实事, 改革任务, 薄弱环节跟进 (docs/improvement.md)."""
+
+    reviewers: list[str] = []  # staff ids of the 专家评审 panel that votes on 为企办实事 nominations
+    min_votes: int = Field(0, ge=0)  # votes a nomination needs before a leader may confirm it; 0 = every reviewer
+    followup_workdays: int = Field(20, ge=1, le=250)  # a weak spot's follow-up is due this many working days on
+
+
 class WebChatConfig(Section):
     enabled: bool = True
     demo_mode: bool = True  # "pick who you are"; honoured only for a direct loopback request (no proxy)
@@ -345,6 +353,7 @@ class Settings(BaseSettings):
     org: OrgConfig = OrgConfig()
     dispatch: DispatchConfig = DispatchConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    improvement: ImprovementConfig = ImprovementConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()
@@ -478,6 +487,13 @@ def _with_csv_org(settings: Settings, base: Path) -> Settings:
     for s in staff:
         if s.unit not in unit_ids:
             raise ConfigError(f"人员 {s.id} 的单位 {s.unit!r} 未在 units 中配置")
+    staff_ids = {s.id for s in staff}
+    for reviewer in settings.improvement.reviewers:
+        if reviewer not in staff_ids:
+            raise ConfigError(f"improvement.reviewers 中的人员 {reviewer!r} 未在 staff 中配置")
+    if settings.improvement.min_votes > len(settings.improvement.reviewers):
+        raise ConfigError(f"improvement.min_votes（{settings.improvement.min_votes}）不能多于评审专家人数"
+                          f"（improvement.reviewers 共 {len(settings.improvement.reviewers)} 人）")
     for i, rule in enumerate(settings.routing, start=1):
         for unit in (rule.lead, *rule.co, *([rule.area] if rule.area else [])):
             if unit not in unit_ids:

@@ -126,7 +126,8 @@ COMMAND_HELP = {
     "退回": "退回 编号 理由（交办后 {signoff} 个工作日内）",
     "进展": "进展 编号 内容",
     "延期": "延期 编号 天数 理由（期限前申请，最多 {ext} 个工作日，仅一次）",
-    "办结": "办结 编号 [已解决|部分解决|未解决] 说明（协办单位用它向主办单位反馈）",
+    "办结": ("办结 编号 [已解决|部分解决|未解决] 说明 [现行机制无法解决：理由]（理由报服务中心作改革任务候选；"
+           "协办单位用它向主办单位反馈）"),
     "提级": ("提级 编号 理由（承办单位：申请提级市级专班，由服务中心审核；调度员：直接提级）；"
            "调度员审核：提级 同意 编号 / 提级 驳回 编号 理由"),
     "上级评价": "上级评价 编号 1-5 意见：诉求闭环后，提级单位或企业所在乡镇评价上级办理（5 非常满意 … 1 非常不满意）",
@@ -804,3 +805,165 @@ API_CLIENT_ACTIVE = "有效"
 API_CLIENT_REVOKED = "已吊销（{at}）"
 API_CLIENT_NONE = "还没有接口客户端。用 qihu api-client add 名称 --scopes submit,read 创建。"
 API_CLIENT_REVOKED_DONE = "客户端「{id}」的密钥已吊销，之后的调用一律返回 401。"
+
+# ---- tracked improvement items: 为企办实事, 改革任务, 薄弱环节跟进 (规范 8.1/8.2, issue 17 §4–§6) ----
+IMPROVEMENT_WORD = {"shishi": "实事", "reform": "改革", "followup": "跟进"}  # the command word and the item label
+IMPROVEMENT_LIST_NAME = {"shishi": "为企办实事清单", "reform": "改革任务清单", "followup": "薄弱环节跟进事项"}
+IMPROVEMENT_STATE = {"candidate": "候选", "reviewing": "专家评审中", "approved": "已确认，待交办", "rejected": "已否决",
+                     "assigned": "办理中", "done": "已完成"}
+IMPROVEMENT_STEP = {"nominate": "提名评审", "vote": "投票", "confirm": "确认", "reject": "否决", "assign": "交办",
+                    "progress": "填写进展", "finish": "完成"}
+IMPROVEMENT_SOURCE = {"nomination": "提名", "report": "报告：企业反映集中",
+                      "resolve_mark": "办结时标记“现行机制无法解决”", "threshold": "报告：指标未达标",
+                      "weak_spot": "企业服务指数：薄弱环节"}
+IMPROVEMENT_REASON = {"satisfaction": "满意率 {v}%", "repeat": "重复投诉率 {v}%", "on_time": "按时办结率 {v}%",
+                      "ranking": "指数 {v}，红黑榜排名靠后"}
+IMPROVEMENT_FACTS_CANDIDATE = "{period} 受理 {count} 件，占 {share}%{repeats}"
+IMPROVEMENT_FACTS_REPEATS = "，其中重复投诉 {n} 件"
+IMPROVEMENT_ENTRY = {"nominate": "提名评审", "mark": "办结时标记“现行机制无法解决”",
+                     "vote": "专家评审：{vote}", "progress": "进展", "confirm": "领导确认", "reject": "领导否决",
+                     "assign": "交办", "done": "完成"}
+IMPROVEMENT_LABEL = "{word} {seq}"
+IMPROVEMENT_HEAD = "{name}（{n} 项）："
+IMPROVEMENT_EMPTY = "{name}目前没有事项。"
+IMPROVEMENT_COLLECTED = "（已从{period}报告收集新候选 {n} 项）"
+IMPROVEMENT_LINE = "{label}　{state}　{title}{extra}"
+IMPROVEMENT_LINE_VOTES = "（专家评审 同意 {yes}、不同意 {no}，已投 {have}/{need}）"
+IMPROVEMENT_LINE_OWNER = "（{unit}，期限 {due}{overdue}）"
+IMPROVEMENT_LINE_DONE = "（{unit}，{closed} 完成）"
+IMPROVEMENT_LINE_FACTS = "（{facts}）"
+IMPROVEMENT_OVERDUE = "，⚠已超期"
+IMPROVEMENT_TAIL = {
+    "shishi": ("发送「实事 编号」查看详情与评审记录。调度员、领导：实事 提名 描述 | 实事 提名 诉求编号… 描述 | "
+               "实事 提名 候选编号；评审专家：实事 同意|不同意|意见 编号 [意见]；领导：实事 确认|否决 编号；"
+               "交办：实事 交办 编号 单位 期限；责任单位：实事 进展|完成 编号 内容。"),
+    "reform": ("发送「改革 编号」查看详情。领导交办：改革 交办 编号 职能部门 期限 [要求]（期限如 2027-03-31 或 "
+               "60个工作日）；责任单位：改革 进展|完成 编号 内容（完成时写明固化成的服务事项或工作机制）。"),
+    "followup": ("发送「跟进 编号」查看详情。调度员、领导：跟进 交办 编号 [单位] [期限] [要求]（不写即由该单位在 "
+                 "{days} 个工作日内改进）；责任单位：跟进 进展|完成 编号 内容。"),
+}
+IMPROVEMENT_DETAIL = ("{label}　{title}\n状态：{state}　来源：{source}{period}{appeals}\n"
+                      "{proposed}{reviews}{owner}{note}{closing}\n记录：\n{entries}")
+IMPROVEMENT_DETAIL_PERIOD = "（{period}）"
+IMPROVEMENT_DETAIL_APPEALS = "\n关联诉求：{numbers}"
+IMPROVEMENT_DETAIL_FACTS = "\n依据：{facts}"
+IMPROVEMENT_DETAIL_PROPOSED = "提名：{name}（{at}）\n"
+IMPROVEMENT_DETAIL_REVIEWS = "专家评审（{have}/{need}）：{votes}\n"
+IMPROVEMENT_DETAIL_VOTE = "{name} {vote}{opinion}"
+IMPROVEMENT_DETAIL_NO_VOTE = "{name} 未投票"
+IMPROVEMENT_DETAIL_OWNER = "责任单位：{unit}　期限：{due}{overdue}\n"
+IMPROVEMENT_DETAIL_NOTE = "要求/决定：{note}\n"
+IMPROVEMENT_DETAIL_CLOSING = "完成情况：{note}（{at}）\n"
+IMPROVEMENT_ENTRY_LINE = "{at}　{who}　{what}{text}"
+IMPROVEMENT_NO_ENTRIES = "（暂无）"
+IMPROVEMENT_ENTRY_TEXT = "：{text}"
+IMPROVEMENT_USAGE = {
+    "shishi": ("请按格式发送：实事（清单）、实事 编号（详情）、实事 提名 [诉求编号…] 描述、"
+               "实事 同意|不同意|意见 编号 [意见]、实事 确认|否决 编号 [理由]、实事 交办 编号 单位 期限、"
+               "实事 进展|完成 编号 内容。"),
+    "reform": ("请按格式发送：改革（清单）、改革 编号（详情）、改革 交办 编号 职能部门 期限 [要求]、"
+               "改革 进展|完成 编号 内容。"),
+    "followup": ("请按格式发送：跟进（清单）、跟进 编号（详情）、跟进 交办 编号 [单位] [期限] [要求]、"
+                 "跟进 进展|完成 编号 内容。"),
+}
+IMPROVEMENT_ASK_TEXT = {
+    "意见": "请写下您对{label} 的评审意见（记入专家评审）；不写了请回复「取消」：",
+    "否决": "请写下否决{label} 的理由（会告知提名人和评审专家）；不写了请回复「取消」：",
+    "进展": "请写下{label} 的进展；不写了请回复「取消」：",
+    "完成": "请写下{label} 的完成情况（做了什么、固化成什么服务事项或工作机制）；不写了请回复「取消」：",
+}
+IMPROVEMENT_TEXT_WHAT = "填写改进事项内容"
+IMPROVEMENT_CANDIDATE_CHOICE = {"shishi": ("提名{label}", "实事 提名 {seq}"),  # one-tap buttons under a list
+                                "followup": ("交办{label}", "跟进 交办 {seq}")}
+NOMINATED_OK = "已提名{label}：{title}，已送评审专家（{reviewers}）投票；达到 {need} 票后由领导确认。"
+REVIEW_REQUEST = ("【为企办实事评审】{label}：{title}\n提名：{who}{appeals}\n"
+                  "请投票（同意 / 不同意 / 意见，均可附意见：实事 同意 {seq} 意见）。")
+REVIEW_CHOICES = (("同意", "同意"), ("不同意", "不同意"), ("提意见", "意见"))
+VOTED_OK = "已记录您对{label} 的专家评审：{vote}{opinion}。目前 {have}/{need} 票。"
+VOTED_OPINION = "（意见：{text}）"
+REVIEW_DONE = ("【为企办实事待确认】{label}：{title}\n专家评审：同意 {yes}、不同意 {no}、意见 {other}。\n"
+               "请确认或否决。")
+DECIDE_CHOICES = (("确认", "确认"), ("否决", "否决"))
+CONFIRMED_OK = "已确认{label} 列入为企办实事清单。下一步：实事 交办 {seq} 责任单位 期限。"
+SHISHI_REJECTED_OK = "已否决{label}，理由已告知提名人和评审专家。"
+STAFF_CONFIRMED = "【为企办实事】{label}：{title} 已由{leader}确认，待交办责任单位。"
+STAFF_REJECTED = "【为企办实事】{label}：{title} 已由{leader}否决：{reason}"
+ASSIGNED_OK = "已将{label} 交由{unit}办理，期限 {due}。已通知该单位。"
+STAFF_ASSIGNED = ("【{name}】{label}：{title}{note}\n交由贵单位办理，期限 {due}。\n"
+                  "请发送「{word} 进展 {seq} 内容」报告进展，办完发送「{word} 完成 {seq} 完成情况」。")
+STAFF_ASSIGNED_NOTE = "\n要求：{note}"
+IMPROVEMENT_PROGRESS_OK = "已记录{label} 的进展。"
+STAFF_IMPROVEMENT_PROGRESS = "【{name}进展】{label}（{unit}）：{text}"
+FINISHED_OK = "{label} 已完成，完成情况已记录，并告知领导和服务中心。"
+STAFF_FINISHED = "【{name}完成】{label}：{title}（{unit}）：{text}"
+STAFF_REFORM_MARK = ("【改革任务候选】{number}（{category}）由{unit}办结时标记“现行机制无法解决”：{reason}\n"
+                     "已记为{label}，发送「改革」查看，领导可「改革 交办 {seq} 职能部门 期限」。")
+RESOLVED_REFORM = "\n已将“现行机制无法解决”的理由报服务中心，记为改革任务候选（{label}）。"
+DIGEST_IMPROVEMENT = ("📋 改进事项：新提名 {proposed}，确认 {confirmed}，否决 {rejected}，交办 {assigned}，"
+                      "进展 {progress}，完成 {done}；专家评审中 {reviewing}")
+DIGEST_IMPROVEMENT_DONE = "· ✅ {label} {title}"
+DIGEST_IMPROVEMENT_OVERDUE = "⚠ 改进事项超期 {n} 项："
+DIGEST_IMPROVEMENT_OVERDUE_LINE = "· {label} {unit} 期限 {due}，超 {days} 个工作日"
+SCHEDULED.update({
+    "improvement_weak_spots": ("【薄弱环节】{period} 企业服务指数发现 {n} 个薄弱环节，已列为跟进候选。\n"
+                               "发送「跟进」查看，点“交办”即交给该单位在 {days} 个工作日内改进。"),
+    "improvement_review": ("【待评审】{label}：{title} 于 {since} 提名，您尚未投票。\n"
+                           "请发送「实事 同意 {seq}」「实事 不同意 {seq} 意见」或「实事 意见 {seq} 意见」。"),
+    "improvement_near_due": ("【即将到期】{label}：{title} 期限 {due}，{unit}请抓紧办理。\n"
+                             "进展请发送「{word} 进展 {seq} 内容」，办完发送「{word} 完成 {seq} 完成情况」。"),
+    "improvement_overdue": ("【已超期】{label}：{title} 期限 {due}，已超期 {days} 个工作日（{unit}）。\n"
+                            "请发送「{word} 进展 {seq} 内容」说明情况，办完发送「{word} 完成 {seq} 完成情况」。"),
+})
+COMMAND_HELP.update({
+    "实事": ("实事：为企办实事清单；实事 提名 [诉求编号…] 描述（调度员、领导）；实事 同意|不同意|意见 编号 [意见]"
+           "（评审专家）；实事 确认|否决 编号（领导）；实事 交办 编号 单位 期限；实事 进展|完成 编号 内容"),
+    "改革": ("改革：改革任务清单与候选（办结时标记“现行机制无法解决”的、指标未达标的类别）；"
+           "改革 交办 编号 职能部门 期限（领导）；改革 进展|完成 编号 内容"),
+    "跟进": "跟进：企业服务指数发现的薄弱环节及跟进事项；跟进 交办 编号 [单位] [期限]；跟进 进展|完成 编号 内容",
+})
+ERRORS.update({
+    "improvement_staff_only": ("为企办实事、改革任务和薄弱环节跟进是工作人员的功能。想了解您的诉求办到哪了，"
+                               "请发送「查询」；要反映新问题，直接描述即可。"),
+    "improvement_oversight_only": "只有服务中心调度员和领导可以提名为企办实事、交办跟进事项。",
+    "improvement_leader_only_shishi": "为企办实事须经专家评审后由领导确认或否决，{role_label}不能操作。",
+    "improvement_leader_only_reform": "改革任务由领导交办给职能部门（规范“优化体制机制”），{role_label}不能交办。",
+    "improvement_leader_only_followup": "只有领导可以进行这个操作。",
+    "improvement_reviewer_only": "只有配置的评审专家（[improvement] reviewers）可以对为企办实事投票。",
+    "improvement_not_owner": ("{kind_label} {seq} 不是贵单位负责的事项：只有责任单位、服务中心调度员和领导"
+                              "可以填写进展或完成。"),
+    "improvement_number": "请写事项编号（数字），例如：{kind_label} 3；「{text}」不是编号。",
+    "improvement_not_found": "没有{kind_label} {seq}，发送「{kind_label}」查看清单。",
+    "improvement_state": "{kind_label} {seq} 当前状态为「{item_state_label}」，不能{step_label}。",
+    "improvement_title": "请写明事项内容（至少 4 个字），例如：实事 提名 开发区企业用电报装提速。",
+    "improvement_opinion": "请写下意见内容，例如：实事 意见 {seq} 建议先在开发区试点。",
+    "improvement_votes_missing": "实事 {seq} 的专家评审还差 {missing} 票（已投 {have}/{need}），未投票：{waiting}。",
+    "improvement_reject_reason": "否决请写明理由，例如：实事 否决 3 已列入年度重点工作，不重复立项。",
+    "improvement_deadline_past": "期限「{text}」已过或就是今天，请写今后的日期，如 2027-03-31 或 30个工作日。",
+    "improvement_deadline_format": "「{text}」不是有效日期，请写如 2027-03-31、3月31日 或 30个工作日。",
+    "improvement_assign_usage": ("请按格式发送：{kind_label} 交办 {seq} 责任单位 期限 [要求]，"
+                                 "期限如 2027-03-31 或 30个工作日。"),
+    "improvement_progress_empty": "请写明进展内容，例如：实事 进展 3 已完成方案起草。",
+    "improvement_closing_empty": "请写明完成情况（至少 4 个字）：做了什么，固化成什么服务事项或工作机制。",
+    "unsolvable_lead_only": "只有主办单位办结诉求 {number} 时可以标记“现行机制无法解决”；协办单位请在反馈中说明。",
+    "unsolvable_reason": ("标记“现行机制无法解决”时请写明理由（至少 4 个字），例如："
+                          "办结 编号 已解释政策 现行机制无法解决：缺少跨部门审批依据。"),
+})
+
+
+def improvement_label(kind: str, seq: int) -> str:
+    """实事 3, 改革 1, 跟进 2: how an item is named and typed."""
+    return IMPROVEMENT_LABEL.format(word=IMPROVEMENT_WORD.get(kind, kind), seq=seq)
+
+
+def improvement_facts(source: str, period: str | None, facts: dict, appeals: list[str]) -> str:
+    """Why a collected candidate is on the list: the report's figures, or the appeals it came from."""
+    if source == "report":
+        repeats = int(facts.get("repeats", 0))
+        return IMPROVEMENT_FACTS_CANDIDATE.format(
+            period=period or "", count=int(facts.get("count", 0)), share=facts.get("share", 0),
+            repeats=IMPROVEMENT_FACTS_REPEATS.format(n=repeats) if repeats else "")
+    if source in ("threshold", "weak_spot"):
+        reasons = "、".join(IMPROVEMENT_REASON[code].format(v=value) for code, value in facts.items()
+                           if code in IMPROVEMENT_REASON)
+        return f"{period or ''} {reasons}".strip()
+    return "、".join(appeals)

@@ -10,6 +10,7 @@ from bot import texts
 from bot.domain.appeal import Action, AppealEvent, Status
 from bot.messages import Choice
 from bot.services import handling as svc
+from bot.services.improvement import split_unsolvable
 from bot.services.ports import Holding
 from handlers.handling_common import (
     Malformed,
@@ -146,7 +147,8 @@ async def resolve(turn: Turn, number: str, rest: str) -> None:
         if head == word or (head.startswith(word) and head[len(word):len(word) + 1] in "：:，,"):
             outcome, text = word, (head[len(word) + 1:] + " " + tail).strip()
             break
-    result = await svc.resolve(turn.uow, turn.rt, turn.identity, number, outcome, text)
+    text, unsolvable = split_unsolvable(text)
+    result = await svc.resolve(turn.uow, turn.rt, turn.identity, number, outcome, text, unsolvable)
     a = result.appeal
     names = await unit_names(turn)
     staff_unit = turn.identity.staff.unit_id if turn.identity.staff else ""
@@ -166,8 +168,15 @@ async def resolve(turn: Turn, number: str, rest: str) -> None:
     for co in result.unreported or []:
         await tell_unit(turn, co, texts.STAFF_CLOSED_CO.format(number=a.number), a.number)
     unreported = [names.get(u, u) for u in result.unreported or []]
+    reform = ""
+    if result.reform_seq is not None:  # 现行机制无法解决: the centre collects it as a reform candidate
+        label = texts.improvement_label("reform", result.reform_seq)
+        await tell_dispatchers(turn, texts.STAFF_REFORM_MARK.format(
+            number=a.number, category=a.category, unit=unit, reason=unsolvable, label=label, seq=result.reform_seq),
+            a.number)
+        reform = texts.RESOLVED_REFORM.format(label=label)
     turn.say(texts.RESOLVED_OK.format(number=a.number, outcome=outcome, unreported=texts.RESOLVED_UNREPORTED.format(
-        names="、".join(unreported)) if unreported else ""), appeal_number=a.number)
+        names="、".join(unreported)) if unreported else "") + reform, appeal_number=a.number)
 
 
 async def escalate(turn: Turn, arg: str) -> None:

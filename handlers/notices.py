@@ -45,6 +45,9 @@ class ChatNotices:
             params["gap"] = texts.GAP_MARK if params["gap"] else ""
         if "role" in params:
             params["role"] = texts.TODO_ROLE.get(params["role"], params["role"])
+        if "item_kind" in params:  # a tracked improvement item (实事 3, 改革 1, 跟进 2)
+            params["label"] = texts.improvement_label(params["item_kind"], params["seq"])
+            params["word"] = texts.IMPROVEMENT_WORD[params["item_kind"]]
         for name, value in list(params.items()):
             if isinstance(value, datetime):
                 params[name] = fmt_time(value, self.tz) if name in ("since",) else self._date(value)
@@ -80,6 +83,8 @@ class ChatNotices:
             lines.append(texts.DIGEST_BAD.format(n=d.bad_reviews))
         if d.escalated:
             lines.append(texts.DIGEST_ESCALATED.format(n=d.escalated))
+        if d.improvement is not None and not d.improvement.empty:
+            lines += self.improvement(d.improvement, names)
         if not (d.overdue_count or d.near_due_count or d.bad_reviews):
             lines.append(texts.DIGEST_NO_EXCEPTIONS)
         if d.calendar_missing:
@@ -92,6 +97,20 @@ class ChatNotices:
                                                     overdue=u.overdue, resolved=u.resolved) for u in d.units]
         lines.append(texts.DIGEST_TAIL)
         return "\n".join(lines)
+
+    def improvement(self, d: svc.DigestLines, names: dict[str, str]) -> list[str]:
+        """为企办实事, 改革任务, 跟进: what changed since the last digest, what was finished, what is overdue."""
+        lines = [texts.DIGEST_IMPROVEMENT.format(proposed=d.proposed, confirmed=d.confirmed, rejected=d.rejected,
+                                                 assigned=d.assigned, progress=d.progress, done=d.done,
+                                                 reviewing=d.reviewing)]
+        lines += [texts.DIGEST_IMPROVEMENT_DONE.format(label=texts.improvement_label(i.kind, i.seq), title=i.title)
+                  for i in d.done_items[:svc.LIST_MAX]]
+        if d.overdue:
+            lines.append(texts.DIGEST_IMPROVEMENT_OVERDUE.format(n=len(d.overdue)))
+            lines += [texts.DIGEST_IMPROVEMENT_OVERDUE_LINE.format(
+                label=texts.improvement_label(i.kind, i.seq), unit=names.get(i.owner_unit_id or "", ""),
+                due=self._date(i.deadline), days=days) for i, days in d.overdue[:svc.LIST_MAX]]
+        return lines
 
     @staticmethod
     def calendar_line(years: list[int]) -> str:

@@ -33,6 +33,13 @@ def refusal(err: DomainError) -> str:
         params["role_label"] = texts.ROLE_LABEL.get(params["role"], params["role"])
     if "action" in params:
         params["action_label"] = texts.ACTION.get(Action(params["action"]), params["action"])
+    if "kind" in params:  # a tracked improvement item's kind, step and state (bot.services.improvement)
+        params["kind_label"] = texts.IMPROVEMENT_WORD.get(str(params["kind"]), params["kind"])
+    if "item_state" in params:
+        params["item_state_label"] = texts.IMPROVEMENT_STATE.get(str(params["item_state"]), params["item_state"])
+    if "step" in params:
+        params["step_label"] = texts.IMPROVEMENT_STEP.get(str(params["step"]), params["step"])
+    params = {k: "、".join(map(str, v)) if isinstance(v, list) else v for k, v in params.items()}
     template = texts.ERRORS.get(err.code) or texts.ERRORS.get(type(err).code, texts.ERRORS["invalid_input"])
     try:
         return template.format(**params)

@@ -20,6 +20,7 @@ from handlers import (
     evaluation_cmds,
     filing,
     handler_cmds,
+    improvement_cmds,
     kpi_cmds,
     leader_cmds,
     membership_cmds,
@@ -35,7 +36,7 @@ def build() -> CommandRegistry:
     """Every command and step, in the order a message is matched against them; called once at start-up."""
     reg = CommandRegistry()
     for module in (enterprise, binding, handler_cmds, dispatcher_cmds, leader_cmds, entry, evaluation_cmds,
-                   kpi_cmds, notices, membership_cmds):
+                   kpi_cmds, notices, membership_cmds, improvement_cmds):
         module.register(reg)
     return reg
 

@@ -29,6 +29,7 @@ class Step(StrEnum):
     RATING_COMMENT = "rating.comment"
     RATING_SOLVED = "rating.solved"
     HANDLING_TEXT = "handling.text"  # a button after 签收 sent 办结/进展/退回/延期 and the number: the rest
+    IMPROVEMENT_TEXT = "improvement.text"  # a button sent 实事 意见 3 (or 否决/进展/完成): the words
 
 
 # Filing fields in the order they are asked; each maps to the step that asks it.

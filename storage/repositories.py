@@ -365,6 +365,18 @@ class SqlDirectoryRepository:
         )
         return [ConversationKey(r.channel, r.external_id) for r in (await self.conn.execute(stmt)).all()]
 
+    async def keys_for_staff(self, staff_ids: Sequence[str]) -> list[ConversationKey]:
+        """Every chat identity bound to these staff members (active ones only)."""
+        if not staff_ids:
+            return []
+        stmt = (
+            select(t.identities.c.channel, t.identities.c.external_id)
+            .join(t.staff, t.staff.c.id == t.identities.c.staff_id)
+            .where(t.staff.c.id.in_(list(staff_ids)), t.staff.c.active.is_(True))
+            .order_by(t.identities.c.channel, t.identities.c.external_id)
+        )
+        return [ConversationKey(r.channel, r.external_id) for r in (await self.conn.execute(stmt)).all()]
+
 
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:

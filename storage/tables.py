@@ -449,3 +449,55 @@ webhook_subscriptions = Table(
     ts("deleted_at"),
     Index("ix_webhook_subscriptions_client", "client_id", "deleted_at"),
 )
+
+# ---- tracked improvement items (issue 17 §4–§6, migration 0021) ----
+
+# One model for the three tracked lists of 规范 8.1/8.2: 为企办实事 (kind shishi), 改革任务 (reform) and
+# 薄弱环节跟进 (followup). `seq` numbers the items of one kind (实事 3, 改革 1); `source_key` makes a
+# collected candidate (a threshold finding of one period and category) exist once.
+improvement_items = Table(
+    "improvement_items", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # shishi, reform, followup
+    Column("seq", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # nomination, resolve_mark, threshold, weak_spot
+    Column("source_key", String(120)),
+    Column("appeal_numbers", JSON, nullable=False),
+    Column("category", String(32)),
+    Column("period", String(16)),  # the report period a finding came from
+    Column("facts", JSON, nullable=False),  # a finding's figures: {"count": 7, "repeats": 2}, {"satisfaction": 70.0}
+    Column("state", String(16), nullable=False),  # candidate, reviewing, approved, rejected, assigned, done
+    Column("proposed_by", String(64)),
+    Column("proposed_by_name", String(100), nullable=False, default=""),
+    ts("proposed_at", nullable=False),
+    Column("decided_by", String(64)),
+    ts("decided_at"),
+    Column("decision_note", Text),
+    Column("owner_unit_id", String(64), ForeignKey("org_units.id")),
+    ts("deadline"),
+    Column("assigned_by", String(64)),
+    ts("assigned_at"),
+    ts("closed_at"),
+    Column("closing_note", Text),
+    ts("updated_at", nullable=False),
+    Index("uq_improvement_items_kind_seq", "kind", "seq", unique=True),
+    Index("uq_improvement_items_kind_source_key", "kind", "source_key", unique=True),
+    Index("ix_improvement_items_state_deadline", "state", "deadline"),
+)
+
+# What happened to an item, in order: expert votes (同意 / 不同意 / 意见, each a 专家评审 record with its
+# opinion), progress notes, and the decisions (确认, 否决, 交办, 完成).
+improvement_entries = Table(
+    "improvement_entries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_id", Id, ForeignKey("improvement_items.id"), nullable=False),
+    ts("at", nullable=False),
+    Column("kind", String(16), nullable=False),  # nominate, mark, vote, progress, confirm, reject, assign, done
+    Column("staff_id", String(64)),
+    Column("staff_name", String(100), nullable=False, default=""),
+    Column("vote", String(8)),  # 同意, 不同意, 意见 (kind vote only)
+    Column("text", Text, nullable=False, default=""),
+    Index("ix_improvement_entries_item", "item_id", "id"),
+    Index("ix_improvement_entries_at", "at"),
+)

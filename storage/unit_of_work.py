@@ -15,6 +15,7 @@ from storage.api_repository import SqlApiRepository
 from storage.engine import DirectConnection, OwnedSqlite, PgDriver, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
+from storage.improvement_repository import SqlImprovementRepository
 from storage.repositories import (
     SqlAppealRepository,
     SqlBindCodes,
@@ -42,7 +43,7 @@ async def _plain_sql(conn: AsyncConnection | DirectConnection, sql: str) -> None
 
 class _Repository:
     """A repository over the unit of work's connection, made on first use: a turn uses two or three
-    of the twelve, and making all of them for every turn showed in the profile."""
+    of the dozen or more, and making all of them for every turn showed in the profile."""
 
     def __init__(self, factory: Callable[[AsyncConnection], object]) -> None:
         self.factory = factory
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
     sweeps = _Repository(SqlSweepRepository)
     tags = _Repository(SqlTagCorrections)
     api = _Repository(SqlApiRepository)
+    improvement = _Repository(SqlImprovementRepository)
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot import texts
+from bot.services.improvement import report_candidates, threshold_findings, weak_spots
 from bot.services.kpi import UNASSIGNED, Figures, KpiReport, Ratio, ranking
 
 DIMENSIONS = {
@@ -59,6 +61,14 @@ class ReportContent:
     checks: list[str]
     conclusions: list[str]
     sources: list[tuple[str, int]] = field(default_factory=list)
+    # 为企办实事, 改革任务 and 薄弱环节跟进 items alive in the period (bot.services.tracked), and the
+    # weak spots this period's index finds (规范 8.1: 依托指数评价分析对薄弱环节优化改进)
+    tracked: list[dict] = field(default_factory=list)
+    weak_spots: list[str] = field(default_factory=list)
+
+
+def _reason(code: str, value: float) -> str:
+    return texts.IMPROVEMENT_REASON[code].format(v=value)
 
 
 def _sample(r: Ratio) -> str:
@@ -89,24 +99,10 @@ def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None
     positive = [r for r in ratings if not r["excluded"] and r["rating"] == 5 and r["comment"]][:5]
     negative = [r for r in k.rows.get("bad_reviews", []) if r["verdict"] == "有效"][:5]
     received = k.rows.get("received", [])
-    counts = Counter(r["category"] for r in received)
-    total_received = sum(counts.values()) or 1
-    candidates = []
-    for cat, n in counts.most_common(5):
-        repeats = sum(1 for r in received if r["category"] == cat and r["repeat_of"])
-        examples = [f"重复投诉 {repeats} 件"] if repeats else []
-        candidates.append((cat, n, round(100.0 * n / total_received, 1), examples))
-    reform = []
-    for cat, f in sorted(k.by_category.items()):
-        reasons = []
-        if f.satisfaction.den >= min_sample and (f.satisfaction.pct or 0) < 85:
-            reasons.append(f"满意率 {f.satisfaction.pct}%")
-        if f.repeat.den >= min_sample and (f.repeat.pct or 0) > 10:
-            reasons.append(f"重复投诉率 {f.repeat.pct}%")
-        if f.on_time.den >= min_sample and (f.on_time.pct or 0) < 85:
-            reasons.append(f"按时办结率 {f.on_time.pct}%")
-        if reasons:
-            reform.append(f"{cat}：{'、'.join(reasons)}，建议梳理流程、明确牵头单位并限期改进")
+    candidates = [(c.category, c.count, c.share, [f"重复投诉 {c.repeats} 件"] if c.repeats else [])
+                  for c in report_candidates(k)]
+    reform = [f"{f.label}：{'、'.join(_reason(code, v) for code, v in f.reasons)}，建议梳理流程、明确牵头单位并限期改进"
+              for f in threshold_findings(k, min_sample)]
     sources = Counter(r.get("source", "") for r in received)
     checks = [
         f"诉求来源于企呼问题池（受理 {t.received} 件），评价来源于企业本人聊天身份（不经承办人转评），"
@@ -130,9 +126,11 @@ def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None
         conclusions.append("排名靠后的单位：" + "、".join(f.label for f in black) + "，应对照差评标签逐项整改。")
     if candidates:
         conclusions.append(f"企业反映最集中的是“{candidates[0][0]}”（{candidates[0][1]} 件），建议列为为企办实事候选。")
+    weak = [f"{f.label}：{'、'.join(_reason(code, v) for code, v in f.reasons)}" for f in weak_spots(k, min_sample)]
     return ReportContent(k, f"企业服务指数评价报告（{k.period.label}）", indicator_table(k), red, black, ranked,
                          positive, negative, candidates, reform, checks, conclusions,
-                         [(names_of_sources.get(s, s) if names_of_sources else s, n) for s, n in sources.most_common()])
+                         [(names_of_sources.get(s, s) if names_of_sources else s, n) for s, n in sources.most_common()],
+                         k.rows.get("improvement", []), weak)
 
 
 def unit_rows(k: KpiReport) -> list[Figures]:

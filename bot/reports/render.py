@@ -6,6 +6,7 @@ import base64
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.escaping import html_text
 from bot.reports.charts import all_charts
 from bot.reports.content import ReportContent, unit_rows
@@ -95,9 +96,50 @@ def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list
          "table" if black else "p"),
         ("九、正面典型案例", pos, "p"),
         ("十、反面典型案例", neg, "p"),
-        ("十一、为企办实事候选（企业反映最多的问题）", cands, "table"),
-        ("十二、改革任务清单", c.reform_tasks or ["本期各类别指标均达标，无新增改革任务。"], "p"),
-        ("十三、结论与改进措施", c.conclusions or ["本期数据不足，暂不作结论。"], "p"),
+        *tracked_sections(c, tz, cands),
+        ("十七、结论与改进措施", c.conclusions or ["本期数据不足，暂不作结论。"], "p"),
+    ]
+
+
+def _tracked_state(r: dict) -> str:
+    state = texts.IMPROVEMENT_STATE.get(r["item_state"], r["item_state"])
+    return state + ("（已超期）" if r["overdue"] else "")
+
+
+def _done_text(r: dict) -> str:
+    """What was done: the progress notes in order, then the closing note, on one line (a table cell)."""
+    parts = [p for p in (r["progress"], f"完成：{r['closing_note']}" if r["closing_note"] else "") if p]
+    return " ".join("；".join(parts).split()) or "—"
+
+
+def tracked_sections(c: ReportContent, tz: ZoneInfo, cands: list[list[str]]
+                     ) -> list[tuple[str, list[str] | list[list[str]], str]]:
+    """为企办实事, 改革任务 and 薄弱环节跟进 of the period with their state and what was done (规范 8.1/8.2),
+    each beside the candidates this period's figures suggest."""
+    rows = {kind: [r for r in c.tracked if r["kind"] == kind] for kind in ("shishi", "reform", "followup")}
+    shishi = [["编号", "项目", "状态", "专家评审", "责任单位", "期限", "进展与完成情况"]] + [
+        [texts.improvement_label("shishi", r["seq"]), r["title"], _tracked_state(r),
+         f"同意 {r['votes_for']}、不同意 {r['votes_against']}", r["unit"] or "—", _d(r["deadline"], tz),
+         _done_text(r)] for r in rows["shishi"]]
+    reform = [["编号", "问题", "来源", "状态", "责任部门", "期限", "进展与完成情况（固化的服务事项或机制）"]] + [
+        [texts.improvement_label("reform", r["seq"]), r["title"] + (f"（{r['appeals']}）" if r["appeals"] else ""),
+         texts.IMPROVEMENT_SOURCE.get(r["source"], r["source"]), _tracked_state(r), r["unit"] or "—",
+         _d(r["deadline"], tz), _done_text(r)] for r in rows["reform"]]
+    follow = [["编号", "薄弱环节", "发现于", "状态", "责任单位", "期限", "做了什么"]] + [
+        [texts.improvement_label("followup", r["seq"]), r["title"], r["period"] or "—", _tracked_state(r),
+         r["unit"] or "—", _d(r["deadline"], tz), _done_text(r)] for r in rows["followup"]]
+
+    def table_or(rows_: list[list[str]], empty: str) -> tuple[list[str] | list[list[str]], str]:
+        return (rows_, "table") if len(rows_) > 1 else ([empty], "p")
+
+    return [
+        ("十一、为企办实事清单", *table_or(shishi, "本期没有为企办实事项目。")),
+        ("十二、为企办实事候选（企业反映最多的问题）", cands, "table"),
+        ("十三、改革任务清单", *table_or(reform, "本期没有改革任务。")),
+        ("十四、改革任务候选（指标未达标的类别）",
+         c.reform_tasks or ["本期各类别指标均达标，无新增改革任务候选。"], "p"),
+        ("十五、薄弱环节跟进（上期发现的薄弱环节及整改情况）", *table_or(follow, "本期没有薄弱环节跟进事项。")),
+        ("十六、本期发现的薄弱环节（下期跟进）", c.weak_spots or ["本期各单位指标均达标，未发现薄弱环节。"], "p"),
     ]
 
 

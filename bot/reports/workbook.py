@@ -32,6 +32,9 @@ ROW_SHEETS = {  # rows key → (sheet title, columns)
     "callbacks": ("回访明细", ["number", "unit", "reason", "method", "result", "satisfied", "done_at"]),
     "grassroots": ("基层评价明细", ["number", "rater", "rated", "level", "score", "comment", "rated_at"]),
     "third_party": ("第三方评价明细", ["unit", "period", "source", "score", "note"]),
+    "improvement": ("改进事项", ["kind", "seq", "title", "source", "category", "appeals", "period", "item_state",
+                             "votes_for", "votes_against", "unit", "deadline", "overdue", "progress", "closed_at",
+                             "closing_note", "decision_note"]),
 }
 
 
@@ -47,6 +50,9 @@ HEADERS = {
     "method": "回访方式", "result": "回访结果", "satisfied": "是否满意", "done_at": "回访时间",
     "rater": "评价单位", "rated": "被评价单位", "score": "分数", "period": "期间", "source": "来源",
     "note": "说明",
+    "kind": "清单", "seq": "序号", "title": "事项", "appeals": "关联诉求", "item_state": "事项状态",
+    "votes_for": "专家同意", "votes_against": "专家不同意", "deadline": "期限", "overdue": "已超期",
+    "progress": "进展", "closed_at": "完成时间", "closing_note": "完成情况", "decision_note": "决定/要求",
 }
 # Stored codes as words, per column; a code not listed is shown as stored.
 VALUE_LABELS: dict[str, dict[object, str]] = {
@@ -56,6 +62,9 @@ VALUE_LABELS: dict[str, dict[object, str]] = {
     "rating": dict(texts.RATING_LEVEL_LABELS),
     "repeat_state": {"flagged": "待确认", "confirmed": "已确认", "unlinked": "已解除"},
     "reason": {"sample": "随机抽样", "bad_review": "差评", "manual": "人工指定"},
+    "kind": dict(texts.IMPROVEMENT_LIST_NAME),
+    "item_state": dict(texts.IMPROVEMENT_STATE),
+    "source": dict(texts.IMPROVEMENT_SOURCE),
 }
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from bot.domain.appeal import Action, Appeal, Status
 from bot.services import directory
 from bot.services.access import require_role
+from bot.services.improvement import DigestLines, digest_lines
 from bot.services.ports import ExtensionRequest, Holding, Identity, UnitOfWork
 from bot.services.reminders import HANDLING
 from bot.services.scheduling import SweepContext, SweepRegistry
@@ -54,6 +55,7 @@ class LeaderDigest:
     leader_threshold: int = 2
     near_horizon: int = 1
     calendar_missing: list[int] = field(default_factory=list)  # years without holiday data (an alarm line)
+    improvement: DigestLines | None = None  # 为企办实事 / 改革 / 跟进: changes since the last digest, overdue
 
 
 @dataclass
@@ -118,6 +120,7 @@ async def leader_digest(uow: UnitOfWork, ctx: SweepContext, since: datetime, unt
         line(unit).open += n
     d.units = sorted((u for u in units.values() if u.unit_id), key=lambda u: (-u.overdue, -u.open, u.unit_id))
     d.units = d.units[:UNITS_MAX]
+    d.improvement = await digest_lines(uow, ctx.rt, since, until, now)
     return d
 
 

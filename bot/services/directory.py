@@ -38,3 +38,13 @@ def enterprise_key(appeal: Appeal) -> ConversationKey | None:
 async def unit_keys(uow: UnitOfWork, unit_id: str) -> list[ConversationKey]:
     """Where a unit's handlers are reached."""
     return list(await uow.handling.keys_for_unit(unit_id))
+
+
+async def staff_keys(uow: UnitOfWork, staff_ids: Sequence[str]) -> list[ConversationKey]:
+    """Where these staff members are reached (the 专家评审 panel, a proposer)."""
+    return list(await uow.directory.keys_for_staff(staff_ids))
+
+
+async def role_keys(uow: UnitOfWork, role: str) -> list[ConversationKey]:
+    """Where every staff member of a role is reached (the leaders)."""
+    return list(await uow.directory.keys_for_role(role))

@@ -14,6 +14,7 @@ from bot.services.access import (
 )
 from bot.services.appeals import actor_of, load_appeal_for
 from bot.services.dispatch import end_spells
+from bot.services.improvement import mark_unsolvable
 from bot.services.ports import ExtensionRequest, Holding, Identity, OrgUnit, UnitOfWork
 from bot.services.runtime import Runtime
 
@@ -125,14 +126,20 @@ class Resolved:
     appeal: Appeal
     co_report: Holding | None = None  # set when a co-unit reported instead of closing
     unreported: list[str] | None = None  # co-units whose sub-task the lead's closure ended
+    reform_seq: int | None = None  # the reform candidate a 现行机制无法解决 mark made
 
 
-async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, outcome: str, text: str
-                  ) -> Resolved:
+async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str, outcome: str, text: str,
+                  unsolvable: str | None = None) -> Resolved:
     """办结. From the lead unit it closes the appeal (已办结) with outcome and explanation;
-    from a co-unit it is that unit's report to the lead, which ends its sub-task."""
+    from a co-unit it is that unit's report to the lead, which ends its sub-task. `unsolvable`: the
+    reason the lead unit gives for 现行机制无法解决, which makes the problem a reform candidate."""
     appeal, staff, spell = await held_appeal(uow, identity, number)
     text = _text(text, "resolve_text", rt, minimum=4)
+    if unsolvable is not None:
+        if spell.role == "co":
+            raise Forbidden("unsolvable_lead_only", number=appeal.number)
+        unsolvable = _text(unsolvable, "unsolvable_reason", rt, minimum=4)
     now = rt.now()
     actor = actor_of(identity, staff.name)
     if spell.role == "co":
@@ -146,13 +153,17 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
         raise InvalidInput("resolve_outcome")
     if appeal.status == Status.DISPATCHED:
         raise InvalidInput("accept_first", number=appeal.number)
+    marks = {"unsolvable": unsolvable} if unsolvable is not None else {}
     appeal.apply(Action.RESOLVE, actor=actor, now=now, note=text, outcome=outcome,
-                 on_time=bool(appeal.due_at and now <= appeal.due_at))
+                 on_time=bool(appeal.due_at and now <= appeal.due_at), **marks)
     appeal.outcome, appeal.resolution = outcome, text
     await uow.appeals.save(appeal)
     await end_spells(uow, appeal, now, "resolved", roles=("lead",))
     unreported = await end_spells(uow, appeal, now, "closed_by_lead", roles=("co",))
-    return Resolved(appeal, unreported=[h.unit_id for h in unreported])
+    reform = None
+    if unsolvable is not None:
+        reform = (await mark_unsolvable(uow, rt, staff, appeal.number, appeal.category, unsolvable)).seq
+    return Resolved(appeal, unreported=[h.unit_id for h in unreported], reform_seq=reform)
 
 
 async def _city(uow: UnitOfWork, appeal: Appeal) -> OrgUnit:

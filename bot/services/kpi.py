@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import Forbidden, InvalidInput
 from bot.domain.rating import level_score
+from bot.services import tracked
 from bot.services.policy import EvaluationPolicy
 from bot.services.ports import (
     Callback,
@@ -494,4 +495,7 @@ async def report_for(uow: UnitOfWork, rt: Runtime, identity: Identity | None, pe
     now = rt.now()
     period = parse_period(period_text, rt.tz, now.astimezone(rt.tz).date())
     snapshot = await uow.evaluation.snapshot(since=period.start, until=period.end)
-    return compute(snapshot, period, now, rt.policy.evaluation)
+    report = compute(snapshot, period, now, rt.policy.evaluation)
+    # 为企办实事, 改革任务 and 薄弱环节跟进 of the period, with what was done (规范 8.1/8.2, issue 17 §4–§6)
+    report.rows["improvement"] = await tracked.period_rows(uow, period.start, period.end, now)
+    return report

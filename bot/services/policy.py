@@ -71,6 +71,19 @@ class EvaluationPolicy:
 
 
 @dataclass(frozen=True)
+class ImprovementPolicy:
+    """The tracked lists of 规范 8.1/8.2: who reviews 为企办实事 nominations, how many votes, follow-up days."""
+
+    reviewers: tuple[str, ...] = ()
+    min_votes: int = 0  # 0: every reviewer
+    followup_workdays: int = 20
+
+    @property
+    def votes_needed(self) -> int:
+        return self.min_votes or len(self.reviewers)
+
+
+@dataclass(frozen=True)
 class Policy:
     number_prefix: str = "QH"
     timezone: str = "Asia/Shanghai"
@@ -84,3 +97,4 @@ class Policy:
     auto_dispatch_categories: frozenset[str] = frozenset()
     evaluation: EvaluationPolicy = field(default_factory=EvaluationPolicy)
     schedule: SchedulePolicy = field(default_factory=SchedulePolicy)  # issue 5: [scheduler]
+    improvement: ImprovementPolicy = field(default_factory=ImprovementPolicy)  # issue 17: [improvement]

@@ -133,6 +133,7 @@ class DirectoryRepository(Protocol):
     async def link_enterprise(self, key: ConversationKey, enterprise_id: int) -> None: ...
     async def link_staff(self, key: ConversationKey, staff_id: str) -> None: ...
     async def keys_for_role(self, role: str) -> list[ConversationKey]: ...
+    async def keys_for_staff(self, staff_ids: Sequence[str]) -> list[ConversationKey]: ...
     async def replace_org(self, units: Sequence[OrgUnit], staff: Sequence[Staff]) -> None: ...
 
 
@@ -421,6 +422,65 @@ class ApiRepository(Protocol):
                    since: datetime | None = None, until: datetime | None = None) -> list[Appeal]: ...
 
 
+@dataclass
+class ImprovementItem:
+    """A tracked improvement item (规范 8.1/8.2): a 为企办实事 project, a 改革任务 or a 薄弱环节 follow-up."""
+
+    kind: str  # shishi, reform, followup
+    seq: int
+    title: str
+    source: str  # nomination, resolve_mark, threshold, weak_spot
+    state: str  # candidate, reviewing, approved, rejected, assigned, done
+    proposed_at: datetime
+    appeal_numbers: list[str] = field(default_factory=list)
+    source_key: str | None = None
+    category: str | None = None
+    period: str | None = None
+    facts: dict[str, float] = field(default_factory=dict)  # a finding's figures (count, repeats, pct by code)
+    proposed_by: str | None = None
+    proposed_by_name: str = ""
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    owner_unit_id: str | None = None
+    deadline: datetime | None = None
+    assigned_by: str | None = None
+    assigned_at: datetime | None = None
+    closed_at: datetime | None = None
+    closing_note: str | None = None
+    updated_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class ImprovementEntry:
+    """One step of an item: an expert's vote (with its opinion), a progress note, or a decision."""
+
+    item_id: int
+    at: datetime
+    kind: str  # nominate, mark, vote, progress, confirm, reject, assign, done
+    staff_id: str | None
+    staff_name: str
+    text: str = ""
+    vote: str | None = None  # 同意, 不同意, 意见
+    id: int | None = None
+
+
+class ImprovementRepository(Protocol):
+    """The tracked lists: items per kind, their entries, and what the sweeps, digests and reports read."""
+
+    async def add(self, item: ImprovementItem) -> ImprovementItem: ...
+    async def save(self, item: ImprovementItem) -> None: ...
+    async def get(self, kind: str, seq: int) -> ImprovementItem | None: ...
+    async def by_source_key(self, kind: str, source_key: str) -> ImprovementItem | None: ...
+    async def items(self, kind: str | None = None, states: Sequence[str] = ()) -> list[ImprovementItem]: ...
+    async def add_entry(self, entry: ImprovementEntry) -> ImprovementEntry: ...
+    async def entries(self, item_ids: Sequence[int]) -> list[ImprovementEntry]: ...
+    async def entries_between(self, since: datetime, until: datetime) -> list[ImprovementEntry]: ...
+    async def active_between(self, since: datetime, until: datetime) -> list[ImprovementItem]: ...
+    async def due_before(self, before: datetime, limit: int) -> list[ImprovementItem]: ...
+
+
 class StorageUnreachable(Exception):
     """The database could not be reached, or the connection died, so not even a refusal was stored:
     the message may be kept (bot.spool) and run again once the database is back."""
@@ -447,6 +507,7 @@ class UnitOfWork(Protocol):
     sweeps: SweepRepository
     tags: TagCorrectionRepository
     api: ApiRepository
+    improvement: ImprovementRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
