@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.services import cases as case_library
+from bot.services.cases import ReportCases
 from bot.services.kpi import UNASSIGNED, Figures, KpiReport, Ratio, ranking
 
 DIMENSIONS = {
@@ -59,6 +61,7 @@ class ReportContent:
     checks: list[str]
     conclusions: list[str]
     sources: list[tuple[str, int]] = field(default_factory=list)
+    cases: ReportCases = field(default_factory=ReportCases)  # 判例 marked in the period, published cases
 
 
 def _sample(r: Ratio) -> str:
@@ -81,13 +84,12 @@ def indicator_table(k: KpiReport) -> list[IndicatorLine]:
     return lines
 
 
-def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None = None) -> ReportContent:
+def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None = None,
+          cases: ReportCases | None = None) -> ReportContent:
     t = k.total
     ranked = ranking(k, min_sample)
     red, black = ranked[:3], list(reversed(ranked[-3:])) if len(ranked) > 3 else []
-    ratings = k.rows.get("ratings", [])
-    positive = [r for r in ratings if not r["excluded"] and r["rating"] == 5 and r["comment"]][:5]
-    negative = [r for r in k.rows.get("bad_reviews", []) if r["verdict"] == "有效"][:5]
+    positive, negative = case_library.candidates(k)
     received = k.rows.get("received", [])
     counts = Counter(r["category"] for r in received)
     total_received = sum(counts.values()) or 1
@@ -132,7 +134,8 @@ def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None
         conclusions.append(f"企业反映最集中的是“{candidates[0][0]}”（{candidates[0][1]} 件），建议列为为企办实事候选。")
     return ReportContent(k, f"企业服务指数评价报告（{k.period.label}）", indicator_table(k), red, black, ranked,
                          positive, negative, candidates, reform, checks, conclusions,
-                         [(names_of_sources.get(s, s) if names_of_sources else s, n) for s, n in sources.most_common()])
+                         [(names_of_sources.get(s, s) if names_of_sources else s, n) for s, n in sources.most_common()],
+                         cases or ReportCases())
 
 
 def unit_rows(k: KpiReport) -> list[Figures]:

@@ -208,7 +208,7 @@ async def for_report(uow: UnitOfWork, period: Period) -> ReportCases:
     return ReportCases(marked, published, await approver_names(uow, published))
 
 
-async def quarter_report(uow: UnitOfWork, rt: Runtime, period_text: str) -> tuple[KpiReport, ReportCases]:
+async def report_with_cases(uow: UnitOfWork, rt: Runtime, period_text: str) -> tuple[KpiReport, ReportCases]:
     """The KPI report of a period and its cases, for the report renderers (no identity: trusted callers)."""
     k = await report_for(uow, rt, None, period_text)
     return k, await for_report(uow, k.period)

@@ -3,8 +3,13 @@ and the handler of a new, similar appeal is offered it with the reason (issue 17
 
 from __future__ import annotations
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot.reports.content import build
+from bot.reports.render import html_page, markdown
+from bot.reports.workbook import write, write_cases
+from bot.services.cases import export_rows, report_with_cases
 from storage import tables as t
 from tests.conftest import Chat, bind_staff
 from tests.integration.test_rating_buttons import resolved_for
@@ -92,3 +97,61 @@ async def last_notice(app, user: str) -> str:  # type: ignore[no-untyped-def]
     async with app.runtime.uow() as uow:
         rows = await uow.outbox.for_recipient("web", user, 0, 100)
     return rows[-1].body["text"]
+
+
+async def report_content(app, period: str):  # type: ignore[no-untyped-def]
+    async with app.runtime.uow() as uow:
+        kpi, cases = await report_with_cases(uow, app.runtime, period)
+    return build(kpi, app.settings.evaluation.ranking_min_sample, None, cases)
+
+
+async def test_a_leader_publishes_the_quarters_cases_and_the_report_shows_them(app, clock, tmp_path):
+    dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
+    leader = await bind_staff(app, "staff:wang", "wang-leader")
+    _, number = await closed_case(app, clock)
+    tricky = "=HYPERLINK(\"http://x\") <b>现场踏勘</b>，三天送电"
+    await dispatcher.say(f"判例 {number} {tricky}")
+
+    listing = await leader.say("典型 2026Q4")
+    assert "【2026Q4 正反面典型候选】" in listing and f"{number}（国网示范县供电公司，水电气能源）非常满意" in listing
+    assert "反面典型：\n无" in listing and "典型 发布 2026Q4" in listing
+    assert "典型案例的发布须由领导审核" in await dispatcher.say(f"典型 发布 2026Q4 {number}")
+    assert "不是 2026Q4 的典型候选" in await leader.say("典型 发布 2026Q4 QH20261125-0099")
+    assert "典型案例按季度评选" in await leader.say("典型 2026-11")
+    assert await count(app, t.published_cases) == 0
+
+    done = await leader.say(f"典型 发布 2026Q4 {number}")
+    assert f"已发布 2026Q4 典型案例 1 个：{number}" in done and "王县长" in done
+    assert "已经发布过" in await leader.say(f"典型 发布 2026Q4 {number}")
+    async with app.runtime.uow() as uow:
+        [p] = await uow.cases.published("2026Q4")
+    assert (p.appeal_number, p.kind, p.approved_by, p.approved_at) == (number, "positive", "wang-leader", clock.now())
+    assert "【已发布：王县长 11-25 11:00】" in await leader.say("典型 2026Q4")
+
+    c = await report_content(app, "2026Q4")
+    md = markdown(c, app.runtime.tz)
+    assert "企业评价：“增容很快，感谢供电所”（已发布：王县长 2026-11-25 审核）" in md
+    assert "## 十一、典型服务判例（本期列入）" in md and f"{number}（水电气能源；国网示范县供电公司" in md
+    page = html_page(c, app.runtime.tz)
+    assert "&lt;b&gt;现场踏勘&lt;/b&gt;" in page and "<b>现场踏勘" not in page
+    wb = load_workbook(write(c, tmp_path / "r.xlsx", app.runtime.tz))
+    [row] = list(wb["典型服务判例"].iter_rows(min_row=2, values_only=True))
+    assert row[0] == number and row[6] == "'" + tricky  # a formula-looking method stays text
+
+    # The month's report has the case but no publication marks: publication is quarterly.
+    month = markdown(await report_content(app, "2026-11"), app.runtime.tz)
+    assert "已发布" not in month and "待领导审核发布" not in month and tricky in month
+
+
+async def test_the_library_exports_to_xlsx(app, clock, tmp_path):
+    dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
+    _, number = await closed_case(app, clock)
+    await dispatcher.say(f"判例 {number} @SUM(A1) 现场踏勘，三天内送电")
+    async with app.runtime.uow() as uow:
+        cases = await export_rows(uow)
+    path = write_cases(cases, {"gdgs": "国网示范县供电公司"}, {"chen-dispatch": "陈晓"}, tmp_path / "c.xlsx",
+                       app.runtime.tz)
+    rows = list(load_workbook(path)["典型服务判例"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("编号", "类别", "承办单位")
+    assert rows[1][:3] == (number, "水电气能源", "国网示范县供电公司")
+    assert rows[1][6] == "'@SUM(A1) 现场踏勘，三天内送电" and rows[1][7] == "陈晓"
