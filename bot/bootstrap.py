@@ -25,7 +25,7 @@ from bot.pipeline import Pipeline
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
 from bot.services.links import ReportLinks
-from bot.services.policy import EvaluationPolicy, Policy, RoutingRule, TimeLimits
+from bot.services.policy import EvaluationPolicy, Policy, ReportPolicy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.runtime import Runtime
 from bot.services.schedule_policy import SchedulePolicy
@@ -55,6 +55,9 @@ def policy_from(settings: Settings) -> Policy:
         auto_dispatch_categories=frozenset(settings.dispatch.auto_categories),
         evaluation=evaluation_policy(settings),
         schedule=schedule_from(settings),
+        reports=ReportPolicy(settings.reports.auto_monthly, settings.reports.auto_quarterly,
+                             _hhmm(settings.reports.deliver_at), tuple(settings.reports.recipients),
+                             settings.reports.catch_up_workdays),
     )
 
 

@@ -861,4 +861,4 @@ REPORT_AUTO = (
     "过期后发送「报告 {label}」即可重新获取。"
 )
 REPORT_AUTO_KIND = {"month": "月度", "quarter": "季度"}
-REPORT_AUTO_SHOWCASE = "本季度正反面典型候选待您审核发布，发送「典型 {label}」查看。"
+REPORT_AUTO_SHOWCASE = "{label} 正反面典型候选待您审核发布，发送「典型 {label}」查看。"
