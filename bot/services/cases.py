@@ -125,10 +125,11 @@ async def export_rows(uow: UnitOfWork) -> list[TypicalCase]:
 # ---- the quarter's positive and negative cases (规范 8.1: 每季度正反面服务典型，通报曝光) ----
 
 def candidates(k: KpiReport) -> tuple[list[dict], list[dict]]:
-    """Positive: 非常满意 with a comment, rated within the period, of appeals resolved in it; negative:
-    差评 given in the period and verified 有效. Both only from the period (issue 15, item 13)."""
-    positive = [r for r in k.rows.get("ratings", []) if not r["excluded"] and r["rating"] == 5 and r["comment"]
-                and r["rated_at"] in k.period][:CASES_PER_KIND]
+    """Positive: 非常满意 with a comment on an appeal resolved in the period (the service was given then,
+    even if the rating came a few days after); negative: 差评 given in the period and verified 有效.
+    Both only from the period (issue 15, item 13): the KPI rows are already cut to it."""
+    positive = [r for r in k.rows.get("ratings", []) if not r["excluded"] and r["rating"] == 5
+                and r["comment"]][:CASES_PER_KIND]
     negative = [r for r in k.rows.get("bad_reviews", []) if r["verdict"] == "有效"
                 and r["rated_at"] in k.period][:CASES_PER_KIND]
     return positive, negative
