@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.appeal import Action, Appeal, Status
 from bot.domain.errors import InvalidInput, NotFound
@@ -74,17 +76,44 @@ def shared_words(rt: Runtime, text: str, other: str, limit: int = 3) -> tuple[st
     return tuple(sorted(words, key=lambda w: -len(w))[:limit])
 
 
+# A case's fingerprint and its set of meaningful bigrams, kept per (id, marked_at): every assignment
+# compares the new appeal with the whole library (benchmarks/cases_bench.py).
+_FINGERPRINTS: dict[tuple[int | None, datetime], tuple[Counter[str], frozenset[str]]] = {}
+_FINGERPRINTS_MAX = 20000
+MIN_SHARED_GRAMS = 2  # fewer meaningful bigrams in common than this cannot reach OFFER_THRESHOLD in practice
+
+
+def _meaningful(fp: Counter[str]) -> frozenset[str]:
+    return frozenset(g for g in fp if g not in GENERIC)
+
+
+def case_fingerprint(case: TypicalCase) -> tuple[Counter[str], frozenset[str]]:
+    key = (case.id, case.marked_at)
+    found = _FINGERPRINTS.get(key)
+    if found is None:
+        if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
+            _FINGERPRINTS.clear()
+        fp = fingerprint(case.text)
+        found = _FINGERPRINTS[key] = (fp, _meaningful(fp))
+    return found
+
+
 def similar_cases(rt: Runtime, text: str, category: str, cases: list[TypicalCase], *, exclude: str = "",
                   limit: int = OFFER_MAX) -> list[CaseMatch]:
     """The cases most like an appeal (nlp.similarity's bigram overlap, plus a little for the same
-    category), each with the shared words that explain it; a case with no shared word is not offered."""
+    category), each with the shared words that explain it; a case with no shared word is not offered.
+    A set intersection first skips the cases with almost no bigram in common, most of a large library."""
     fp = fingerprint(text)
+    grams = _meaningful(fp)
     out = []
     for case in cases:
         if case.appeal_number == exclude:
             continue
+        case_fp, case_grams = case_fingerprint(case)
+        if len(grams & case_grams) < MIN_SHARED_GRAMS:
+            continue
         same = bool(category) and case.category == category
-        score = similarity(fp, fingerprint(case.text)) + (SAME_CATEGORY_BONUS if same else 0.0)
+        score = similarity(fp, case_fp) + (SAME_CATEGORY_BONUS if same else 0.0)
         if score < OFFER_THRESHOLD:
             continue
         shared = shared_words(rt, text, case.text)
