@@ -69,7 +69,8 @@ def case_lines(c: ReportContent, tz: ZoneInfo) -> list[str]:
     out = []
     for case in c.cases.marked:
         units = "、".join(names.get(u, u) for u in case.units) or "—"
-        days = "—" if case.workdays is None else f"{case.workdays} 个工作日"
+        days = ("—" if case.workdays is None else texts.CASE_WORKDAYS.format(days=case.workdays) if case.workdays
+                else texts.CASE_WORKDAYS_SAME_DAY)
         rating = texts.RATING_LEVEL_LABELS.get(case.rating or 0, texts.CASE_NOT_RATED)
         out.append(f"{case.appeal_number}（{case.category}；{units}；用时 {days}；企业评价 {rating}；"
                    f"{_d(case.marked_at, tz)} 列入）做法：{case.method}")
