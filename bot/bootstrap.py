@@ -24,7 +24,7 @@ from bot.services.binding import vouch
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
 from bot.services.directory import sync_org
 from bot.services.links import ReportLinks
-from bot.services.policy import EvaluationPolicy, ImprovementPolicy, Policy, RoutingRule, TimeLimits
+from bot.services.policy import EvaluationPolicy, ImprovementPolicy, Policy, ReportPolicy, RoutingRule, TimeLimits
 from bot.services.ports import Clock, OrgUnit, Staff, SystemClock
 from bot.services.ratelimit import SenderRateLimit
 from bot.services.runtime import Runtime
@@ -57,6 +57,9 @@ def policy_from(settings: Settings) -> Policy:
         schedule=schedule_from(settings),
         improvement=ImprovementPolicy(tuple(settings.improvement.reviewers), settings.improvement.min_votes,
                                       settings.improvement.followup_workdays),
+        reports=ReportPolicy(settings.reports.auto_monthly, settings.reports.auto_quarterly,
+                             _hhmm(settings.reports.deliver_at), tuple(settings.reports.recipients),
+                             settings.reports.catch_up_workdays),
     )
 
 

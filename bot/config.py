@@ -219,6 +219,16 @@ class SchedulerConfig(Section):
     rating_reminder_days: int = Field(1, ge=0)  # calendar days after resolution
 
 
+class ReportsConfig(Section):
+    """[reports]: the 企业服务指数 reports that arrive by themselves (规范 8.1; docs/improvement.md)."""
+
+    auto_monthly: bool = True  # last month's report, on the first working day of the month
+    auto_quarterly: bool = True  # last quarter's report (and its typical cases to approve), likewise
+    deliver_at: str = Field("09:00", pattern=_HHMM)  # local time on that working day, from which it is sent
+    recipients: list[str] = []  # staff ids (leaders or dispatchers); empty = every leader
+    catch_up_workdays: int = Field(3, ge=0, le=20)  # a scheduler down that day still sends this many working days on
+
+
 class LoggingConfig(Section):
     """[logging]: what the log may contain (docs/privacy.md)."""
 
@@ -358,6 +368,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    reports: ReportsConfig = ReportsConfig()
     api: ApiConfig = ApiConfig()
     routing: list[RoutingRuleConfig] = []
     units: list[UnitConfig] = []
@@ -494,6 +505,11 @@ def _with_csv_org(settings: Settings, base: Path) -> Settings:
     if settings.improvement.min_votes > len(settings.improvement.reviewers):
         raise ConfigError(f"improvement.min_votes（{settings.improvement.min_votes}）不能多于评审专家人数"
                           f"（improvement.reviewers 共 {len(settings.improvement.reviewers)} 人）")
+    roles = {s.id: s.role for s in staff}
+    for staff_id in settings.reports.recipients:
+        if roles.get(staff_id) not in ("leader", "dispatcher"):
+            raise ConfigError(f"配置项 reports.recipients 中的 {staff_id!r} 不是已配置的领导或调度员"
+                              "（报告下载链接只给领导和服务中心调度员）")
     for i, rule in enumerate(settings.routing, start=1):
         for unit in (rule.lead, *rule.co, *([rule.area] if rule.area else [])):
             if unit not in unit_ids:

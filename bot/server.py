@@ -50,7 +50,7 @@ async def report_download(request: web.Request) -> web.Response:
     from bot.domain.errors import DomainError
     from bot.reports.content import build
     from bot.reports.files import CONTENT_TYPES, report_bytes
-    from bot.services.kpi import report_for
+    from bot.services.cases import report_with_cases
     from bot.texts import REPORT_LINK_ERRORS, SOURCE
     from handlers.render import fmt_time, refusal
 
@@ -68,10 +68,10 @@ async def report_download(request: web.Request) -> web.Response:
                        REPORT_LINK_ERRORS[reason].format(period=period, at=fmt_time(at, runtime.tz)))
     async with runtime.uow() as uow:
         try:
-            kpi = await report_for(uow, runtime, None, period)
+            kpi, cases = await report_with_cases(uow, runtime, period)
         except DomainError as err:
             return _refuse(400, refusal(err))
-    content = build(kpi, app.settings.evaluation.ranking_min_sample, {k.value: v for k, v in SOURCE.items()})
+    content = build(kpi, app.settings.evaluation.ranking_min_sample, {k.value: v for k, v in SOURCE.items()}, cases)
     data = await asyncio.to_thread(report_bytes, content, fmt, runtime.tz)
     name = f"企业服务指数报告-{kpi.period.label}.{fmt}"
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPES[fmt], "Cache-Control": "no-store",

@@ -151,6 +151,9 @@ COMMAND_HELP = {
     "统计": "统计 [本月|上月|本季度|2026-11]：办理和评价统计，不写期间即本月",
     "指数": "指数 [本季度|2026Q4]：企业服务指数与红黑榜（附完整报告下载链接），不写期间即本季度",
     "报告": "报告 [本季度|本月|2026Q4]：完整报告（含图表和明细）的下载链接，例如：报告 2026Q4",
+    "判例": ("判例：最近的典型服务判例；判例 关键词：查找判例，例如：判例 变压器；"
+           "判例 编号 做法：把已闭环的诉求列为判例（调度员、领导）"),
+    "典型": "典型 [2026Q4]：该季度的正反面典型候选（不写即上一季度）；典型 发布 [2026Q4] 编号…：领导审核发布",
     "核验": "核验：待核验的企业身份申请；核验 编号 通过|拒绝 理由（企业用户须是已核验的本企业人员）",
 }
 ROLE = {"handler": "承办人", "dispatcher": "调度员", "leader": "领导", "admin": "管理员"}
@@ -967,3 +970,50 @@ def improvement_facts(source: str, period: str | None, facts: dict, appeals: lis
                            if code in IMPROVEMENT_REASON)
         return f"{period or ''} {reasons}".strip()
     return "、".join(appeals)
+
+# ==== issue 17 §3 §6: 典型服务判例, the quarter's published cases, reports that arrive by themselves ====
+CASE_MARKED = ("已将 {number} 列为典型服务判例（{category}；{units}；用时 {workdays}；企业评价 {rating}）。\n"
+               "做法：{method}\n承办单位今后交办相近诉求时，会在交办通知中看到它。")
+CASE_LIST_HEAD = "【典型服务判例】共列出 {count} 个（最近列入的在前）："
+CASE_SEARCH_HEAD = "【典型服务判例】与「{query}」相关的 {count} 个："
+CASE_LINE = "{number}（{category}；{units}；用时 {workdays}；{rating}）\n做法：{method}"
+CASE_WHY = "　相近之处：{why}"
+CASE_NONE = "判例库里还没有判例。调度员或领导发送「判例 编号 做法」，即可把办得好的已闭环诉求列为判例。"
+CASE_SEARCH_NONE = "没有找到与「{query}」相关的判例。换个说法再试，或发送「判例」查看最近的判例。"
+CASE_TAIL = "发送「判例 关键词」查找，例如：判例 变压器。"
+CASE_WORKDAYS = "{days} 个工作日"
+CASE_WORKDAYS_SAME_DAY = "不足 1 个工作日"
+CASE_NOT_RATED = "未评价"
+CASE_OFFER_HEAD = "可参考的典型判例："
+CASE_OFFER_LINE = "· {number}（{category}）做法：{method}\n　相近：{why}"
+CASE_SAME_CATEGORY = "同属「{category}」"
+CASE_SHARED_WORDS = "都提到「{words}」"
+ERRORS.update({
+    "case_mark_roles": "只有服务中心调度员和领导可以把诉求列为典型服务判例。",
+    "case_staff_only": "判例库仅供工作人员查阅。",
+    "case_method_short": ("请写明做法（至少 {min} 个字），例如：判例 QH20261125-0007 "
+                          "供电所与企业现场踏勘，三天内完成增容。"),
+    "case_method_long": "做法请控制在 {max} 字以内。",
+    "case_not_closed": "诉求 {number} 当前状态为「{status_label}」，还未闭环：企业评价或差评整改完成后，才能列为判例。",
+    "showcase_quarter": "典型案例按季度评选，请写季度，如 2026Q4、本季度；「{text}」不是季度。",
+    "showcase_leader_only": "典型案例的发布须由领导审核。",
+    "showcase_numbers_missing": "请写出要发布的编号，例如：典型 发布 QH20261125-0007；发送「典型」查看候选。",
+    "showcase_not_candidate": "{numbers} 不是 {period} 的典型候选，发送「典型 {period}」查看候选。",
+})
+SHOWCASE_HEAD = "【{period} 正反面典型候选】（只取本季度办结并评价、或本季度核实有效的差评）"
+SHOWCASE_POSITIVE = "正面典型："
+SHOWCASE_NEGATIVE = "反面典型："
+SHOWCASE_POSITIVE_LINE = "{number}（{unit}，{category}）非常满意：“{comment}”{state}"
+SHOWCASE_NEGATIVE_LINE = "{number}（{unit}）{tags}；核实意见：{note}{state}"
+SHOWCASE_NONE = "无"
+SHOWCASE_PUBLISHED = "　【已发布：{by} {at}】"
+SHOWCASE_TAIL = "领导发送「典型 发布 {period} 编号…」审核发布（可一次写多个编号）。"
+SHOWCASE_DONE = "已发布 {period} 典型案例 {count} 个：{numbers}。发布记录（审核人 {by}、时间 {at}）写入报告。"
+SHOWCASE_ALREADY = "{numbers} 已经发布过，未重复记录。"
+REPORT_AUTO = (
+    "【{kind}企业服务指数报告 {label}】已生成：受理 {received} 件，办结 {resolved} 件，指数 {index}。\n"
+    "完整报告（指标、图表、红黑榜、典型案例和明细）：{name}，请点击下方链接下载；链接 {until} 前有效，仅供本人使用，"
+    "过期后发送「报告 {label}」即可重新获取。"
+)
+REPORT_AUTO_KIND = {"month": "月度", "quarter": "季度"}
+REPORT_AUTO_SHOWCASE = "{label} 正反面典型候选待您审核发布，发送「典型 {label}」查看。"

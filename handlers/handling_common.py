@@ -12,7 +12,7 @@ from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
 from bot.messages import Choice
 from bot.services import appeals as svc
-from bot.services import directory
+from bot.services import cases, directory
 from bot.services.dispatch import Dispatched
 from bot.services.handling import open_holdings
 from bot.services.units import AmbiguousUnit
@@ -117,6 +117,23 @@ def short(text: str, n: int = 80) -> str:
     return text[:n] + ("…" if len(text) > n else "")
 
 
+def case_why(m: cases.CaseMatch) -> str:
+    """Why a typical case was found: the same category, the words both texts use."""
+    why = [texts.CASE_SAME_CATEGORY.format(category=m.case.category)] if m.same_category else []
+    why += [texts.CASE_SHARED_WORDS.format(words="、".join(m.shared))] if m.shared else []
+    return "，".join(why)
+
+
+def case_offer(matches: list[cases.CaseMatch]) -> str:
+    """The short block under a new assignment: up to three typical cases, their methods and why each is alike."""
+    if not matches:
+        return ""
+    lines = [texts.CASE_OFFER_HEAD] + [
+        texts.CASE_OFFER_LINE.format(number=m.case.appeal_number, category=m.case.category,
+                                     method=short(m.case.method, 60), why=case_why(m)) for m in matches]
+    return "\n" + "\n".join(lines)
+
+
 async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str = texts.ENT_DISPATCHED) -> None:
     """Tell the lead unit, the co-units and the enterprise who handles the appeal and by when."""
     a = result.appeal
@@ -125,10 +142,12 @@ async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str
     due, mark = due_text(turn, result.due.at), gap(result.due.calendar_gap)
     spells = await open_holdings(turn.uow, a)
     lead_spell = next(h for h in spells if h.role == "lead")
+    offered = case_offer(await cases.offered_for(turn.uow, turn.rt, a))  # 规范 8.2: judged cases reach handlers
     await tell_unit(turn, result.lead.id, texts.STAFF_NEW_TASK.format(
         number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
         type=a.type.value, text_short=short(a.text), lead=result.lead.name, co=co,
-        signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark), a.number, accept_choice(a.number))
+        signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark) + offered, a.number,
+        accept_choice(a.number))
     for spell in spells:
         if spell.role == "co" and spell.started_at == turn.now:
             await tell_unit(turn, spell.unit_id, texts.STAFF_CO_TASK.format(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot import texts
 from bot.messages import Choice
 from bot.services import digests as svc
+from bot.services.auto_reports import AutoReport
 from bot.services.evaluation_clocks import OverdueNotice
 from bot.services.scheduling import SweepContext
 from handlers.handling_common import rating_choices
@@ -61,7 +62,14 @@ class ChatNotices:
         return overdue_notice(replace(notice, due_at=notice.due_at.astimezone(self.tz)), unit_names)
 
     def digest(self, kind: str, data: Any) -> str:
-        return {"leader": self.leader, "todo": self.todo, "pool": self.pool}[kind](data)
+        return {"leader": self.leader, "todo": self.todo, "pool": self.pool, "report": self.report}[kind](data)
+
+    def report(self, r: AutoReport) -> str:
+        """A report that arrived by itself: the figures, the link's file and how long it works."""
+        index = texts.NO_DATA if r.index is None else f"{r.index:.1f}"
+        text = texts.REPORT_AUTO.format(kind=texts.REPORT_AUTO_KIND[r.kind], label=r.label, received=r.received,
+                                        resolved=r.resolved, index=index, name=r.name, until=fmt_time(r.until, self.tz))
+        return text + ("\n" + texts.REPORT_AUTO_SHOWCASE.format(label=r.label) if r.showcase else "")
 
     def leader(self, d: svc.LeaderDigest) -> str:
         names = d.unit_names

@@ -14,6 +14,7 @@ from bot.messages import Choice, OutboundMessage
 from bot.services import typos
 from handlers import (
     binding,
+    cases_cmds,
     dispatcher_cmds,
     enterprise,
     entry,
@@ -36,7 +37,7 @@ def build() -> CommandRegistry:
     """Every command and step, in the order a message is matched against them; called once at start-up."""
     reg = CommandRegistry()
     for module in (enterprise, binding, handler_cmds, dispatcher_cmds, leader_cmds, entry, evaluation_cmds,
-                   kpi_cmds, notices, membership_cmds, improvement_cmds):
+                   kpi_cmds, notices, membership_cmds, improvement_cmds, cases_cmds):
         module.register(reg)
     return reg
 

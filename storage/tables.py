@@ -501,3 +501,35 @@ improvement_entries = Table(
     Index("ix_improvement_entries_item", "item_id", "id"),
     Index("ix_improvement_entries_at", "at"),
 )
+
+# ---- the improvement loop: typical cases and published quarterly cases (issue 17 §3 §6, migration 0020) ----
+
+# 典型服务判例: a closed appeal a dispatcher or leader marked with its method. What it was about
+# (text, category, units, working days taken, rating) is copied at marking, so the case reads the
+# same after the appeal is anonymised, reclassified or rated again.
+typical_cases = Table(
+    "typical_cases", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("appeal_number", String(32), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("units", JSON, nullable=False),  # unit ids, the lead unit first
+    Column("workdays", Integer),  # working days from submission to 办结
+    Column("rating", Integer),  # the enterprise's valid rating (5 … 1), None: not rated
+    Column("method", Text, nullable=False),  # 做法: how it was solved, in the marker's words
+    Column("marked_by", String(64), nullable=False),
+    ts("marked_at", nullable=False),
+    Index("uq_typical_cases_appeal", "appeal_id", unique=True),
+    Index("ix_typical_cases_marked", "marked_at"),
+)
+
+# A quarter's positive or negative case a leader approved for publication (通报曝光), with who and when.
+published_cases = Table(
+    "published_cases", metadata,
+    Column("period", String(16), primary_key=True),  # 2026Q4
+    Column("appeal_number", String(32), primary_key=True),
+    Column("kind", String(8), nullable=False),  # positive, negative
+    Column("approved_by", String(64), nullable=False),
+    ts("approved_at", nullable=False),
+)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.services.ports import StorageInterrupted
 from storage.api_repository import SqlApiRepository
+from storage.case_repository import SqlCaseRepository
 from storage.engine import DirectConnection, OwnedSqlite, PgDriver, is_sqlite
 from storage.evaluation_repository import SqlEvaluationRepository
 from storage.handling_repository import SqlHandlingRepository
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
     tags = _Repository(SqlTagCorrections)
     api = _Repository(SqlApiRepository)
     improvement = _Repository(SqlImprovementRepository)
+    cases = _Repository(SqlCaseRepository)
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

@@ -1,4 +1,4 @@
-"""`qihu staff`, `outbox`, `import`, `report` and `demo --seed-pool`: commands on the stored data."""
+"""`qihu staff`, `outbox`, `import`, `report`, `cases export` and `demo --seed-pool`: commands on the stored data."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from bot.config import Settings
 from bot.demo_pool import DemoClock, seed_pool
 from bot.domain.errors import DomainError
 from bot.services.binding import MAX_CODE_HOURS, issue_bind_code
+from bot.services.cases import export_rows, report_with_cases
 from bot.services.delivery import list_outbox, retry_outbox
+from bot.services.directory import unit_names
 from bot.services.evaluation import import_third_party, third_party_missing_columns
 from bot.services.intake import import_hotline, missing_columns
-from bot.services.kpi import parse_period, report_for
+from bot.services.kpi import parse_period
 from handlers.render import refusal
 
 
@@ -130,11 +132,11 @@ def cmd_report(args: argparse.Namespace) -> None:
     async def work(app: App):  # type: ignore[no-untyped-def]
         async with app.runtime.uow() as uow:
             try:
-                kpi = await report_for(uow, app.runtime, None, args.period)
+                kpi, cases = await report_with_cases(uow, app.runtime, args.period)
             except DomainError as err:
                 raise SystemExit(refusal(err)) from None
         sources = {k.value: v for k, v in texts.SOURCE.items()}
-        return build(kpi, settings.evaluation.ranking_min_sample, sources), app.runtime.tz
+        return build(kpi, settings.evaluation.ranking_min_sample, sources, cases), app.runtime.tz
 
     started = time.monotonic()
     content, tz = asyncio.run(with_app(settings, work, senders={}))
@@ -160,6 +162,21 @@ def cmd_report(args: argparse.Namespace) -> None:
           f"用时 {time.monotonic() - started:.1f} 秒")
     for path in written:
         print(f"已生成 {path}")
+
+
+def cmd_cases_export(args: argparse.Namespace) -> None:
+    """qihu cases export --out F.xlsx: the whole typical-case library (规范 8.2 典型服务判例)."""
+    from bot.reports.workbook import write_cases
+    settings = settings_from(args)
+
+    async def work(app: App):  # type: ignore[no-untyped-def]
+        async with app.runtime.uow() as uow:
+            return await export_rows(uow), await unit_names(uow), app.runtime.tz
+
+    cases, names, tz = asyncio.run(with_app(settings, work, senders={}))
+    staff = {s.id: s.name for s in settings.staff}
+    path = write_cases(cases, names, staff, Path(args.out), tz)
+    print(f"已导出典型服务判例 {len(cases)} 个：{path}")
 
 
 def cmd_demo_pool(settings: Settings, args: argparse.Namespace) -> None:
@@ -188,6 +205,11 @@ def register(sub: Any) -> None:  # argparse's subparsers action (its class is pr
     report.add_argument("--format", default="html", help="md、html、xlsx，可用逗号组合（默认 html）")
     report.add_argument("--out", default=".", help="输出目录")
     report.set_defaults(fn=cmd_report)
+    cases = sub.add_parser("cases", help="典型服务判例")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
+    export = cases_sub.add_parser("export", help="把判例库导出为 XLSX")
+    export.add_argument("--out", default="典型服务判例.xlsx", help="输出文件（默认 典型服务判例.xlsx）")
+    export.set_defaults(fn=cmd_cases_export)
     staff = sub.add_parser("staff", help="人员管理")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     bind_code = staff_sub.add_parser("bind-code", help="为人员生成一次性绑定码（在聊天中发送「绑定 绑定码」）")

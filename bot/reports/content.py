@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot import texts
+from bot.services import cases as case_library
+from bot.services.cases import ReportCases
 from bot.services.improvement import report_candidates, threshold_findings, weak_spots
 from bot.services.kpi import UNASSIGNED, Figures, KpiReport, Ratio, ranking
 
@@ -65,6 +67,7 @@ class ReportContent:
     # weak spots this period's index finds (规范 8.1: 依托指数评价分析对薄弱环节优化改进)
     tracked: list[dict] = field(default_factory=list)
     weak_spots: list[str] = field(default_factory=list)
+    cases: ReportCases = field(default_factory=ReportCases)  # 判例 marked in the period, published cases
 
 
 def _reason(code: str, value: float) -> str:
@@ -91,13 +94,12 @@ def indicator_table(k: KpiReport) -> list[IndicatorLine]:
     return lines
 
 
-def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None = None) -> ReportContent:
+def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None = None,
+          cases: ReportCases | None = None) -> ReportContent:
     t = k.total
     ranked = ranking(k, min_sample)
     red, black = ranked[:3], list(reversed(ranked[-3:])) if len(ranked) > 3 else []
-    ratings = k.rows.get("ratings", [])
-    positive = [r for r in ratings if not r["excluded"] and r["rating"] == 5 and r["comment"]][:5]
-    negative = [r for r in k.rows.get("bad_reviews", []) if r["verdict"] == "有效"][:5]
+    positive, negative = case_library.candidates(k)
     received = k.rows.get("received", [])
     candidates = [(c.category, c.count, c.share, [f"重复投诉 {c.repeats} 件"] if c.repeats else [])
                   for c in report_candidates(k)]
@@ -130,7 +132,7 @@ def build(k: KpiReport, min_sample: int, names_of_sources: dict[str, str] | None
     return ReportContent(k, f"企业服务指数评价报告（{k.period.label}）", indicator_table(k), red, black, ranked,
                          positive, negative, candidates, reform, checks, conclusions,
                          [(names_of_sources.get(s, s) if names_of_sources else s, n) for s, n in sources.most_common()],
-                         k.rows.get("improvement", []), weak)
+                         k.rows.get("improvement", []), weak, cases or ReportCases())
 
 
 def unit_rows(k: KpiReport) -> list[Figures]:

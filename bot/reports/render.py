@@ -53,6 +53,30 @@ def rectify_state(r: dict, now: datetime) -> str:
     return "整改中（未到期）"
 
 
+def publication(c: ReportContent, number: str, tz: ZoneInfo) -> str:
+    """A quarter's case: published (who approved it, when) or awaiting the leader (规范 8.1 通报曝光)."""
+    if c.kpi.period.kind != "quarter":
+        return ""
+    p = c.cases.published.get(number)
+    if p is None:
+        return "（待领导审核发布）"
+    return f"（已发布：{c.cases.approvers.get(p.approved_by, p.approved_by)} {_d(p.approved_at, tz)} 审核）"
+
+
+def case_lines(c: ReportContent, tz: ZoneInfo) -> list[str]:
+    """The typical cases marked in the period, with what they keep (规范 8.2 典型服务判例)."""
+    names = c.kpi.unit_names
+    out = []
+    for case in c.cases.marked:
+        units = "、".join(names.get(u, u) for u in case.units) or "—"
+        days = ("—" if case.workdays is None else texts.CASE_WORKDAYS.format(days=case.workdays) if case.workdays
+                else texts.CASE_WORKDAYS_SAME_DAY)
+        rating = texts.RATING_LEVEL_LABELS.get(case.rating or 0, texts.CASE_NOT_RATED)
+        out.append(f"{case.appeal_number}（{case.category}；{units}；用时 {days}；企业评价 {rating}；"
+                   f"{_d(case.marked_at, tz)} 列入）做法：{case.method}")
+    return out
+
+
 def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list[list[str]], str]]:
     """(heading, rows or paragraphs, kind) in report order; kind is 'p' (paragraphs) or 'table'."""
     t = c.kpi.total
@@ -77,10 +101,11 @@ def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list
              for i, f in enumerate(c.black, start=1)]
     head = ["名次", "单位", "指数", "满意率", "按时办结率"]
     pos = [f"{r['number']}（{r['unit']}，{r['category']}）：非常满意，标签 {r['tags'] or '无'}；"
-           f"企业评价：“{r['comment']}”"
+           f"企业评价：“{r['comment']}”{publication(c, r['number'], tz)}"
            for r in c.positive_cases] or ["本期无符合条件的正面典型。"]
     neg = [f"{r['number']}（{r['unit']}）：{r['tags'] or '无标签'}；核实意见：{r['verdict_note']}；"
            f"整改期限 {_d(r['rectify_due_at'], tz)}，{rectify_state(r, c.kpi.generated_at)}"
+           f"{publication(c, r['number'], tz)}"
            for r in c.negative_cases] or ["本期无核实有效的差评。"]
     cands = [["类别", "件数", "占比", "说明"]] + [[cat, str(n), f"{share}%", "；".join(ex) or "—"]
                                              for cat, n, share, ex in c.candidates]
@@ -96,8 +121,9 @@ def sections(c: ReportContent, tz: ZoneInfo) -> list[tuple[str, list[str] | list
          "table" if black else "p"),
         ("九、正面典型案例", pos, "p"),
         ("十、反面典型案例", neg, "p"),
+        ("十一、典型服务判例（本期列入）", case_lines(c, tz) or ["本期没有新列入的判例。"], "p"),
         *tracked_sections(c, tz, cands),
-        ("十七、结论与改进措施", c.conclusions or ["本期数据不足，暂不作结论。"], "p"),
+        ("十八、结论与改进措施", c.conclusions or ["本期数据不足，暂不作结论。"], "p"),
     ]
 
 
@@ -133,13 +159,13 @@ def tracked_sections(c: ReportContent, tz: ZoneInfo, cands: list[list[str]]
         return (rows_, "table") if len(rows_) > 1 else ([empty], "p")
 
     return [
-        ("十一、为企办实事清单", *table_or(shishi, "本期没有为企办实事项目。")),
-        ("十二、为企办实事候选（企业反映最多的问题）", cands, "table"),
-        ("十三、改革任务清单", *table_or(reform, "本期没有改革任务。")),
-        ("十四、改革任务候选（指标未达标的类别）",
+        ("十二、为企办实事清单", *table_or(shishi, "本期没有为企办实事项目。")),
+        ("十三、为企办实事候选（企业反映最多的问题）", cands, "table"),
+        ("十四、改革任务清单", *table_or(reform, "本期没有改革任务。")),
+        ("十五、改革任务候选（指标未达标的类别）",
          c.reform_tasks or ["本期各类别指标均达标，无新增改革任务候选。"], "p"),
-        ("十五、薄弱环节跟进（上期发现的薄弱环节及整改情况）", *table_or(follow, "本期没有薄弱环节跟进事项。")),
-        ("十六、本期发现的薄弱环节（下期跟进）", c.weak_spots or ["本期各单位指标均达标，未发现薄弱环节。"], "p"),
+        ("十六、薄弱环节跟进（上期发现的薄弱环节及整改情况）", *table_or(follow, "本期没有薄弱环节跟进事项。")),
+        ("十七、本期发现的薄弱环节（下期跟进）", c.weak_spots or ["本期各单位指标均达标，未发现薄弱环节。"], "p"),
     ]
 
 

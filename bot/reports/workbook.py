@@ -13,6 +13,7 @@ from bot import texts
 from bot.escaping import xlsx_cell
 from bot.reports.content import ReportContent
 from bot.services.kpi import Figures
+from bot.services.ports import TypicalCase
 
 FIG_HEAD = ["分组", "受理", "办结", "按时办结(分子)", "按时办结(分母)", "按时办结率", "已解决", "有效评价",
             "解决率", "满意(分子)", "满意率", "满意率(严格)", "未评价(分子)", "未评价(分母)", "未评价率",
@@ -113,6 +114,36 @@ def write(c: ReportContent, path: Path, tz: ZoneInfo) -> Path:
         sheet.append([HEADERS.get(col, col) for col in cols])
         for row in k.rows.get(key, []):
             sheet.append([_cell(_label(col, row.get(col)), tz) for col in cols])
+    _case_sheet(wb.create_sheet("典型服务判例"), c.cases.marked, k.unit_names, tz)
+    return _save(wb, path)
+
+
+CASE_HEAD = ["编号", "类别", "承办单位", "用时（工作日）", "企业评价", "诉求内容", "做法", "列入人", "列入时间"]
+
+
+def _case_sheet(sheet, cases: list[TypicalCase], names: dict[str, str], tz: ZoneInfo,  # type: ignore[no-untyped-def]
+                staff: dict[str, str] | None = None) -> None:
+    """One row per typical case; every text a person wrote goes through xlsx_cell."""
+    sheet.append(CASE_HEAD)
+    for case in cases:
+        units = "、".join(names.get(u, u) for u in case.units)
+        rating = texts.RATING_LEVEL_LABELS.get(case.rating or 0, texts.CASE_NOT_RATED)
+        marked_by = (staff or {}).get(case.marked_by, case.marked_by)
+        sheet.append([_cell(v, tz) for v in (case.appeal_number, case.category, units, case.workdays, rating,
+                                              case.text, case.method, marked_by, case.marked_at)])
+
+
+def write_cases(cases: list[TypicalCase], names: dict[str, str], staff: dict[str, str], path: Path,
+                tz: ZoneInfo) -> Path:
+    """`qihu cases export`: the whole library as one sheet."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "典型服务判例"
+    _case_sheet(ws, cases, names, tz, staff)
+    return _save(wb, path)
+
+
+def _save(wb: Workbook, path: Path) -> Path:
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 
 from bot.domain.appeal import AppealType, Difficulty, Level
 from bot.services.schedule_policy import SchedulePolicy
@@ -84,6 +85,17 @@ class ImprovementPolicy:
 
 
 @dataclass(frozen=True)
+class ReportPolicy:
+    """[reports]: monthly and quarterly reports delivered to leaders by themselves (issue 17 §6)."""
+
+    monthly: bool = True
+    quarterly: bool = True
+    deliver_at: time = time(9, 0)
+    recipients: tuple[str, ...] = ()  # staff ids; empty = every leader
+    catch_up_workdays: int = 3
+
+
+@dataclass(frozen=True)
 class Policy:
     number_prefix: str = "QH"
     timezone: str = "Asia/Shanghai"
@@ -98,3 +110,4 @@ class Policy:
     evaluation: EvaluationPolicy = field(default_factory=EvaluationPolicy)
     schedule: SchedulePolicy = field(default_factory=SchedulePolicy)  # issue 5: [scheduler]
     improvement: ImprovementPolicy = field(default_factory=ImprovementPolicy)  # issue 17: [improvement]
+    reports: ReportPolicy = field(default_factory=ReportPolicy)  # issue 17 §6: [reports]

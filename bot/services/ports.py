@@ -486,6 +486,46 @@ class StorageUnreachable(Exception):
     the message may be kept (bot.spool) and run again once the database is back."""
 
 
+@dataclass
+class TypicalCase:
+    """典型服务判例: a closed appeal and the method that solved it, as it stood when it was marked."""
+
+    appeal_id: int
+    appeal_number: str
+    category: str
+    text: str
+    units: list[str]  # unit ids, the lead unit first
+    workdays: int | None
+    rating: int | None
+    method: str
+    marked_by: str
+    marked_at: datetime
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class PublishedCase:
+    """A quarter's positive or negative case a leader approved for publication."""
+
+    period: str
+    appeal_number: str
+    kind: str  # positive, negative
+    approved_by: str
+    approved_at: datetime
+
+
+class CaseRepository(Protocol):
+    """The typical-case library and the published quarterly cases (issue 17 §3, §6)."""
+
+    async def put(self, case: TypicalCase) -> TypicalCase: ...
+    async def get(self, appeal_number: str) -> TypicalCase | None: ...
+    async def recent(self, limit: int) -> list[TypicalCase]: ...
+    async def all(self, *, since: datetime | None = None, until: datetime | None = None) -> list[TypicalCase]: ...
+    async def publish(self, cases: Sequence[PublishedCase]) -> int: ...
+    async def published(self, period: str) -> list[PublishedCase]: ...
+    async def staff_keys(self, role: str) -> list[tuple[str, ConversationKey]]: ...
+
+
 class StorageInterrupted(Exception):
     """The database connection was lost mid-transaction (a database restart, a dropped socket):
     nothing of the transaction was stored, and running it again on a new connection is safe."""
@@ -508,6 +548,7 @@ class UnitOfWork(Protocol):
     tags: TagCorrectionRepository
     api: ApiRepository
     improvement: ImprovementRepository
+    cases: CaseRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

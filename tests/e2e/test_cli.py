@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,3 +57,13 @@ def test_console_chat_as_enterprise_and_as_staff(tmp_path):
     assert staff.returncode == 0 and "调度员" in staff.stdout
     nobody = qihu("chat", "--staff", "nobody", cwd=tmp_path, env=env, stdin="")
     assert nobody.returncode != 0 and "没有编号为 nobody 的在职人员" in nobody.stderr
+
+
+def test_cases_export_writes_the_library_even_when_empty(tmp_path):
+    assert qihu("init", cwd=tmp_path).returncode == 0
+    result = qihu("cases", "export", "--out", "判例.xlsx", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "已导出典型服务判例 0 个" in result.stdout
+    rows = list(load_workbook(tmp_path / "判例.xlsx")["典型服务判例"].iter_rows(values_only=True))
+    assert rows == [("编号", "类别", "承办单位", "用时（工作日）", "企业评价", "诉求内容", "做法", "列入人",
+                     "列入时间")]

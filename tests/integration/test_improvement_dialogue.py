@@ -171,7 +171,7 @@ async def test_unsolvable_at_resolution_becomes_a_reform_task_with_reminders_and
     assert "改革 1 已完成" in await p["zhao"].say("改革 完成 1 出台《用电增容联审办法》，固化为服务事项")
     assert (await run_sweeps(app.sweeps, ["improvement_due"])).sent == {"improvement_due": 0}
     md = await report_markdown(app, "2026Q4")
-    assert "## 十三、改革任务清单" in md and "办结时标记“现行机制无法解决”" in md
+    assert "## 十四、改革任务清单" in md and "办结时标记“现行机制无法解决”" in md
     assert "完成：出台《用电增容联审办法》，固化为服务事项" in md
 
 
@@ -205,11 +205,11 @@ async def test_weak_spots_of_last_month_become_follow_ups_shown_in_this_months_r
         assert "已记录跟进 1 的进展" in await p["li"].say("跟进 进展 1 已对全部线路做电压巡检，更换两台调压器")
         assert (await p["wang"].say("跟进")).count("跟进 1") == 1  # listing again collects nothing twice
         md = await report_markdown(app, "2026-11")
-        assert "## 十五、薄弱环节跟进" in md
+        assert "## 十六、薄弱环节跟进" in md
         assert "| 跟进 1 | 国网示范县供电公司 | 2026-10 | 办理中 | 国网示范县供电公司 | 2026-12-23 |" in md
         assert "已对全部线路做电压巡检" in md
         october = await report_markdown(app, "2026-10")
-        assert "## 十六、本期发现的薄弱环节（下期跟进）" in october and "国网示范县供电公司：满意率 0.0%" in october
+        assert "## 十七、本期发现的薄弱环节（下期跟进）" in october and "国网示范县供电公司：满意率 0.0%" in october
     finally:
         await app.close()
 

@@ -23,7 +23,7 @@ LABELS = [
     ("【待分派超时】", "dispatch"), ("【未签收】", "signoff"), ("【即将到期】", "near_due"), ("【已超期】", "overdue"),
     ("【超期告警】", "leader"), ("【每日简报】", "digest_leader"), ("【今日待办】", "digest_todo"),
     ("【问题池】", "digest_pool"), ("尚未评价", "rating_reminder"),
-    ("评价期已结束", "rating_expired"),
+    ("评价期已结束", "rating_expired"), ("企业服务指数报告", "report_auto"),
 ]
 
 
@@ -82,6 +82,9 @@ def expected(a: str, b: str, c: str) -> set[tuple[date, str, str, str]]:
         (day("10-09"), "staff:li", "signoff", b),  # B: sign-off due by the end of 10-08
         (day("10-09"), "staff:chen", "signoff", b),
         (day("10-12"), "staff:wang", "leader", b),  # overdue 2 working days (10-10, 10-12)
+        # The first working day after September and Q3 ended: both reports, to the leader (issue 17 §6).
+        (day("10-08"), "staff:wang", "report_auto", "2026-09"),
+        (day("10-08"), "staff:wang", "report_auto", "2026Q3"),
     }
     for d in (day("10-10"), day("10-12"), day("10-13")):  # overdue each working day, 10-11 Sunday held
         out |= {(d, "staff:li", "overdue", b), (d, "staff:chen", "overdue", b)}
@@ -93,7 +96,7 @@ def expected(a: str, b: str, c: str) -> set[tuple[date, str, str, str]]:
 
 def observed(rows, a: str, b: str, c: str) -> list[tuple[date, str, str, str]]:  # type: ignore[no-untyped-def]
     def which(text: str) -> str:
-        return next((n for n in (a, b, c) if n in text.split("\n")[0]), "")
+        return next((n for n in (a, b, c, "2026-09", "2026Q3") if n in text.split("\n")[0]), "")
     return [(at.date(), who, kind, "" if kind.startswith("digest") else which(body["text"]))
             for at, who, kind, body in rows]
 

@@ -123,3 +123,10 @@ def test_postgres_floor_benchmark_runs(scratch_postgres: str) -> None:
     report = run("benchmarks.pg_floor", "--seconds", "1", "--concurrency", "4", "--postgres", scratch_postgres)
     for handler in ("insert", "two", "turn"):
         assert report[handler]["requests"] > 0 and report[handler]["non_2xx"] == 0, handler
+
+
+@needs_data
+def test_cases_benchmark_runs() -> None:
+    report = run("benchmarks.cases_bench", "--sizes", "20", "--queries", "5")
+    [row] = report["by_size"]
+    assert row["library"] == 20 and row["queries"] == 5 and row["ms_per_assignment_warm"] > 0

@@ -78,3 +78,14 @@ def test_syntax_error_is_reported(tmp_path):
     path.write_text("[server\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="无法解析"):
         load_settings(path)
+
+
+def test_report_recipients_must_be_leaders_or_dispatchers(monkeypatch):
+    monkeypatch.setenv("QIHU_REPORTS__RECIPIENTS", '["wang-leader", "li-gdgs"]')
+    with pytest.raises(ConfigError, match=r"reports\.recipients 中的 'li-gdgs' 不是已配置的领导或调度员"):
+        load_settings(EXAMPLE_CONFIG)
+    monkeypatch.setenv("QIHU_REPORTS__RECIPIENTS", '["wang-leader", "chen-dispatch"]')
+    assert load_settings(EXAMPLE_CONFIG).reports.recipients == ["wang-leader", "chen-dispatch"]
+    monkeypatch.setenv("QIHU_REPORTS__DELIVER_AT", "9点")
+    with pytest.raises(ConfigError, match=r"配置项 reports\.deliver_at 有误"):
+        load_settings(EXAMPLE_CONFIG)

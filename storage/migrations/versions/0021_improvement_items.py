@@ -1,14 +1,14 @@
 """tracked improvement items: 为企办实事, 改革任务, 薄弱环节跟进 with votes and progress (issue 17 §4–§6)
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
