@@ -54,6 +54,17 @@ def validate_contact(policy: Policy, raw: str) -> str:
     return answers.person_name(raw, policy.contact_max_chars)
 
 
+def checked_text(raw: str, code: str, rt: Runtime, minimum: int = 2) -> str:
+    """A staff member's free text (explanation, reason, opinion): refused with `code` when shorter than
+    `minimum`, and with text_long past the policy's limit."""
+    text = raw.strip()
+    if len(text) < minimum:
+        raise InvalidInput(code)
+    if len(text) > rt.policy.text_max_chars:
+        raise InvalidInput("text_long", max=rt.policy.text_max_chars, length=len(text))
+    return text
+
+
 def validate_text(policy: Policy, raw: str) -> str:
     text = raw.strip()
     if len(text) < policy.text_min_chars:

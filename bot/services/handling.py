@@ -12,22 +12,13 @@ from bot.services.access import (
     require_centre_dispatcher,
     require_role,
 )
-from bot.services.appeals import actor_of, load_appeal_for
+from bot.services.appeals import actor_of, checked_text, load_appeal_for
 from bot.services.dispatch import end_spells
 from bot.services.improvement import mark_unsolvable
 from bot.services.ports import ExtensionRequest, Holding, Identity, OrgUnit, UnitOfWork
 from bot.services.runtime import Runtime
 
 OUTCOMES = ("已解决", "部分解决", "未解决")
-
-
-def _text(raw: str, code: str, rt: Runtime, minimum: int = 2) -> str:
-    text = raw.strip()
-    if len(text) < minimum:
-        raise InvalidInput(code)
-    if len(text) > rt.policy.text_max_chars:
-        raise InvalidInput("text_long", max=rt.policy.text_max_chars, length=len(text))
-    return text
 
 
 async def open_holdings(uow: UnitOfWork, appeal: Appeal) -> list[Holding]:
@@ -72,7 +63,7 @@ async def return_appeal(uow: UnitOfWork, rt: Runtime, identity: Identity, number
     """
     appeal, staff, spell = await held_appeal(uow, identity, number, lead_only=True)
     appeal.require(Action.RETURN)
-    reason = _text(reason, "return_reason", rt)
+    reason = checked_text(reason, "return_reason", rt)
     now = rt.now()
     if now > spell.signoff_due_at:
         raise Forbidden("return_too_late", number=appeal.number, days=rt.policy.time_limits.signoff)
@@ -87,7 +78,7 @@ async def progress(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
                    ) -> tuple[Appeal, Holding]:
     """进展: a note on the timeline. The lead must have signed off first; a co-unit reports to the lead."""
     appeal, staff, spell = await held_appeal(uow, identity, number)
-    text = _text(text, "progress_empty", rt)
+    text = checked_text(text, "progress_empty", rt)
     if spell.role == "lead" and appeal.status == Status.DISPATCHED:
         raise InvalidInput("accept_first", number=appeal.number)
     appeal.apply(Action.PROGRESS, actor=actor_of(identity, staff.name), now=rt.now(), note=text,
@@ -104,7 +95,7 @@ async def request_extension(uow: UnitOfWork, rt: Runtime, identity: Identity, nu
     limit = rt.policy.time_limits.extension_max
     if not 1 <= days <= limit:
         raise InvalidInput("extension_days", max=limit)
-    reason = _text(reason, "extension_reason", rt)
+    reason = checked_text(reason, "extension_reason", rt)
     now = rt.now()
     if appeal.due_at is None or now > appeal.due_at:
         raise Forbidden("extension_after_due", number=appeal.number)
@@ -135,11 +126,11 @@ async def resolve(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str,
     from a co-unit it is that unit's report to the lead, which ends its sub-task. `unsolvable`: the
     reason the lead unit gives for 现行机制无法解决, which makes the problem a reform candidate."""
     appeal, staff, spell = await held_appeal(uow, identity, number)
-    text = _text(text, "resolve_text", rt, minimum=4)
+    text = checked_text(text, "resolve_text", rt, minimum=4)
     if unsolvable is not None:
         if spell.role == "co":
             raise Forbidden("unsolvable_lead_only", number=appeal.number)
-        unsolvable = _text(unsolvable, "unsolvable_reason", rt, minimum=4)
+        unsolvable = checked_text(unsolvable, "unsolvable_reason", rt, minimum=4)
     now = rt.now()
     actor = actor_of(identity, staff.name)
     if spell.role == "co":
@@ -188,7 +179,7 @@ async def request_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, n
     decides, the unit keeps the appeal and its deadline."""
     appeal, staff, _ = await held_appeal(uow, identity, number, lead_only=True)
     appeal.require(Action.ESCALATE_REQUEST)
-    reason = _text(reason, "escalate_reason", rt)
+    reason = checked_text(reason, "escalate_reason", rt)
     await _city(uow, appeal)
     req = _pending(appeal)
     if req is not None and req["unit"] == staff.unit_id:  # a request left by a unit that no longer leads is stale
@@ -222,7 +213,7 @@ async def escalate(uow: UnitOfWork, rt: Runtime, identity: Identity, number: str
     """提级 by a dispatcher: the centre sends the appeal up to the city task force itself."""
     staff, appeal = await centre_dispatcher_and_appeal(uow, identity, number)
     appeal.require(Action.ESCALATE)
-    reason = _text(reason, "escalate_reason", rt)
+    reason = checked_text(reason, "escalate_reason", rt)
     return await _escalate(uow, rt, identity, staff.name, appeal, reason, requested=False)
 
 
@@ -266,7 +257,7 @@ async def decline_escalation(uow: UnitOfWork, rt: Runtime, identity: Identity, n
     req = _pending(appeal)
     if req is None:
         raise InvalidInput("no_escalation_request", number=appeal.number)
-    reason = _text(reason, "decline_reason", rt)
+    reason = checked_text(reason, "decline_reason", rt)
     _without_request(appeal)
     unit = str(req["unit"])
     if appeal.can(Action.ESCALATE_DECLINE):

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from bot.domain.errors import Forbidden, InvalidInput, NotFound
 from bot.services import kpi
 from bot.services.access import require_role
-from bot.services.appeals import NUMBER_PATTERN
+from bot.services.appeals import NUMBER_PATTERN, checked_text
 from bot.services.ports import Identity, ImprovementEntry, ImprovementItem, Staff, UnitOfWork
 from bot.services.reminders import slot_of
 from bot.services.runtime import Runtime
@@ -212,15 +212,6 @@ async def collect(uow: UnitOfWork, rt: Runtime, kind: str) -> int:
 
 # ---- 为企办实事: nomination, review, decision ----
 
-def _text(raw: str, code: str, rt: Runtime, minimum: int = 2) -> str:
-    text = raw.strip()
-    if len(text) < minimum:
-        raise InvalidInput(code)
-    if len(text) > rt.policy.text_max_chars:
-        raise InvalidInput("text_long", max=rt.policy.text_max_chars, length=len(text))
-    return text
-
-
 def _entry(item: ImprovementItem, kind: str, staff: Staff, now: datetime, text: str = "",
            vote: str | None = None) -> ImprovementEntry:
     assert item.id is not None
@@ -237,7 +228,7 @@ async def nominate(uow: UnitOfWork, rt: Runtime, identity: Identity, arg: str) -
         if item.state != "candidate":
             raise InvalidInput("improvement_state", kind=SHISHI, seq=item.seq, item_state=item.state, step="nominate")
         if rest.strip():
-            item.title = _text(" ".join(rest.split()), "improvement_title", rt, minimum=4)
+            item.title = checked_text(" ".join(rest.split()), "improvement_title", rt, minimum=4)
         item.state, item.proposed_by, item.proposed_by_name, item.updated_at = "reviewing", staff.id, staff.name, now
         item.proposed_at = now  # the review's clock starts now, not when the report found the candidate
         await uow.improvement.save(item)
@@ -246,7 +237,7 @@ async def nominate(uow: UnitOfWork, rt: Runtime, identity: Identity, arg: str) -
     numbers, words = [], arg.split()
     while words and NUMBER_PATTERN.fullmatch(words[0].upper()):
         numbers.append(words.pop(0).upper())
-    title = _text(" ".join(words), "improvement_title", rt, minimum=4)  # words, so one line
+    title = checked_text(" ".join(words), "improvement_title", rt, minimum=4)  # words, so one line
     found = await uow.appeals.get_many(numbers)
     missing = [n for n in numbers if n not in found]
     if missing:
@@ -310,7 +301,7 @@ async def decide(uow: UnitOfWork, rt: Runtime, identity: Identity, seq_text: str
                            missing=needed - len(votes), waiting=waiting)
     note = note.strip()
     if not confirm:
-        note = _text(note, "improvement_reject_reason", rt)
+        note = checked_text(note, "improvement_reject_reason", rt)
     now = rt.now()
     item.state = "approved" if confirm else "rejected"
     item.decided_by, item.decided_at, item.decision_note, item.updated_at = staff.id, now, note or None, now
@@ -423,7 +414,7 @@ async def progress(uow: UnitOfWork, rt: Runtime, identity: Identity, kind: str, 
     staff = require_carrier(identity, item)
     if item.state != "assigned":
         raise InvalidInput("improvement_state", kind=kind, seq=item.seq, item_state=item.state, step="progress")
-    text = _text(text, "improvement_progress_empty", rt)
+    text = checked_text(text, "improvement_progress_empty", rt)
     now = rt.now()
     item.updated_at = now
     await uow.improvement.save(item)
@@ -438,7 +429,7 @@ async def finish(uow: UnitOfWork, rt: Runtime, identity: Identity, kind: str, ar
     staff = require_carrier(identity, item)
     if item.state != "assigned":
         raise InvalidInput("improvement_state", kind=kind, seq=item.seq, item_state=item.state, step="finish")
-    text = _text(text, "improvement_closing_empty", rt, minimum=4)
+    text = checked_text(text, "improvement_closing_empty", rt, minimum=4)
     now = rt.now()
     item.state, item.closed_at, item.closing_note, item.updated_at = "done", now, text, now
     await uow.improvement.save(item)
