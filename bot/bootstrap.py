@@ -18,7 +18,7 @@ from bot.channels.webhook_channel import WebhookSender
 from bot.config import Settings
 from bot.delivery_process import DeliveryProcess
 from bot.domain.calendar import WorkCalendar
-from bot.messages import InboundMessage, Vouched
+from bot.messages import MAILBOX_CHANNELS, InboundMessage, Vouched
 from bot.pipeline import Pipeline
 from bot.services.binding import vouch
 from bot.services.delivery import ChannelSender, OutboxSender, RetryPolicy
@@ -34,6 +34,8 @@ from bot.services.sweeps import build as build_sweeps
 from bot.services.webhooks import CHANNEL as WEBHOOK
 from bot.services.webhooks import subscription
 from bot.spool import Spool
+from bot.staff_reach import directory_channel, link_configured
+from bot.staff_reach import run_forever as run_lookups
 from handlers.notices import ChatNotices
 from handlers.router import Router
 from handlers.router import build as build_commands
@@ -113,6 +115,7 @@ class App:
         async with self.runtime.uow() as uow:
             await sync_org(uow, units, staff)
             await uow.commit()
+        await link_configured(self)  # dingtalk_userid: reached from the first notice on
 
     async def link_demo_staff(self) -> None:
         """In demo mode every demo staff member has a web chat page identity from the start, so a task
@@ -168,6 +171,15 @@ class App:
     async def start_channels(self) -> None:
         for channel in self.channels:
             await channel.start()
+
+    def start_staff_lookups(self) -> asyncio.Task | None:
+        """Look staff up by mobile in the DingTalk / 浙政钉 directory now and whenever a retry is due."""
+        channel = directory_channel(self)
+        if channel is None:
+            return None
+        task = asyncio.create_task(run_lookups(self, channel, self.settings.channels.dingtalk.staff_lookup_seconds))
+        self.background.append(task)
+        return task
 
     def start_scheduler(self) -> SweepRunner:
         """Run the registered sweeps on APScheduler in this process (the [scheduler] enabled flag)."""
@@ -228,6 +240,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app.channels = build_channels(app)
     for channel in app.channels:
         outbox.senders.setdefault(channel.name, channel.sender)  # a sender passed in (tests) wins
+    if app.channels:  # who a notice can reach now: the senders, and the web chat's mailbox when it is on
+        mailbox = MAILBOX_CHANNELS if settings.webchat.enabled else frozenset()
+        runtime.reachable = frozenset(outbox.senders) | mailbox
+    lookups = directory_channel(app)
+    runtime.lookup_channel = lookups.name if lookups is not None else ""
     if settings.api.enabled:  # signed deliveries to other systems' webhooks, through the same outbox
         app.webhooks = WebhookSender(partial(subscription, runtime.uow), runtime.clock,
                                      settings.api.webhook_timeout_seconds)

@@ -257,16 +257,19 @@ class StaffConfig(Section):
     name: str
     unit: str
     role: Role
-    mobile: str = ""
+    mobile: str = ""  # with DingTalk / 浙政钉 on and no dingtalk_userid: their userid is looked up by it
+    # Their userid in the DingTalk org (浙政钉: accountId): notices reach them before they ever message the bot.
+    dingtalk_userid: str = Field("", max_length=128)
     demo: bool = False  # offered in the web chat's demo picker
 
 
 class OrgConfig(Section):
     units_csv: str = ""  # columns: id,name,kind,aliases (aliases separated by |)
-    staff_csv: str = ""  # columns: id,name,unit,role,mobile
+    staff_csv: str = ""  # columns: id,name,unit,role,mobile (and optionally dingtalk_userid)
 
 
 DINGTALK_API_BASES = {"dingtalk": "https://api.dingtalk.com", "zzd": "https://openplatform-pro.ding.zj.gov.cn"}
+DINGTALK_OAPI_BASE = "https://oapi.dingtalk.com"
 
 
 class DingTalkConfig(Section):
@@ -294,6 +297,11 @@ class DingTalkConfig(Section):
     # DingTalk (no public URL, and the transport is authenticated, body included). dialect "dingtalk" only.
     transport: Literal["http", "stream"] = "http"
     stream_reconnect_max_seconds: float = Field(60.0, ge=1, le=3600)  # reconnect waits 1 s, 2 s, 4 s … up to this
+    # Staff with a mobile but no dingtalk_userid are looked up in the org directory by mobile, once
+    # (DingTalk: topapi/v2/user/getbymobile; 浙政钉: /mozi/employee/get_by_mobiles). Errors are retried
+    # every staff_lookup_seconds; a mobile the directory does not know, once a day.
+    staff_lookup: bool = True
+    staff_lookup_seconds: float = Field(60.0, ge=5, le=3600)
 
     @property
     def channel(self) -> str:
@@ -302,6 +310,11 @@ class DingTalkConfig(Section):
     @property
     def base_url(self) -> str:
         return (self.api_base or DINGTALK_API_BASES[self.dialect]).rstrip("/")
+
+    @property
+    def oapi_url(self) -> str:
+        """DingTalk's older server API (oapi.dingtalk.com: the org directory); api_base stands for both."""
+        return (self.api_base or DINGTALK_OAPI_BASE).rstrip("/")
 
 
 class TelegramConfig(Section):
@@ -491,13 +504,17 @@ def _with_csv_org(settings: Settings, base: Path) -> Settings:
         if settings.org.staff_csv:
             for row in _read_csv(base / settings.org.staff_csv):
                 staff.append(StaffConfig(id=row["id"], name=row["name"], unit=row["unit"], role=row["role"],
-                                         mobile=row.get("mobile", "")))
+                                         mobile=row.get("mobile") or "",
+                                         dingtalk_userid=(row.get("dingtalk_userid") or "").strip()))
     except (ValidationError, KeyError, OSError) as exc:
         raise ConfigError(f"组织/人员 CSV 有误: {exc}") from None
     unit_ids = {u.id for u in units}
     for s in staff:
         if s.unit not in unit_ids:
             raise ConfigError(f"人员 {s.id} 的单位 {s.unit!r} 未在 units 中配置")
+    userids = [s.dingtalk_userid for s in staff if s.dingtalk_userid]
+    for userid in sorted({u for u in userids if userids.count(u) > 1}):
+        raise ConfigError(f"钉钉 userid {userid!r} 被多名人员使用（dingtalk_userid 每人一个，不能重复）")
     staff_ids = {s.id for s in staff}
     for reviewer in settings.improvement.reviewers:
         if reviewer not in staff_ids:

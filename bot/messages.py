@@ -11,6 +11,10 @@ MAX_USER_ID = 128  # characters of a person's id on a channel: the database keep
 # them): a message to one is delivered by being stored, so its row is stored sent and no sender ever
 # takes it. The one place this is decided; storage, the outbox sender and the pipeline ask the message.
 MAILBOX_CHANNELS = frozenset({"web"})
+# A notice for a staff member who cannot be reached on any enabled channel yet (never bound, never looked
+# up) is stored under this channel with their staff id as recipient: no sender takes it, and it is
+# readdressed to their identity the moment they bind or are found (bot.services.reach.release_held).
+HELD_CHANNEL = "staff"
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ async def serve(app: App, config_path: str | None = None) -> web.AppRunner:
     if app.settings.scheduler.enabled:
         app.start_scheduler()
     await app.start_channels()
+    app.start_staff_lookups()
     runner = web.AppRunner(make_web_app(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.server.host, app.settings.server.port)

@@ -276,6 +276,7 @@ ROLE_LABEL = {"enterprise": "企业用户", **ROLE}
 # ==== issue 3: channels (DingTalk / 浙政钉 / Telegram) and staff binding ====
 BIND_USAGE = "请按格式发送：绑定 绑定码，例如：绑定 K7QM2XPA。绑定码由系统管理员发放，仅限工作人员使用。"
 BOUND = "绑定成功：您已作为{role}（{name}，{unit}）使用企呼。发送「帮助」查看可用命令。"
+BOUND_HELD = "\n您绑定前有 {count} 条通知未能送达，已在上方补发。"
 ERRORS.update({
     "bind_code_missing": BIND_USAGE,
     "bind_code_invalid": "绑定码无效、已使用或已过期，请向系统管理员重新申请。",
@@ -479,6 +480,20 @@ ENT_REJECTED = "很抱歉，您的诉求 {number} 不予受理。原因：{reaso
 ENT_MERGED = "您的诉求 {number} 与已受理的同一问题合并办理，办理结果会一并告知您。"
 
 # ---- to staff ----
+# A handler no enabled channel reaches yet (bot.services.reach): the dispatcher is told, in the reply
+# to the assignment, who and what to do; the notice itself waits for them.
+STAFF_UNREACHED = (
+    "⚠ {name}（{unit}）尚未绑定任何渠道，无法即时通知。交办通知已为其保留，绑定后立即送达；"
+    "请联系系统管理员运行「qihu staff bind-code {id}」生成绑定码交给本人，"
+    "本人向企呼发送「绑定 绑定码」即可（也可在人员配置中填写其钉钉 userid 或手机号）。"
+)
+UNIT_NO_HANDLER = "⚠ {unit}尚未登记承办人，交办通知无人接收。请在人员配置（[[staff]] 或人员 CSV）中为该单位登记承办人。"
+AUTO_DISPATCH_UNREACHED = "【自动分派】{number} 已按规则交由{lead}主办，但有人未能收到通知："
+STAFF_NOT_IN_DIRECTORY = (
+    "⚠ {name}（{unit}）的手机号 {mobile} 在{channel}通讯录中未找到，企呼无法主动联系本人。"
+    "交给该单位的通知已为其保留；请核对人员配置中的手机号或钉钉 userid，或请系统管理员运行"
+    "「qihu staff bind-code {id}」生成绑定码交给本人。"
+)
 STAFF_NEW_TASK = (
     "【新交办】{number} {company}（{area}）\n类别：{category}（{type}）\n{text_short}\n"
     "主办：{lead}{co}　签收期限：{signoff}　办理期限：{due}{gap}\n请发送「签收 {number}」。"

@@ -13,9 +13,11 @@ async def bind(turn: Turn, arg: str) -> None:
     if not arg.strip():
         turn.say(texts.BIND_USAGE)
         return
-    staff = await redeem_bind_code(turn.uow, turn.key, arg, turn.now)
+    bound = await redeem_bind_code(turn.uow, turn.key, arg, turn.now)
+    staff = bound.staff
     unit = (await unit_names(turn)).get(staff.unit_id, "")
-    turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=unit))
+    held = texts.BOUND_HELD.format(count=bound.held) if bound.held else ""
+    turn.say(texts.BOUND.format(name=staff.name, role=texts.ROLE.get(staff.role, staff.role), unit=unit) + held)
 
 
 def register(reg: CommandRegistry) -> None:

@@ -20,9 +20,11 @@ from handlers.handling_common import (
     gap,
     parse_number,
     short,
+    tell_dispatchers,
     tell_enterprise,
     tell_unit,
     unit_names,
+    with_warnings,
     words,
 )
 from handlers.registry import DISPATCHER, CommandRegistry
@@ -137,10 +139,10 @@ async def dispatch(turn: Turn, number: str, rest: str) -> None:
     except AmbiguousUnit as err:
         ask_unit(turn, err, turn.text)
         return
-    await announce_dispatch(turn, result)
-    turn.say(texts.DISPATCHED_OK.format(
+    warnings = await announce_dispatch(turn, result)
+    turn.say(with_warnings(texts.DISPATCHED_OK.format(
         number=result.appeal.number, lead=result.lead.name, co=co_text([u.name for u in result.co]),
-        due=due_text(turn, result.due.at), days=result.days, gap=gap(result.due.calendar_gap)),
+        due=due_text(turn, result.due.at), days=result.days, gap=gap(result.due.calendar_gap)), warnings),
         appeal_number=result.appeal.number)
 
 
@@ -158,10 +160,10 @@ async def transfer(turn: Turn, number: str, rest: str) -> None:
     names = await unit_names(turn)
     a = result.appeal
     await tell_unit(turn, old, texts.STAFF_TRANSFERRED_AWAY.format(number=a.number, lead=result.lead.name), a.number)
-    await announce_dispatch(turn, result, texts.ENT_TRANSFERRED)
-    turn.say(texts.TRANSFERRED_OK.format(number=a.number, old=names.get(old, old), lead=result.lead.name,
-                                         due=due_text(turn, result.due.at), gap=gap(result.due.calendar_gap)),
-             appeal_number=a.number)
+    warnings = await announce_dispatch(turn, result, texts.ENT_TRANSFERRED)
+    turn.say(with_warnings(texts.TRANSFERRED_OK.format(
+        number=a.number, old=names.get(old, old), lead=result.lead.name, due=due_text(turn, result.due.at),
+        gap=gap(result.due.calendar_gap)), warnings), appeal_number=a.number)
 
 
 @appeal_command(texts.APPROVE_USAGE)
@@ -210,7 +212,10 @@ async def after_submit(turn: Turn, appeal: Appeal) -> svc.Dispatched | None:
     """Auto-dispatch a just-submitted appeal when its category is configured for it."""
     result = await svc.auto_dispatch(turn.uow, turn.rt, appeal)
     if result is not None:
-        await announce_dispatch(turn, result)
+        warnings = await announce_dispatch(turn, result)
+        if warnings:  # nobody answered this dispatch: the centre hears it as a notice
+            await tell_dispatchers(turn, with_warnings(texts.AUTO_DISPATCH_UNREACHED.format(
+                number=appeal.number, lead=result.lead.name), warnings), appeal.number)
     return result
 
 

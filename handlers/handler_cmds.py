@@ -22,10 +22,12 @@ from handlers.handling_common import (
     phone_for,
     rating_choices,
     short,
+    tell_assigned,
     tell_dispatchers,
     tell_enterprise,
     tell_unit,
     unit_names,
+    with_warnings,
 )
 from handlers.registry import DISPATCHER, HANDLER, STAFF, CommandRegistry
 from handlers.render import fmt_date, fmt_time, unverified_mark
@@ -225,7 +227,7 @@ async def _escalated(turn: Turn, e: svc.Escalated) -> None:
     due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
     spells = await svc.open_holdings(turn.uow, appeal)
     lead_spell = next(h for h in spells if h.role == "lead")
-    await tell_unit(turn, city.id, texts.STAFF_NEW_TASK.format(
+    warnings = await tell_assigned(turn, city, texts.STAFF_NEW_TASK.format(
         number=appeal.number, company=appeal.enterprise_name, area=names.get(appeal.area_id, ""),
         category=appeal.category, type=appeal.type.value, text_short=short(appeal.text), lead=city.name,
         co=co_text([names.get(c, c) for c in appeal.co_unit_ids]),
@@ -233,8 +235,9 @@ async def _escalated(turn: Turn, e: svc.Escalated) -> None:
     await tell_unit(turn, e.old, texts.STAFF_ESCALATED_AWAY.format(number=appeal.number, city=city.name,
                                                                    reason=e.reason), appeal.number)
     tell_enterprise(turn, appeal, texts.ENT_ESCALATED.format(number=appeal.number, unit=city.name, due=due, gap=mark))
-    turn.say(texts.ESCALATED_BY_CENTRE_OK.format(number=appeal.number, city=city.name, due=due, gap=mark,
-                                                 unit=names.get(e.old, e.old)), appeal_number=appeal.number)
+    turn.say(with_warnings(texts.ESCALATED_BY_CENTRE_OK.format(
+        number=appeal.number, city=city.name, due=due, gap=mark, unit=names.get(e.old, e.old)), warnings),
+        appeal_number=appeal.number)
 
 
 def describe(e: AppealEvent, names: dict[str, str], tz: ZoneInfo) -> str:

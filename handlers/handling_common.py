@@ -12,9 +12,10 @@ from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
 from bot.messages import Choice
 from bot.services import appeals as svc
-from bot.services import cases, directory
+from bot.services import cases, directory, reach
 from bot.services.dispatch import Dispatched
 from bot.services.handling import open_holdings
+from bot.services.ports import OrgUnit
 from bot.services.units import AmbiguousUnit
 from handlers.render import fmt_date
 from handlers.turn import Turn
@@ -100,6 +101,33 @@ async def tell_unit(turn: Turn, unit_id: str | None, text: str, number: str,
             turn.notify(key, text, number, choices)
 
 
+async def tell_assigned(turn: Turn, unit: OrgUnit | None, text: str, number: str,
+                        choices: list[Choice] | None = None) -> list[str]:
+    """A new task for a unit's handlers, told at once wherever each can be reached. For a handler no
+    enabled channel reaches yet the notice is held for them (delivered when they bind or the org
+    directory finds them); returns the warnings for the dispatcher: who cannot be told, and what to do."""
+    if unit is None:
+        return []
+    members = await reach.unit_members(turn.uow, turn.rt, unit.id)
+    if not members:
+        return [texts.UNIT_NO_HANDLER.format(unit=unit.name)]
+    warnings = []
+    for m in members:
+        for key in m.keys:
+            if key != turn.key:
+                turn.notify(key, text, number, choices)
+        if m.reached:
+            continue
+        turn.notify(reach.held_key(m.staff), text, number, choices)
+        if not m.looking:
+            warnings.append(texts.STAFF_UNREACHED.format(name=m.staff.name, unit=unit.name, id=m.staff.id))
+    return warnings
+
+
+def with_warnings(text: str, warnings: list[str]) -> str:
+    return "\n".join([text, *warnings])
+
+
 async def tell_dispatchers(turn: Turn, text: str, number: str) -> None:
     for key in await directory.dispatcher_keys(turn.uow):
         if key != turn.key:
@@ -134,8 +162,9 @@ def case_offer(matches: list[cases.CaseMatch]) -> str:
     return "\n" + "\n".join(lines)
 
 
-async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str = texts.ENT_DISPATCHED) -> None:
-    """Tell the lead unit, the co-units and the enterprise who handles the appeal and by when."""
+async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str = texts.ENT_DISPATCHED) -> list[str]:
+    """Tell the lead unit, the co-units and the enterprise who handles the appeal and by when; returns
+    the warnings for the dispatcher about handlers who could not be told (tell_assigned)."""
     a = result.appeal
     names = await unit_names(turn)
     co = co_text([u.name for u in result.co])
@@ -143,18 +172,20 @@ async def announce_dispatch(turn: Turn, result: Dispatched, enterprise_text: str
     spells = await open_holdings(turn.uow, a)
     lead_spell = next(h for h in spells if h.role == "lead")
     offered = case_offer(await cases.offered_for(turn.uow, turn.rt, a))  # 规范 8.2: judged cases reach handlers
-    await tell_unit(turn, result.lead.id, texts.STAFF_NEW_TASK.format(
+    warnings = await tell_assigned(turn, result.lead, texts.STAFF_NEW_TASK.format(
         number=a.number, company=a.enterprise_name, area=names.get(a.area_id, ""), category=a.category,
         type=a.type.value, text_short=short(a.text), lead=result.lead.name, co=co,
         signoff=due_text(turn, lead_spell.signoff_due_at), due=due, gap=mark) + offered, a.number,
         accept_choice(a.number))
+    co_units = {u.id: u for u in result.co}
     for spell in spells:
         if spell.role == "co" and spell.started_at == turn.now:
-            await tell_unit(turn, spell.unit_id, texts.STAFF_CO_TASK.format(
+            warnings += await tell_assigned(turn, co_units.get(spell.unit_id), texts.STAFF_CO_TASK.format(
                 number=a.number, company=a.enterprise_name, text_short=short(a.text), lead=result.lead.name,
                 due=due_text(turn, spell.due_at)), a.number, accept_choice(a.number))
     told = enterprise_text.format(number=a.number, lead=result.lead.name, co=co, due=due, gap=mark)
     tell_enterprise(turn, a, told + await _date_change(turn, result))
+    return warnings
 
 
 async def _date_change(turn: Turn, result: Dispatched) -> str:

@@ -23,7 +23,7 @@ from bot.domain.appeal import (
     Source,
     Status,
 )
-from bot.messages import ConversationKey, OutboundMessage
+from bot.messages import HELD_CHANNEL, ConversationKey, OutboundMessage
 from bot.services.ports import (
     Enterprise,
     Identity,
@@ -31,6 +31,7 @@ from bot.services.ports import (
     OrgUnit,
     OutboxRow,
     Staff,
+    StaffLookup,
     TagCorrection,
 )
 from storage import tables as t
@@ -378,6 +379,47 @@ class SqlDirectoryRepository:
         return [ConversationKey(r.channel, r.external_id) for r in (await self.conn.execute(stmt)).all()]
 
 
+    async def staff_with_keys(self, unit_id: str, role: str) -> list[tuple[Staff, list[ConversationKey]]]:
+        """The active staff of one role in a unit, each with every chat identity linked to them."""
+        c = t.staff.c
+        rows = (await self.conn.execute(
+            select(t.staff).where(c.unit_id == unit_id, c.role == role, c.active.is_(True)).order_by(c.id))).all()
+        keys: dict[str, list[ConversationKey]] = {r.id: [] for r in rows}
+        if keys:
+            i = t.identities.c
+            linked = await self.conn.execute(select(i.staff_id, i.channel, i.external_id)
+                                              .where(i.staff_id.in_(list(keys)))
+                                              .order_by(i.channel, i.external_id))
+            for r in linked.all():
+                keys[r.staff_id].append(ConversationKey(r.channel, r.external_id))
+        return [(Staff(r.id, r.name, r.unit_id, r.role, r.mobile), keys[r.id]) for r in rows]
+
+    async def unlinked_staff(self, channel: str) -> list[Staff]:
+        """Active staff with a mobile and no chat identity on this channel, by id."""
+        i = t.identities.c
+        linked = select(i.staff_id).where(i.channel == channel, i.staff_id.is_not(None))
+        c = t.staff.c
+        rows = (await self.conn.execute(select(t.staff).where(
+            c.active.is_(True), c.mobile != "", c.id.not_in(linked)).order_by(c.id))).all()
+        return [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows]
+
+    async def lookup(self, staff_id: str, channel: str) -> StaffLookup | None:
+        c = t.staff_lookups.c
+        r = (await self.conn.execute(select(t.staff_lookups).where(c.staff_id == staff_id,
+                                                                   c.channel == channel))).first()
+        if r is None:
+            return None
+        return StaffLookup(r.staff_id, r.channel, r.status, r.tried_at, r.user_id, r.attempts, r.next_at,
+                           r.detail or "")
+
+    async def save_lookup(self, lookup: StaffLookup) -> None:
+        values = {"status": lookup.status, "user_id": lookup.user_id, "attempts": lookup.attempts,
+                  "tried_at": lookup.tried_at, "next_at": lookup.next_at, "detail": lookup.detail[:2000]}
+        stmt = _upsert(self.conn, t.staff_lookups).values(staff_id=lookup.staff_id, channel=lookup.channel, **values)
+        await self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=[t.staff_lookups.c.staff_id, t.staff_lookups.c.channel], set_=values))
+
+
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -448,6 +490,17 @@ class SqlOutbox:
             update(t.outbox).where(c.id == outbox_id, c.status.in_(["dead", "pending"]))
             .values(status="pending", attempts=0, next_attempt_at=now))
         return result.rowcount == 1
+
+    async def release_held(self, staff_id: str, to: ConversationKey, now: datetime, *, delivered: bool) -> int:
+        """Readdress the notices held for a staff member (HELD_CHANNEL) to the identity now linked to
+        them, due now, in their original order; a mailbox channel's are delivered by this."""
+        c = t.outbox.c
+        values: dict[str, Any] = {"channel": to.channel, "recipient": to.user_id, "next_attempt_at": now}
+        if delivered:
+            values |= {"status": "sent", "sent_at": now}
+        result = await self.conn.execute(update(t.outbox).where(
+            c.channel == HELD_CHANNEL, c.recipient == staff_id, c.status == "pending").values(**values))
+        return result.rowcount or 0
 
 
 class SqlBindCodes:

@@ -231,6 +231,21 @@ bind_codes = Table(
     Index("ix_bind_codes_staff", "staff_id"),
 )
 
+# Where a staff member was looked up in the DingTalk / 浙政钉 org directory by mobile (issue 15 §13,
+# migration 0022): found (the identity is linked), not_found (the dispatchers were told once) or error
+# (tried again at next_at). One row per staff member per channel, so a lookup is done once.
+staff_lookups = Table(
+    "staff_lookups", metadata,
+    Column("staff_id", String(64), ForeignKey("staff.id"), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # found, not_found, error
+    Column("user_id", String(MAX_USER_ID), nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    ts("tried_at", nullable=False),
+    ts("next_at"),  # None: not to be tried again (found)
+    Column("detail", Text),
+)
+
 # Signed callbacks whose signature covers only the timestamp (DingTalk): a pair seen with one msgId
 # is refused with another until keep_until (issue 14 §3, migration 0012).
 callback_signatures = Table(

@@ -65,11 +65,14 @@ class FakeDingTalkState:
     biz_ids: set[str] = field(default_factory=set)
     batch_sizes: list[int] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # why requests were refused (for assertions)
+    directory: dict[str, str] = field(default_factory=dict)  # mobile → userid (浙政钉: accountId)
+    lookups: list[str] = field(default_factory=list)  # mobiles looked up, in order
+    lookup_failures: list[Reply] = field(default_factory=list)  # scripted answers to the next lookups
 
 
 class FakeDingTalk(_Server):
-    """Public DingTalk (oauth2, batchSend, groupMessages, sendBySession) and the 浙政钉 gateway
-    (/gettoken.json, /message/workNotification with X-Hmac-Auth signature checks) on one server."""
+    """Public DingTalk (oauth2, batchSend, groupMessages, sendBySession, getbymobile) and the 浙政钉 gateway
+    (/gettoken.json, /message/workNotification, get_by_mobiles with X-Hmac-Auth signature checks) on one server."""
 
     def __init__(self, app_key: str = "dingappkey1", app_secret: str = "test-app-secret") -> None:
         super().__init__()
@@ -81,6 +84,8 @@ class FakeDingTalk(_Server):
             web.post("/robot/sendBySession", self.send_by_session),
             web.get("/gettoken.json", self.zzd_token),
             web.post("/message/workNotification", self.zzd_work_notification),
+            web.post("/topapi/v2/user/getbymobile", self.get_by_mobile),
+            web.post("/mozi/employee/get_by_mobiles", self.zzd_get_by_mobiles),
         ])
 
     def session_url(self, session: str) -> str:
@@ -179,7 +184,48 @@ class FakeDingTalk(_Server):
         self.state.delivered.append(Delivered("session", session, body))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
+    async def get_by_mobile(self, request: web.Request) -> web.Response:
+        """oapi topapi/v2/user/getbymobile: the token in the query, {"mobile"} in the body; 60121 when
+        nobody in the org has that mobile (DingTalk's USER_NOT_FOUND)."""
+        if request.query.get("access_token") not in self.state.tokens:
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        body = await request.json()
+        mobile = body.get("mobile") if isinstance(body, dict) else None
+        if not isinstance(mobile, str) or not mobile.isdigit():
+            return web.json_response({"errcode": 40035, "errmsg": "不合法的参数"})
+        self.state.lookups.append(mobile)
+        if self.state.lookup_failures:
+            return _reply(self.state.lookup_failures.pop(0))
+        userid = self.state.directory.get(mobile)
+        if userid is None:
+            return web.json_response({"errcode": 60121, "errmsg": "找不到该用户", "request_id": "fake"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "result": {"userid": userid,
+                                                                           "exclusive_account_userid_list": []}})
+
     # ---- 浙政钉 gateway ----
+
+    async def zzd_get_by_mobiles(self, request: web.Request) -> web.Response:
+        """/mozi/employee/get_by_mobiles: signed form, tenantId and mobiles (comma-separated); the data
+        list leaves out a mobile the tenant does not know."""
+        params = list((await request.post()).items())
+        refused = self._zzd_verify(request, params)  # type: ignore[arg-type]
+        if refused is not None:
+            return refused
+        form = dict(params)
+        if form.get("access_token") not in self.state.tokens:
+            return web.json_response({"success": True, "content": {"success": False, "responseCode": "240112",
+                                                                   "responseMessage": "access_token无效"}})
+        if not form.get("tenantId") or not form.get("mobiles") or form.get("areaCode") != "86":
+            return web.json_response({"success": True, "content": {"success": False, "responseCode": "400",
+                                                                   "responseMessage": "参数错误"}})
+        mobiles = str(form["mobiles"]).split(",")
+        self.state.lookups += mobiles
+        if self.state.lookup_failures:
+            return _reply(self.state.lookup_failures.pop(0))
+        data = [{"accountId": int(self.state.directory[m]), "mobile": m, "employeeCode": f"GE_{m}", "status": 0}
+                for m in mobiles if m in self.state.directory]
+        return web.json_response({"success": True, "content": {"success": True, "data": data, "responseCode": "0",
+                                                               "responseMessage": "OK"}})
 
     def _zzd_verify(self, request: web.Request, params: list[tuple[str, str]]) -> web.Response | None:
         h = request.headers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -34,3 +34,13 @@ class Channel(Protocol):
     def routes(self) -> list[web.RouteDef]: ...
     async def start(self) -> None: ...
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChannelDirectory(Protocol):
+    """A channel whose organisation directory finds a person by mobile (DingTalk / 浙政钉): staff are
+    then reached before they ever message the bot (bot.staff_reach)."""
+
+    name: str
+
+    async def user_by_mobile(self, mobile: str) -> str | None: ...

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.errors import InvalidInput, NotFound
 from bot.messages import ConversationKey, Vouched
 from bot.services import membership
 from bot.services.ports import Staff, UnitOfWork
+from bot.services.reach import release_held
 from bot.services.runtime import Runtime
 
 # No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
@@ -44,9 +46,16 @@ async def issue_bind_code(uow: UnitOfWork, staff_id: str, now: datetime, ttl: ti
     return code
 
 
-async def redeem_bind_code(uow: UnitOfWork, key: ConversationKey, raw_code: str, now: datetime) -> Staff:
-    """Link this chat identity to the code's staff member. The code is used up atomically, so it
-    binds exactly one identity; an unknown, used or expired code raises InvalidInput and changes nothing."""
+@dataclass(frozen=True)
+class Bound:
+    staff: Staff
+    held: int  # notices kept for them while nobody could reach them, now on their way (reach.release_held)
+
+
+async def redeem_bind_code(uow: UnitOfWork, key: ConversationKey, raw_code: str, now: datetime) -> Bound:
+    """Link this chat identity to the code's staff member and send it what was held for them. The code
+    is used up atomically, so it binds exactly one identity; an unknown, used or expired code raises
+    InvalidInput and changes nothing."""
     code = normalize_code(raw_code)
     if not code:
         raise InvalidInput("bind_code_missing")
@@ -59,7 +68,7 @@ async def redeem_bind_code(uow: UnitOfWork, key: ConversationKey, raw_code: str,
     if staff is None:
         raise NotFound("bind_staff_inactive")
     await uow.directory.link_staff(key, staff_id)
-    return staff
+    return Bound(staff, await release_held(uow, staff_id, key, now))
 
 
 async def link_staff_identity(uow: UnitOfWork, key: ConversationKey, staff_id: str) -> bool:
@@ -78,5 +87,6 @@ async def vouch(uow: UnitOfWork, rt: Runtime, key: ConversationKey, vouched: Vou
         identity = await uow.directory.identity(key)
         if identity.staff is None:
             await uow.directory.link_staff(key, vouched.staff_id)
+            await release_held(uow, vouched.staff_id, key, rt.now())
     elif vouched.uscc:
         await membership.portal_verify(uow, rt, key, vouched.uscc, vouched.company)

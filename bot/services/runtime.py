@@ -22,6 +22,10 @@ class Runtime:
     tagger: RuleTagger
     uow: Callable[[], UnitOfWork]
     links: ReportLinks | None = None  # report downloads; None where nothing serves them (tools)
+    # The channels a message can reach people on here (the senders and the web chat's mailbox); None:
+    # any (tools and tests that build no channels). bot.services.reach decides who is unreachable by it.
+    reachable: frozenset[str] | None = None
+    lookup_channel: str = ""  # the DingTalk / 浙政钉 channel that looks staff up by mobile; "" for none
 
     @property
     def tz(self) -> ZoneInfo:

@@ -41,7 +41,8 @@ async def test_codes_issued_before_the_upgrade_are_hashed_and_still_redeemable(s
             stored = (await conn.execute(text("SELECT code_hash FROM bind_codes"))).scalars().all()
         assert len(stored) == 1 and "ABCD2345" not in stored[0] and len(stored[0]) == 64
         async with app.runtime.uow() as uow:
-            staff = await redeem_bind_code(uow, ConversationKey("dingtalk", "li-phone"), "abcd 2345", clock.now())
+            staff = (await redeem_bind_code(uow, ConversationKey("dingtalk", "li-phone"), "abcd 2345",
+                                            clock.now())).staff
             await uow.commit()
         assert staff.id == "li-gdgs"
     finally:

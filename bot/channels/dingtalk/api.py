@@ -1,4 +1,4 @@
-"""DingTalk OpenAPI (channels.md §2): oauth2 token, robot 1:1 batch send and group send."""
+"""DingTalk OpenAPI (channels.md §2): oauth2 token, robot 1:1 batch send and group send, userid by mobile."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from bot.services.ports import Clock
 
 AUTH_ERROR_CODES = ("InvalidAuthentication", "Forbidden.AccessDenied.AccessTokenInvalid")
 BATCH_LIMIT = 20  # batchSend takes at most 20 userIds
+USER_NOT_FOUND_CODES = (60121,)  # getbymobile: 找不到该用户
+OAPI_TOKEN_CODES = (40014, 42001)  # oapi: 不合法的access_token, access_token 超时
 
 
 class DingTalkApi:
@@ -47,6 +49,26 @@ class DingTalkApi:
                 raise AuthExpired(f"dingtalk {path}: HTTP {status} {code}")
             raise DeliveryError(f"dingtalk {path}: HTTP {status} {code} {data.get('message', '')}",
                                 permanent=400 <= status < 500)
+
+        return await self._tokens.using(once)
+
+    async def user_by_mobile(self, mobile: str) -> str | None:
+        """The org userid of the member with this mobile (topapi/v2/user/getbymobile on oapi, with the same
+        app token); None when the directory has nobody with it; DeliveryError when the call failed."""
+        async def once(token: str) -> str | None:
+            status, data = await self.http.call(
+                "dingtalk getbymobile", "POST", f"{self.cfg.oapi_url}/topapi/v2/user/getbymobile",
+                params={"access_token": token}, json={"mobile": mobile},
+                throttle_default=self.cfg.flow_control_seconds)
+            code = data.get("errcode")
+            result = data.get("result") if isinstance(data.get("result"), dict) else {}
+            if status == 200 and code == 0 and isinstance(result.get("userid"), str) and result["userid"]:
+                return str(result["userid"])
+            if code in USER_NOT_FOUND_CODES:
+                return None
+            if code in OAPI_TOKEN_CODES or status in (401, 403):
+                raise AuthExpired(f"dingtalk getbymobile: {code} {data.get('errmsg', '')}")
+            raise DeliveryError(f"dingtalk getbymobile: HTTP {status} {code} {data.get('errmsg', '')}")
 
         return await self._tokens.using(once)
 

@@ -33,6 +33,10 @@ class DingTalkChannel:
         else:
             self.callback = CallbackRoute(app, cfg, self.turns)
 
+    async def user_by_mobile(self, mobile: str) -> str | None:
+        """The person's id in the org directory (DingTalk userid, 浙政钉 accountId), or None: a ChannelDirectory."""
+        return await self.sender.api.user_by_mobile(mobile)
+
     def routes(self) -> list[web.RouteDef]:
         return self.callback.routes() if self.callback is not None else []
 

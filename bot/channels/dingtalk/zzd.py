@@ -1,4 +1,4 @@
-"""浙政钉 (专有钉钉) gateway (channels.md §4): X-Hmac-Auth signed calls, /gettoken.json, /message/workNotification."""
+"""浙政钉 gateway (channels.md §4): X-Hmac-Auth signed calls, /gettoken.json, workNotification, accountId by mobile."""
 
 from __future__ import annotations
 
@@ -78,6 +78,27 @@ class ZzdApi:
         if not data.get("success") or not isinstance(inner, dict) or not inner.get("accessToken"):
             raise DeliveryError(f"zzd token: {zzd_error(data)}")
         return str(inner["accessToken"]), int_or_none(inner.get("expiresIn")) or 7200  # gateway sends a string
+
+    async def user_by_mobile(self, mobile: str) -> str | None:
+        """The accountId of the tenant's employee with this mobile (/mozi/employee/get_by_mobiles, area code
+        86, namespace local); None when the tenant has nobody with it; DeliveryError when the call failed."""
+        async def once(token: str) -> str | None:
+            data = await self._call("POST", "/mozi/employee/get_by_mobiles", [
+                ("tenantId", self.cfg.tenant_id), ("mobiles", mobile), ("areaCode", "86"),
+                ("namespace", "local"), ("access_token", token)])
+            content = data.get("content") if isinstance(data.get("content"), dict) else {}
+            if data.get("success") and content.get("success", True):
+                rows = content.get("data") if isinstance(content.get("data"), list) else []
+                for row in rows:
+                    if isinstance(row, dict) and str(row.get("mobile", mobile)) == mobile and row.get("accountId"):
+                        return str(row["accountId"])
+                return None
+            error = zzd_error(data)
+            if "token" in error.lower():
+                raise AuthExpired(f"zzd get_by_mobiles: {error}")
+            raise DeliveryError(f"zzd get_by_mobiles: {error}")
+
+        return await self._tokens.using(once)
 
     async def send(self, recipient: str, body: dict[str, Any], outbox_id: int) -> None:
         encoded = fit(robot_message(body), ZZD_MSG_MAX_BYTES)
