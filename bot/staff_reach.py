@@ -5,20 +5,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot import texts
-from bot.channels.ports import ChannelDirectory
+from bot.channels.ports import Channel, ChannelDirectory
+from bot.config import Settings
 from bot.domain.identifiers import mask_mobile
 from bot.messages import ConversationKey
 from bot.services import directory, reach
-from bot.services.delivery import DeliveryError
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
+from bot.services.delivery import DeliveryError, OutboxSender
+from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 CHANNEL_NAMES = {"dingtalk": "钉钉", "zzd": "浙政钉"}
+
+
+class App(Protocol):
+    """What of the running app (bot.bootstrap.App) the lookups use."""
+
+    settings: Settings
+    runtime: Runtime
+    outbox: OutboxSender
+    channels: list[Channel]
 
 
 def directory_channel(app: App) -> ChannelDirectory | None:

@@ -73,6 +73,21 @@ def test_org_from_csv(tmp_path):
     assert s.staff[0].unit == "lyz"
 
 
+def test_staff_csv_may_give_each_a_dingtalk_userid_once(tmp_path):
+    (tmp_path / "units.csv").write_text("id,name,kind,aliases\nlyz,龙游镇,township,\n", encoding="utf-8")
+    (tmp_path / "staff.csv").write_text("id,name,unit,role,mobile,dingtalk_userid\n"
+                                        "qian,钱某,lyz,handler,13800000000, qian01 \nsun,孙某,lyz,handler,,\n",
+                                        encoding="utf-8")
+    path = tmp_path / "c.toml"
+    path.write_text('[org]\nunits_csv = "units.csv"\nstaff_csv = "staff.csv"\n', encoding="utf-8")
+    assert [(s.id, s.mobile, s.dingtalk_userid) for s in load_settings(path).staff] == [
+        ("qian", "13800000000", "qian01"), ("sun", "", "")]
+    (tmp_path / "staff.csv").write_text("id,name,unit,role,mobile,dingtalk_userid\n"
+                                        "qian,钱某,lyz,handler,,u1\nsun,孙某,lyz,handler,,u1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="钉钉 userid 'u1' 被多名人员使用"):
+        load_settings(path)
+
+
 def test_syntax_error_is_reported(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[server\n", encoding="utf-8")
