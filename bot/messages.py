@@ -13,7 +13,7 @@ MAX_USER_ID = 128  # characters of a person's id on a channel: the database keep
 MAILBOX_CHANNELS = frozenset({"web"})
 # A notice for a staff member who cannot be reached on any enabled channel yet (never bound, never looked
 # up) is stored under this channel with their staff id as recipient: no sender takes it, and it is
-# readdressed to their identity the moment they bind or are found (bot.services.reach.release_held).
+# sent to their identity the moment they bind or are found (bot.services.reach.release_held).
 HELD_CHANNEL = "staff"
 
 

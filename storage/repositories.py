@@ -492,15 +492,21 @@ class SqlOutbox:
         return result.rowcount == 1
 
     async def release_held(self, staff_id: str, to: ConversationKey, now: datetime, *, delivered: bool) -> int:
-        """Readdress the notices held for a staff member (HELD_CHANNEL) to the identity now linked to
-        them, due now, in their original order; a mailbox channel's are delivered by this."""
+        """Send the notices held for a staff member (HELD_CHANNEL) to the identity now linked to them: each
+        is stored again, in its original order, as a new row due now (new ids, so a mailbox page that has
+        read past the old ones still shows them; a mailbox channel's are delivered by this), and the held
+        row goes."""
         c = t.outbox.c
-        values: dict[str, Any] = {"channel": to.channel, "recipient": to.user_id, "next_attempt_at": now}
-        if delivered:
-            values |= {"status": "sent", "sent_at": now}
-        result = await self.conn.execute(update(t.outbox).where(
-            c.channel == HELD_CHANNEL, c.recipient == staff_id, c.status == "pending").values(**values))
-        return result.rowcount or 0
+        held = (await self.conn.execute(select(t.outbox).where(
+            c.channel == HELD_CHANNEL, c.recipient == staff_id, c.status == "pending").order_by(c.id))).all()
+        for r in held:
+            await self.conn.execute(insert(t.outbox).values(
+                channel=to.channel, recipient=to.user_id, body=r.body, appeal_number=r.appeal_number,
+                status="sent" if delivered else "pending", attempts=0, next_attempt_at=now, created_at=r.created_at,
+                sent_at=now if delivered else None))
+        if held:
+            await self.conn.execute(t.outbox.delete().where(c.id.in_([r.id for r in held])))
+        return len(held)
 
 
 class SqlBindCodes:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.config import ChannelsConfig, Settings, TelegramConfig
 from bot.messages import HELD_CHANNEL
+from bot.services import delivery
 from bot.services.binding import issue_bind_code
 from bot.staff_reach import directory_channel, look_up_once
 from storage import tables as t
@@ -220,3 +221,21 @@ async def test_a_unit_without_any_handler_is_named_to_the_dispatcher(app):
     reply = await dispatcher.say(f"分派 {number} 供电公司 协办 应急管理局")  # nobody of 应急管理局 is listed
     assert "交由国网示范县供电公司主办" in reply
     assert "⚠ 县应急管理局尚未登记承办人，交办通知无人接收" in reply
+
+
+async def test_a_web_chat_page_that_read_past_the_held_notice_still_shows_it(app, clock):
+    number, reply = await filed_and_dispatched(app)
+    assert "周科长" not in reply
+    other = await bind_staff(app, "disp-1", "chen-dispatch")
+    reply = await other.say(f"转办 {number} 人社局 企业问的是稳岗补贴")
+    assert "周科长（县人力资源和社会保障局）尚未绑定任何渠道" in reply
+    page = Chat(app, "zhou-page")  # 周科长 opens the web chat before anyone gave him a code
+    await page.say("你好")
+    async with app.runtime.uow() as uow:
+        seen = max(r.id for r in await delivery.mailbox(uow, page.key, 0, 50))
+        code = await issue_bind_code(uow, "zhou-rsj", clock.now(), timedelta(hours=1))
+        await uow.commit()
+    assert "1 条通知" in await page.say(f"绑定 {code}")
+    async with app.runtime.uow() as uow:
+        shown = [r.body["text"] for r in await delivery.mailbox(uow, page.key, seen, 50)]
+    assert "【新交办】" in shown[0] and number in shown[0] and "绑定成功" in shown[1]
