@@ -52,6 +52,7 @@ def policy_from(settings: Settings) -> Policy:
     return Policy(
         number_prefix=a.number_prefix, timezone=a.timezone, text_min_chars=a.text_min_chars,
         text_max_chars=a.text_max_chars, dialogue_timeout_minutes=a.dialogue_timeout_minutes,
+        service_phone=a.service_phone.strip(),
         time_limits=TimeLimits(**settings.time_limits.model_dump()),
         routing=tuple(RoutingRule(r.category, r.lead, r.area, r.level, tuple(r.co)) for r in settings.routing),
         auto_dispatch_categories=frozenset(settings.dispatch.auto_categories),

@@ -99,6 +99,8 @@ class AppealsConfig(Section):
     text_min_chars: int = Field(10, ge=1)
     text_max_chars: int = Field(2000, ge=20, le=20000)
     dialogue_timeout_minutes: int = Field(60, ge=1)
+    # The service centre's phone: in every role's 帮助, and in refusals a person may not get past alone.
+    service_phone: str = Field("", max_length=40)
 
 
 class TimeLimitsConfig(Section):

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bot import texts
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, Forbidden
 from bot.domain.identifiers import mask_phones_in_text
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.services import binding, delivery
@@ -131,7 +131,7 @@ class Pipeline:
                 raise
             except DomainError as err:
                 result = "refused"
-                outcome = await self._refuse(msg, refusal(err), guard=guard)
+                outcome = await self._refuse(msg, refusal(err) + self._call_us(err), guard=guard)
             except Exception as exc:
                 if self.unreachable(exc):
                     # Not even a refusal can be stored: the channel keeps the message (bot.spool).
@@ -139,13 +139,22 @@ class Pipeline:
                     raise
                 result = "failed"
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
-                outcome = await self._refuse(msg, texts.GENERIC_FAILURE, claim=False, guard=guard)
+                outcome = await self._refuse(msg, texts.GENERIC_FAILURE + self._call_us(None), claim=False,
+                                             guard=guard)
         if self.observe is not None:
             self.observe(msg.key.channel, result if outcome is not None else "duplicate",
                          time.perf_counter() - started)
         if outcome:
             self.on_commit(outcome.messages)
         return outcome
+
+    def _call_us(self, err: DomainError | None) -> str:
+        """Where a person who cannot get past a refusal alone can call: after a permission refusal or a
+        failure, when [appeals] service_phone is set. A typo's refusal says how to type it instead."""
+        phone = self.rt.policy.service_phone
+        if not phone or (err is not None and not isinstance(err, Forbidden)):
+            return ""
+        return texts.CALL_US.format(phone=phone)
 
     async def _turn(self, msg: InboundMessage, guard: Guard | None) -> TurnOutcome | None:
         now = self.rt.now()

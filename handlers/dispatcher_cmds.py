@@ -15,9 +15,12 @@ from handlers.handling_common import (
     announce_dispatch,
     appeal_command,
     ask_unit,
+    asking_extension,
     co_text,
     due_text,
     gap,
+    in_the_pool,
+    parse_days,
     parse_number,
     short,
     tell_dispatchers,
@@ -113,10 +116,10 @@ def parse_dispatch(rest: str) -> tuple[str, list[str], int | None, Difficulty | 
             mode = {"时限": "days", "难度": "difficulty", "协办": "co"}[word]
             continue
         if mode == "days":
-            digits = word.removesuffix("个工作日").removesuffix("工作日").removesuffix("天")
-            if not digits.isdigit():
+            parsed = parse_days(word)  # 5 / 五天 / 一周
+            if parsed is None or parsed[1]:
                 return None
-            days, mode = int(digits), "co" if co else "lead"
+            days, mode = parsed[0], "co" if co else "lead"
         elif mode == "difficulty":
             if word not in DIFFICULTIES:
                 return None
@@ -128,7 +131,7 @@ def parse_dispatch(rest: str) -> tuple[str, list[str], int | None, Difficulty | 
     return lead, co, days, difficulty
 
 
-@appeal_command(texts.DISPATCH_USAGE)
+@appeal_command(texts.DISPATCH_USAGE, word="分派", offer=in_the_pool)
 async def dispatch(turn: Turn, number: str, rest: str) -> None:
     parsed = parse_dispatch(rest)
     if parsed is None:
@@ -166,7 +169,7 @@ async def transfer(turn: Turn, number: str, rest: str) -> None:
         gap=gap(result.due.calendar_gap)), warnings), appeal_number=a.number)
 
 
-@appeal_command(texts.APPROVE_USAGE)
+@appeal_command(texts.APPROVE_USAGE, word="批准延期", offer=asking_extension)
 async def approve_extension(turn: Turn, number: str, rest: str) -> None:
     appeal, request = await svc.approve_extension(turn.uow, turn.rt, turn.identity, number)
     due, mark = due_text(turn, appeal.due_at), gap(appeal.calendar_gap)
@@ -179,7 +182,7 @@ async def approve_extension(turn: Turn, number: str, rest: str) -> None:
              appeal_number=appeal.number)
 
 
-@appeal_command(texts.REFUSE_USAGE)
+@appeal_command(texts.REFUSE_USAGE, word="驳回延期", offer=asking_extension)
 async def refuse_extension(turn: Turn, number: str, reason: str) -> None:
     appeal, request = await svc.refuse_extension(turn.uow, turn.rt, turn.identity, number, reason)
     due = due_text(turn, appeal.due_at)
@@ -189,7 +192,7 @@ async def refuse_extension(turn: Turn, number: str, reason: str) -> None:
     turn.say(texts.REFUSED_OK.format(number=appeal.number, due=due), appeal_number=appeal.number)
 
 
-@appeal_command(texts.REJECT_USAGE)
+@appeal_command(texts.REJECT_USAGE, word="不予受理", offer=in_the_pool)
 async def reject(turn: Turn, number: str, reason: str) -> None:
     appeal = await svc.reject(turn.uow, turn.rt, turn.identity, number, reason)
     tell_enterprise(turn, appeal, texts.ENT_REJECTED.format(number=appeal.number, reason=reason.strip()))

@@ -89,12 +89,18 @@ async def _ask_which(turn: Turn, content: str, candidates: list[Appeal]) -> None
                                             a.number) for a in candidates[:8]])
 
 
+async def _supplement_choices(turn: Turn, numbers: list[str]) -> list[Choice]:
+    """The offered appeals again, labelled as the first time (number and category)."""
+    category = {a.number: a.category for a in await _supplementable(turn)}
+    return [Choice(texts.SUPPLEMENT_TO.format(number=n, category=category.get(n, "")).replace("（）", ""), n)
+            for n in numbers]
+
+
 async def pick_supplement(turn: Turn) -> None:
     number, _ = parse_number(turn.text)
     if number is None:
         why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
-        turn.say(why + texts.SUPPLEMENT_PICK, [Choice(texts.SUPPLEMENT_TO.format(number=n, category=""), n)
-                                         for n in turn.state.choices])
+        turn.say(why + texts.SUPPLEMENT_PICK, await _supplement_choices(turn, list(turn.state.choices)))
         return
     await _do_supplement(turn, number, turn.draft.get("pending_text", ""))
 
@@ -138,8 +144,7 @@ async def new_or_supplement(turn: Turn) -> None:
     if number is None:
         why = texts.NOT_AN_OPTION.format(text=turn.text[:20])
         turn.say(why + texts.NEW_OR_SUPPLEMENT, [Choice(texts.NEW_APPEAL_CHOICE, texts.NEW_APPEAL_CHOICE)] +
-                 [Choice(texts.SUPPLEMENT_TO.format(number=n, category=""), n)
-                  for n in turn.state.choices if n != texts.NEW_APPEAL_CHOICE])
+                 await _supplement_choices(turn, [n for n in turn.state.choices if n != texts.NEW_APPEAL_CHOICE]))
         return
     await _do_supplement(turn, number, pending)
 

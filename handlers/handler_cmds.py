@@ -18,14 +18,18 @@ from handlers.handling_common import (
     co_text,
     due_text,
     gap,
+    parse_days,
     parse_number,
     phone_for,
     rating_choices,
     short,
+    staff_offer,
     tell_assigned,
     tell_dispatchers,
     tell_enterprise,
     tell_unit,
+    to_sign_off,
+    unit_holds,
     unit_names,
     with_warnings,
 )
@@ -57,7 +61,7 @@ async def todo(turn: Turn, arg: str) -> None:
     turn.say("\n".join(lines), [Choice(f"签收 {a.number}", f"签收 {a.number}") for a in pending])
 
 
-@appeal_command(texts.NUMBER_USAGE.format(command="签收"))
+@appeal_command(texts.NUMBER_USAGE.format(command="签收"), word="签收", offer=to_sign_off)
 async def accept(turn: Turn, number: str, rest: str) -> None:
     result = await svc.accept(turn.uow, turn.rt, turn.identity, number)
     a, spell = result.appeal, result.spell
@@ -98,7 +102,7 @@ async def on_the_rest(turn: Turn) -> None:
     await NEEDS_TEXT[word](turn, f"{number} {turn.text}")
 
 
-@appeal_command(texts.RETURN_USAGE)
+@appeal_command(texts.RETURN_USAGE, word="退回", offer=unit_holds)
 async def return_(turn: Turn, number: str, reason: str) -> None:
     appeal = await svc.return_appeal(turn.uow, turn.rt, turn.identity, number, reason)
     staff = turn.identity.staff
@@ -110,7 +114,7 @@ async def return_(turn: Turn, number: str, reason: str) -> None:
     turn.say(texts.RETURNED_OK.format(number=appeal.number), appeal_number=appeal.number)
 
 
-@appeal_command(texts.PROGRESS_USAGE)
+@appeal_command(texts.PROGRESS_USAGE, word="进展", offer=unit_holds)
 async def progress(turn: Turn, number: str, text: str) -> None:
     appeal, spell = await svc.progress(turn.uow, turn.rt, turn.identity, number, text)
     names = await unit_names(turn)
@@ -125,13 +129,13 @@ async def progress(turn: Turn, number: str, text: str) -> None:
     turn.say(texts.PROGRESS_OK.format(number=appeal.number, told=told), appeal_number=appeal.number)
 
 
-@appeal_command(texts.EXTEND_USAGE)
+@appeal_command(texts.EXTEND_USAGE, word="延期", offer=unit_holds)
 async def extend(turn: Turn, number: str, rest: str) -> None:
-    days_text, _, reason = rest.partition(" ")
-    days_text = days_text.removesuffix("个工作日").removesuffix("天")
-    if not days_text.isdigit():
+    parsed = parse_days(rest)  # 5 / 五天 / 一周 …
+    if parsed is None:
         raise Malformed
-    appeal, request = await svc.request_extension(turn.uow, turn.rt, turn.identity, number, int(days_text), reason)
+    days, reason = parsed
+    appeal, request = await svc.request_extension(turn.uow, turn.rt, turn.identity, number, days, reason)
     names = await unit_names(turn)
     due = due_text(turn, appeal.due_at)
     await tell_dispatchers(turn, texts.STAFF_EXT_REQUEST.format(
@@ -141,7 +145,7 @@ async def extend(turn: Turn, number: str, rest: str) -> None:
              appeal_number=appeal.number)
 
 
-@appeal_command(texts.RESOLVE_USAGE)
+@appeal_command(texts.RESOLVE_USAGE, word="办结", offer=unit_holds)
 async def resolve(turn: Turn, number: str, rest: str) -> None:
     outcome, text = "已解决", rest
     head, _, tail = rest.partition(" ")
@@ -287,7 +291,7 @@ def spell_line(turn: Turn, h: Holding, names: dict[str, str]) -> str:
         days=turn.rt.calendar.workdays_between(h.started_at, end), hours=hours, result=result)
 
 
-@appeal_command(texts.NUMBER_USAGE.format(command="详情"))
+@appeal_command(texts.NUMBER_USAGE.format(command="详情"), word="详情", offer=staff_offer)
 async def detail(turn: Turn, number: str, rest: str) -> None:
     d = await svc.detail(turn.uow, turn.identity, number)
     a = d.appeal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from bot.domain.appeal import Appeal
 from bot.domain.identifiers import mask_mobile
 from bot.messages import Choice
 from bot.services import appeals as svc
-from bot.services import cases, directory, reach
+from bot.services import cases, directory, dispatch, handling, reach
 from bot.services.dispatch import Dispatched
 from bot.services.handling import open_holdings
 from bot.services.ports import OrgUnit
@@ -32,21 +33,43 @@ def parse_number(arg: str) -> tuple[str | None, str]:
 
 
 Command = Callable[[Turn, str], Awaitable[None]]
+# The appeals a command typed without its number may mean: (number, what names it to the person).
+# None: the command offers nothing to this person's role (they get the usage alone).
+Offer = Callable[[Turn], Awaitable[list[tuple[str, str]] | None]]
+MAX_OFFERED = 8
 
 
 class Malformed(Exception):
     """What follows an appeal command's number does not parse: the command answers with its usage."""
 
 
-def appeal_command(usage: str) -> Callable[[Callable[[Turn, str, str], Awaitable[None]]], Command]:
-    """A staff command `名 编号 …`, given (turn, number, rest): without a number, or when it raises
-    Malformed before calling its service, the person gets `usage` and nothing is stored."""
+async def _offered(turn: Turn, word: str, offer: Offer | None, rest: str, usage: str) -> None:
+    """`签收` with no number: the person's appeals this command can act on, as buttons that send the
+    whole command (with what they wrote after it); none, or no list for this command: the usage."""
+    found = await offer(turn) if offer is not None else None
+    if not found:
+        turn.say((texts.NOTHING_TO_PICK.format(command=word) + "\n" if found is not None else "") + usage)
+        return
+    tail = f" {rest}" if rest else ""
+    choices = [Choice(f"{number} {label}".strip(), f"{word} {number}{tail}") for number, label in found[:MAX_OFFERED]]
+    more = texts.PICK_MORE.format(n=len(found), command=word) if len(found) > MAX_OFFERED else ""
+    turn.say(texts.PICK_APPEAL.format(command=word) + more, choices)
+
+
+def appeal_command(usage: str, *, word: str = "", offer: Offer | None = None
+                   ) -> Callable[[Callable[[Turn, str, str], Awaitable[None]]], Command]:
+    """A staff command `名 编号 …`, given (turn, number, rest): without a number the person is offered
+    their appeals it can act on (`offer`, buttons that re-send `word 编号 …`), else gets `usage`; when
+    it raises Malformed before calling its service, `usage`. Nothing is stored either way."""
     def wrap(fn: Callable[[Turn, str, str], Awaitable[None]]) -> Command:
         @functools.wraps(fn)
         async def command(turn: Turn, arg: str) -> None:
             number, rest = parse_number(arg)
             if number is None:
-                turn.say(usage)
+                if word:
+                    await _offered(turn, word, offer, rest, usage)
+                else:
+                    turn.say(usage)
                 return
             try:
                 await fn(turn, number, rest)
@@ -58,6 +81,69 @@ def appeal_command(usage: str) -> Callable[[Callable[[Turn, str, str], Awaitable
 
 def words(text: str) -> list[str]:
     return [w for w in _SPLIT.split(text) if w]
+
+
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DAYS = re.compile(r"^(\d+|[零一二两三四五六七八九十]+)\s*(个工作日|工作日|个?星期|周|天|日)?\s*(.*)$", re.S)
+WORKDAYS_A_WEEK = 5
+
+
+def _cn_number(text: str) -> int | None:
+    """一 … 九十九 (十五, 二十, 两) as an int; None for anything else."""
+    if text.isdigit():
+        return int(text)
+    if "十" not in text:
+        return _CN_DIGITS.get(text) if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    t = _CN_DIGITS.get(tens, -1) if tens else 1
+    o = _CN_DIGITS.get(ones, -1) if ones else 0
+    return t * 10 + o if t > 0 and o >= 0 and "十" not in ones else None
+
+
+def parse_days(text: str) -> tuple[int, str] | None:
+    """Working days at the start of `text` and what follows: `5`, `５天`, `五天`, `十个工作日`, `一周`
+    (= 5 working days), `两周`; None when it does not start with a count."""
+    m = _DAYS.match(unicodedata.normalize("NFKC", text.strip()))
+    if m is None:
+        return None
+    n = _cn_number(m.group(1))
+    if not n:
+        return None
+    unit = m.group(2) or ""
+    if "周" in unit or "星期" in unit:
+        n *= WORKDAYS_A_WEEK
+    return n, m.group(3).strip()
+
+
+async def unit_holds(turn: Turn) -> list[tuple[str, str]] | None:
+    """A handler's offer: what their unit holds now, earliest deadline first."""
+    if turn.identity.role != "handler":
+        return None
+    return [(a.number, short(a.enterprise_name, 12)) for a, _ in await handling.todo(turn.uow, turn.identity)]
+
+
+async def to_sign_off(turn: Turn) -> list[tuple[str, str]] | None:
+    """签收's offer: what the handler's unit has not signed for yet."""
+    if turn.identity.role != "handler":
+        return None
+    return [(a.number, short(a.enterprise_name, 12)) for a, h in await handling.todo(turn.uow, turn.identity)
+            if h.accepted_at is None]
+
+
+async def in_the_pool(turn: Turn) -> list[tuple[str, str]] | None:
+    """A dispatcher's offer for 分派 / 不予受理 / 合并: the appeals waiting to be dispatched."""
+    if turn.identity.role != "dispatcher":
+        return None
+    return [(e.appeal.number, short(e.appeal.enterprise_name, 12))
+            for e in await dispatch.pool(turn.uow, turn.rt, turn.identity)]
+
+
+async def asking_extension(turn: Turn) -> list[tuple[str, str]] | None:
+    """批准延期 / 驳回延期's offer: the appeals whose extension request waits for a decision."""
+    if turn.identity.role != "dispatcher":
+        return None
+    return [(number, texts.EXT_PICK_LABEL.format(days=r.days))
+            for number, r in await dispatch.pending_extensions(turn.uow, turn.identity)]
 
 
 async def unit_names(turn: Turn) -> dict[str, str]:
@@ -206,3 +292,8 @@ async def _date_change(turn: Turn, result: Dispatched) -> str:
 
 def phone_for(appeal: Appeal, full: bool) -> str:
     return appeal.phone if full else mask_mobile(appeal.phone)
+
+
+async def staff_offer(turn: Turn) -> list[tuple[str, str]] | None:
+    """详情's offer: a handler's unit's appeals, a dispatcher's pool; nothing listed for a leader."""
+    return await unit_holds(turn) if turn.identity.role == "handler" else await in_the_pool(turn)

@@ -52,6 +52,14 @@ _GREETING_TAIL = " !！?？。.,，~～、"
 THANKS = {"谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "谢了", "好的", "好", "好的谢谢", "好的，谢谢",
           "收到", "知道了", "明白了", "ok", "okay", "thanks", "thank you", "thx", "辛苦了", "👍", "🙏"}
 
+# Short questions with nothing pending that a clerk answers at once (Router._asked); a longer message is
+# a description of a problem, even when it mentions 进展 or 电话.
+_SHORT_QUESTION = 24
+PROGRESS_QUESTION = re.compile(
+    r"^(?=.{1,24}$).*(?:到哪一?步|进度|办得?怎么样|怎么样了|处理得?怎么样|(?:有|出)(?:结果|消息|回复|进展)了?[吗没么]"
+    r"|(?:办|处理|解决)(?:好|完)?了(?:吗|没|么)|还没(?:人)?(?:处理|回复|办)|进展如何)")
+HUMAN_QUESTION = re.compile(
+    r"^(?=.{1,24}$).*(?:人工|客服|真人|(?:电话|热线|号码)(?:是)?(?:多少|几号)|怎么联系|联系方式|打(?:什么|哪个)电话)")
 
 # Full-width digits and Latin letters become ASCII; Chinese punctuation stays as typed.
 _HALF_WIDTH = str.maketrans(
@@ -89,7 +97,8 @@ class Router:
         lines = ["· " + texts.COMMAND_HELP.get(c.names[0], c.names[0]).format(signoff=limits.signoff,
                                                                                  ext=limits.extension_max)
                  for c in self.registry.for_role(identity.role)]
-        return "\n".join([head, *lines, tail])
+        phone = turn.rt.policy.service_phone
+        return "\n".join([head, *lines, tail + (texts.HELP_PHONE.format(phone=phone) if phone else "")])
 
     async def route(self, turn: Turn) -> None:
         """Decide what this message means for this person in their current state, and act on it."""
@@ -148,6 +157,12 @@ class Router:
                 return
             if await self._suggest(turn, text, strict=True):
                 return
+            if (turn.identity.role == "enterprise" and turn.state.choices and text not in turn.state.choices
+                    and not step.value.startswith("filing.")):  # the filing steps answer questions themselves
+                choices = list(turn.state.choices)
+                if await self._asked(turn, text):  # 到哪一步了 / 人工 / 周末上班吗 at a choice: answer, ask again
+                    await self._ask_again(turn, choices)
+                    return
             await self.registry.steps[step](turn)
             return
 
@@ -166,10 +181,30 @@ class Router:
             return
         if await self._suggest(turn, text):
             return
+        if turn.identity.role == "enterprise" and await self._asked(turn, text):
+            return
         if turn.identity.role == "enterprise" and looks_like_problem(turn, text):
             await enterprise.free_text(turn)
             return
         turn.say(texts.UNKNOWN_COMMAND.format(text=text[:30], help=await self.help_text(turn)))
+
+    async def _asked(self, turn: Turn, text: str) -> bool:
+        """A question with nothing pending, answered as a clerk would: 我的诉求到哪一步了 shows the person's
+        appeals (查询); asking for a person or a phone gets the centre's number; a common question its
+        answer. False for anything else (a problem described as a question is filed as usual)."""
+        if PROGRESS_QUESTION.search(text):
+            await enterprise.query(turn, "")
+            return True
+        if HUMAN_QUESTION.search(text):
+            phone = turn.rt.policy.service_phone
+            turn.say(texts.HUMAN_HELP.format(phone=phone) if phone else texts.HUMAN_HELP_HOTLINE)
+            return True
+        if answers.is_question(text) and len(text) <= _SHORT_QUESTION and not looks_like_problem(turn, text):
+            answer = filing.answer_question(turn, text)
+            if answer is not None:
+                turn.say(answer)
+                return True
+        return False
 
     def _what(self, step: Step) -> str:
         return self.registry.step_what.get(step, "操作")

@@ -104,6 +104,7 @@ class Policy:
     company_max_chars: int = 60
     contact_max_chars: int = 20
     dialogue_timeout_minutes: int = 60
+    service_phone: str = ""  # [appeals] service_phone: the centre's number people can call when stuck
     time_limits: TimeLimits = field(default_factory=TimeLimits)
     routing: tuple[RoutingRule, ...] = ()
     auto_dispatch_categories: frozenset[str] = frozenset()
