@@ -416,7 +416,7 @@ PROGRESS_TOLD_ENTERPRISE = "，并告知企业"
 PROGRESS_TOLD_LEAD = "，并告知主办单位"
 PICK_APPEAL = "请选择要「{command}」的诉求（也可以直接发送「{command} 编号 …」）："
 PICK_MORE = "\n（共 {n} 件，下面是最早到期的 8 件；其余请发送「{command} 编号」）"
-NOTHING_TO_PICK = "您目前没有可以「{command}」的诉求。"
+NOTHING_TO_PICK = "目前没有需要「{command}」的诉求。"
 EXT_PICK_LABEL = "申请延期 {days} 个工作日"
 EXTEND_USAGE = ("请按格式发送：延期 编号 天数 理由，例如：延期 QH20261125-0007 5 需等待设备到货"
                 "（天数可写 5、五天或一周）。")
