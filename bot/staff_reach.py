@@ -88,7 +88,7 @@ async def look_up_once(app: App, channel: ChannelDirectory) -> int:
                     name=staff.name, unit=units.get(staff.unit_id, ""), mobile=mask_mobile(staff.mobile),
                     channel=CHANNEL_NAMES.get(channel.name, channel.name), id=staff.id)
                 await reach.tell_dispatchers(uow, text, rt.now())
-                log.warning("staff %s: mobile not in the %s directory", staff.id, channel.name)
+                log.info("staff %s: mobile not in the %s directory (dispatchers told)", staff.id, channel.name)
             await uow.commit()
     if due:
         app.outbox.kick()

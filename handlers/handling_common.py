@@ -37,6 +37,7 @@ Command = Callable[[Turn, str], Awaitable[None]]
 # None: the command offers nothing to this person's role (they get the usage alone).
 Offer = Callable[[Turn], Awaitable[list[tuple[str, str]] | None]]
 MAX_OFFERED = 8
+_TRIED_NUMBER = re.compile(r"^(?:[A-Za-z]{1,6}[\d\-]*|\d[\d\-]*)(?:\s|$)")  # QH, QH2026…, 20261125-7
 
 
 class Malformed(Exception):
@@ -66,7 +67,7 @@ def appeal_command(usage: str, *, word: str = "", offer: Offer | None = None
         async def command(turn: Turn, arg: str) -> None:
             number, rest = parse_number(arg)
             if number is None:
-                if word:
+                if word and not _TRIED_NUMBER.match(rest):  # `分派 QH 供电`: a number mistyped, say the form
                     await _offered(turn, word, offer, rest, usage)
                 else:
                     turn.say(usage)

@@ -53,13 +53,14 @@ THANKS = {"谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢"
           "收到", "知道了", "明白了", "ok", "okay", "thanks", "thank you", "thx", "辛苦了", "👍", "🙏"}
 
 # Short questions with nothing pending that a clerk answers at once (Router._asked); a longer message is
-# a description of a problem, even when it mentions 进展 or 电话.
+# a description of a problem, even when it mentions 进展 or 电话, and so is a question with more said after it
+# (补贴的事有进展吗，财政说还要审核: a supplement).
 _SHORT_QUESTION = 24
 PROGRESS_QUESTION = re.compile(
-    r"^(?=.{1,24}$).*(?:到哪一?步|进度|办得?怎么样|怎么样了|处理得?怎么样|(?:有|出)(?:结果|消息|回复|进展)了?[吗没么]"
+    r"^(?=.{1,24}$)(?!.*[，,。；;].).*(?:到哪一?步|进度|办得?怎么样|怎么样了|处理得?怎么样|(?:有|出)(?:结果|消息|回复|进展)了?[吗没么]"
     r"|(?:办|处理|解决)(?:好|完)?了(?:吗|没|么)|还没(?:人)?(?:处理|回复|办)|进展如何)")
 HUMAN_QUESTION = re.compile(
-    r"^(?=.{1,24}$).*(?:人工|客服|真人|(?:电话|热线|号码)(?:是)?(?:多少|几号)|怎么联系|联系方式|打(?:什么|哪个)电话)")
+    r"^(?=.{1,24}$)(?!.*[，,。；;].).*(?:人工|客服|真人|(?:电话|热线|号码)(?:是)?(?:多少|几号)|怎么联系|联系方式|打(?:什么|哪个)电话)")
 
 # Full-width digits and Latin letters become ASCII; Chinese punctuation stays as typed.
 _HALF_WIDTH = str.maketrans(
