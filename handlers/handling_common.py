@@ -37,7 +37,7 @@ Command = Callable[[Turn, str], Awaitable[None]]
 # None: the command offers nothing to this person's role (they get the usage alone).
 Offer = Callable[[Turn], Awaitable[list[tuple[str, str]] | None]]
 MAX_OFFERED = 8
-_TRIED_NUMBER = re.compile(r"^(?:[A-Za-z]{1,6}[\d\-]*|\d[\d\-]*)(?:\s|$)")  # QH, QH2026…, 20261125-7
+_TRIED_NUMBER = re.compile(r"^(?:[A-Za-z]{1,6}\d*(?:-\d*)?|\d{6,}(?:-\d*)?)(?:\s|$)")  # QH, QH2026…, 20261125-7
 
 
 class Malformed(Exception):
@@ -132,7 +132,7 @@ async def to_sign_off(turn: Turn) -> list[tuple[str, str]] | None:
 
 
 async def in_the_pool(turn: Turn) -> list[tuple[str, str]] | None:
-    """A dispatcher's offer for 分派 / 不予受理 / 合并: the appeals waiting to be dispatched."""
+    """A dispatcher's offer for 分派 / 不予受理 / 详情: the appeals waiting to be dispatched."""
     if turn.identity.role != "dispatcher":
         return None
     return [(e.appeal.number, short(e.appeal.enterprise_name, 12))

@@ -37,6 +37,9 @@ async def test_the_buttons_send_the_whole_command_with_what_was_written(app):
     await handler.say("签收")
     assert [c["value"] for c in handler.choices] == [f"签收 {number}"]
     await handler.say(f"签收 {number}")
+    assert "请按格式发送" in await handler.say("延期 QH2026 5 等设备到货")  # a number mistyped: the form
+    await handler.say("延期 5 等设备到货")
+    assert [c["value"] for c in handler.choices] == [f"延期 {number} 5 等设备到货"]
     await handler.say("延期 一周 等设备到货")
     assert [c["value"] for c in handler.choices] == [f"延期 {number} 一周 等设备到货"]
     assert "延期 5 个工作日" in await handler.say(handler.choices[0]["value"])
