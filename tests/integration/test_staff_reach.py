@@ -191,6 +191,11 @@ async def test_telegram_handler_who_never_pressed_start_gets_the_task_when_bound
     fake = await FakeTelegram(TOKEN, clock).start()
     cfg = TelegramConfig(enabled=True, token=SecretStr(TOKEN), mode="polling", base_url=fake.base_url)
     app = await start_app(settings.model_copy(update={"channels": ChannelsConfig(telegram=cfg)}), clock)
+
+    async def frozen_sleep(seconds: float) -> None:  # the sender's wait for the per-chat limit moves the clock
+        clock.advance(seconds=seconds)
+
+    app.channels[0].sender.sleep = frozen_sleep
     try:
         number, reply = await filed_and_dispatched(app)
         assert "李工（国网示范县供电公司）尚未绑定任何渠道，无法即时通知" in reply
@@ -204,9 +209,11 @@ async def test_telegram_handler_who_never_pressed_start_gets_the_task_when_bound
             await uow.commit()
         handler = Chat(app, "4242", "telegram")
         assert "绑定成功" in await handler.say(f"/bind {code}")
-        for _ in range(3):  # one message a second per chat: the frozen clock moves on between passes
+        for _ in range(5):  # one message a second per chat: a refused send waits its backoff
+            if len(fake.sent("4242")) == 2:
+                break
             await app.outbox.run_once()
-            clock.advance(seconds=2)
+            clock.advance(minutes=1)
         texts = [m["text"] for m in fake.sent("4242")]
         assert "【新交办】" in texts[0] and number in texts[0] and "绑定成功" in texts[1]
         assert await held_rows(app) == []
@@ -239,3 +246,20 @@ async def test_a_web_chat_page_that_read_past_the_held_notice_still_shows_it(app
     async with app.runtime.uow() as uow:
         shown = [r.body["text"] for r in await delivery.mailbox(uow, page.key, seen, 50)]
     assert "【新交办】" in shown[0] and number in shown[0] and "绑定成功" in shown[1]
+
+
+async def test_an_automatic_dispatch_tells_the_centre_who_could_not_be_told(settings, clock):
+    auto = settings.model_copy(update={"dispatch": settings.dispatch.model_copy(
+        update={"auto_categories": ["水电气能源"]})})
+    app = await start_app(auto, clock)
+    try:
+        dispatcher = await bind_staff(app, "disp-1", "chen-dispatch")
+        number = await file_first_appeal(Chat(app, "ent-1"))  # 水电气能源 → 供电公司 by the routing rule
+        async with app.runtime.uow() as uow:
+            rows = await delivery.mailbox(uow, dispatcher.key, 0, 50)
+        told = "\n".join(r.body["text"] for r in rows)
+        assert f"【自动分派】{number} 已按规则交由国网示范县供电公司主办，但有人未能收到通知" in told
+        assert "李工（国网示范县供电公司）尚未绑定任何渠道" in told
+        assert [r.recipient for r in await held_rows(app)] == ["li-gdgs"]
+    finally:
+        await app.close()
