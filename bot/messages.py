@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,26 @@ MAX_USER_ID = 128  # characters of a person's id on a channel: the database keep
 # them): a message to one is delivered by being stored, so its row is stored sent and no sender ever
 # takes it. The one place this is decided; storage, the outbox sender and the pipeline ask the message.
 MAILBOX_CHANNELS = frozenset({"web"})
+# NUL: PostgreSQL cannot store it in text. A lone surrogate (JSON "\ud800", or stdin's undecodable
+# bytes): UTF-8 cannot encode it, so neither database nor the spool file can take it. No person types either.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value: Any) -> bool:
+    """True when any string in `value` (nested lists, tuples and dicts, keys included) holds NUL or a
+    lone surrogate: the one check every way in uses, so both databases refuse the same input."""
+    stack = [value]  # iterative: a parser already allowed this depth, a recursive walk might not
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,12 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     reply_context: dict[str, Any] = field(default_factory=dict)  # e.g. DingTalk sessionWebhook
     vouched: Vouched | None = None
+
+    def unstorable(self) -> bool:
+        """Some field holds what no database can store (see `unstorable`): the pipeline refuses it."""
+        return unstorable((self.key.channel, self.key.user_id, self.text, self.message_id, self.display_name,
+                           [astuple(a) for a in self.attachments], self.reply_context,
+                           astuple(self.vouched) if self.vouched else ()))
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,13 @@ class Pipeline:
                 raise StorageUnreachable(repr(exc)) from exc
             raise
 
+    @staticmethod
+    def _storable(msg: InboundMessage) -> None:
+        """Every channel's message passes here, so NUL or a lone surrogate, which a polling channel or the
+        console may carry past any HTTP check, is refused before it reaches a database or the spool."""
+        if msg.unstorable():
+            raise TurnRejected(400, texts.UNSTORABLE_MESSAGE)
+
     async def handle(self, msg: InboundMessage, guard: Guard | None = None) -> list[int] | None:
         """Process one message; returns the outbox ids written, or None for a duplicate."""
         outcome = await self.handle_turn(msg, guard)
@@ -111,6 +118,7 @@ class Pipeline:
         The in-process lock keeps two messages of one person from queueing on the database lock;
         the database lock (conversation row / SQLite write lock) keeps other processes out.
         """
+        self._storable(msg)
         with self._outage():
             return await self._handle_turn(msg, guard)
 
@@ -178,6 +186,7 @@ class Pipeline:
 
     async def unsupported(self, msg: InboundMessage, kind: str, guard: Guard | None = None) -> None:
         """A polite answer to a message type no channel can read, deduplicated like any turn."""
+        self._storable(msg)
         with self._outage():
             outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind), guard=guard)
         if outcome is not None:
