@@ -31,7 +31,7 @@ ASCII_INT = re.compile(r"^[0-9]{1,15}$")  # str.isdigit() also takes 'Â²' and 'Ù
 HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 # A proxy in front of us says so with one of these; a request carrying any is not "straight from loopback".
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
-                 "X-Forwarded-Server", "X-Real-IP")
+                 "X-Forwarded-Server", "X-Real-IP", "Via")  # Via: what Squid, Apache, Varnish and CDNs add
 STAFF_PREFIX = "staff:"
 
 
