@@ -166,8 +166,9 @@ class App:
         self.background.append(asyncio.create_task(self.spool.run_forever(self.settings.spool.replay_seconds)))
 
     async def handle_spooled(self, msg: InboundMessage) -> None:
-        """A turn from the spool: the pipeline, which raises when it could not store it."""
-        await self.pipeline.handle(msg)
+        """A turn from the spool: the pipeline, which raises when it could not store it. It happens when the
+        message arrived (submission time, promised deadline, timeline), not when the database came back."""
+        await self.pipeline.handle(msg, arrived=True)
 
     async def start_channels(self) -> None:
         for channel in self.channels:

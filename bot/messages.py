@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,26 @@ MAILBOX_CHANNELS = frozenset({"web"})
 # up) is stored under this channel with their staff id as recipient: no sender takes it, and it is
 # sent to their identity the moment they bind or are found (bot.services.reach.release_held).
 HELD_CHANNEL = "staff"
+# NUL: PostgreSQL cannot store it in text. A lone surrogate (JSON "\ud800", or stdin's undecodable
+# bytes): UTF-8 cannot encode it, so neither database nor the spool file can take it. No person types either.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value: Any) -> bool:
+    """True when any string in `value` (nested lists, tuples and dicts, keys included) holds NUL or a
+    lone surrogate: the one check every way in uses, so both databases refuse the same input."""
+    stack = [value]  # iterative: a parser already allowed this depth, a recursive walk might not
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,12 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     reply_context: dict[str, Any] = field(default_factory=dict)  # e.g. DingTalk sessionWebhook
     vouched: Vouched | None = None
+
+    def unstorable(self) -> bool:
+        """Some field holds what no database can store (see `unstorable`): the pipeline refuses it."""
+        return unstorable((self.key.channel, self.key.user_id, self.text, self.message_id, self.display_name,
+                           [astuple(a) for a in self.attachments], self.reply_context,
+                           astuple(self.vouched) if self.vouched else ()))
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from bot import health
-from bot.metrics import CONTENT_TYPE, is_loopback, metrics
+from bot.channels.webchat_channel import is_direct_loopback
+from bot.metrics import CONTENT_TYPE, metrics
 
-FORWARDED = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 METRICS_REFUSED = "指标接口只对本机开放；其他来源请在 Authorization 头中携带令牌（Bearer，见 docs/operations.md）。"
 METRICS_BAD_TOKEN = "指标接口令牌错误。"
-
-
-def _direct_loopback(request: web.Request) -> bool:
-    """A loopback peer that is not a reverse proxy passing on someone else's request."""
-    return is_loopback(request.remote) and not any(h in request.headers for h in FORWARDED)
 
 
 def routes(app: Any) -> list[web.RouteDef]:
@@ -34,7 +29,7 @@ def routes(app: Any) -> list[web.RouteDef]:
 
     async def metrics_page(request: web.Request) -> web.Response:
         token = settings.monitoring.metrics_token.get_secret_value()
-        if not _direct_loopback(request):
+        if not is_direct_loopback(request):  # the demo's test: no proxy header, a loopback Host
             given = request.headers.get("Authorization", "")
             if not token:
                 return web.json_response({"error": METRICS_REFUSED}, status=403, dumps=_dumps)

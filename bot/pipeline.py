@@ -100,21 +100,33 @@ class Pipeline:
                 raise StorageUnreachable(repr(exc)) from exc
             raise
 
-    async def handle(self, msg: InboundMessage, guard: Guard | None = None) -> list[int] | None:
-        """Process one message; returns the outbox ids written, or None for a duplicate."""
-        outcome = await self.handle_turn(msg, guard)
+    @staticmethod
+    def _storable(msg: InboundMessage) -> None:
+        """Every channel's message passes here, so NUL or a lone surrogate, which a polling channel or the
+        console may carry past any HTTP check, is refused before it reaches a database or the spool."""
+        if msg.unstorable():
+            raise TurnRejected(400, texts.UNSTORABLE_MESSAGE)
+
+    async def handle(self, msg: InboundMessage, guard: Guard | None = None, *,
+                     arrived: bool = False) -> list[int] | None:
+        """Process one message; returns the outbox ids written, or None for a duplicate. `arrived`: the turn
+        happens at `msg.received_at` (a turn replayed from the spool: submission time, deadlines, timeline)."""
+        outcome = await self.handle_turn(msg, guard, arrived=arrived)
         return outcome.outbox_ids if outcome else None
 
-    async def handle_turn(self, msg: InboundMessage, guard: Guard | None = None) -> TurnOutcome | None:
+    async def handle_turn(self, msg: InboundMessage, guard: Guard | None = None, *,
+                          arrived: bool = False) -> TurnOutcome | None:
         """Process one message; returns what it stored to send, or None for a duplicate.
 
         The in-process lock keeps two messages of one person from queueing on the database lock;
         the database lock (conversation row / SQLite write lock) keeps other processes out.
         """
+        self._storable(msg)
+        rt = self.rt.at(msg.received_at) if arrived and msg.received_at is not None else self.rt
         with self._outage():
-            return await self._handle_turn(msg, guard)
+            return await self._handle_turn(msg, guard, rt)
 
-    async def _handle_turn(self, msg: InboundMessage, guard: Guard | None) -> TurnOutcome | None:
+    async def _handle_turn(self, msg: InboundMessage, guard: Guard | None, rt: Runtime) -> TurnOutcome | None:
         started = time.perf_counter()
         self.rt.tagger.refresh()  # a rule file replaced by `qihu tags apply` is taken up here
         lock = self._lock(msg.key)
@@ -122,16 +134,16 @@ class Pipeline:
             result = "ok"
             try:
                 try:
-                    outcome = await self._turn(msg, guard)
+                    outcome = await self._turn(msg, guard, rt)
                 except StorageInterrupted:
                     log.warning("database connection lost during %s message %s: running the turn again",
                                 msg.key, msg.message_id)
-                    outcome = await self._turn(msg, guard)
+                    outcome = await self._turn(msg, guard, rt)
             except TurnRejected:
                 raise
             except DomainError as err:
                 result = "refused"
-                outcome = await self._refuse(msg, refusal(err) + self._call_us(err), guard=guard)
+                outcome = await self._refuse(msg, refusal(err) + self._call_us(err), guard=guard, rt=rt)
             except Exception as exc:
                 if self.unreachable(exc):
                     # Not even a refusal can be stored: the channel keeps the message (bot.spool).
@@ -140,7 +152,7 @@ class Pipeline:
                 result = "failed"
                 log.exception("turn failed for %s message %s", msg.key, msg.message_id)
                 outcome = await self._refuse(msg, texts.GENERIC_FAILURE + self._call_us(None), claim=False,
-                                             guard=guard)
+                                             guard=guard, rt=rt)
         if self.observe is not None:
             self.observe(msg.key.channel, result if outcome is not None else "duplicate",
                          time.perf_counter() - started)
@@ -156,19 +168,19 @@ class Pipeline:
             return ""
         return texts.CALL_US.format(phone=phone)
 
-    async def _turn(self, msg: InboundMessage, guard: Guard | None) -> TurnOutcome | None:
-        now = self.rt.now()
-        async with self.rt.uow() as uow:
+    async def _turn(self, msg: InboundMessage, guard: Guard | None, rt: Runtime) -> TurnOutcome | None:
+        now = rt.now()
+        async with rt.uow() as uow:
             if guard is not None:
                 await guard(uow)
             if msg.vouched is not None:  # before the turn reads who is speaking
-                await binding.vouch(uow, self.rt, msg.key, msg.vouched)
+                await binding.vouch(uow, rt, msg.key, msg.vouched)
             opened = await uow.turns.open(msg.key, msg.message_id, now)
             if opened is None:
                 log.info("duplicate message %s from %s ignored", msg.message_id, msg.key)
                 return None
             state = opened.state
-            turn = Turn(msg, opened.identity, state, uow, self.rt, now)
+            turn = Turn(msg, opened.identity, state, uow, rt, now)
             await self.router.route(turn)
             state.updated_at = now
             ids = await uow.turns.close(msg.key, state, turn.outbound, now)
@@ -187,23 +199,25 @@ class Pipeline:
 
     async def unsupported(self, msg: InboundMessage, kind: str, guard: Guard | None = None) -> None:
         """A polite answer to a message type no channel can read, deduplicated like any turn."""
+        self._storable(msg)
         with self._outage():
             outcome = await self._refuse(msg, texts.UNSUPPORTED_MESSAGE.format(kind=kind), guard=guard)
         if outcome is not None:
             self.on_commit(outcome.messages)
 
     async def _refuse(self, msg: InboundMessage, text: str, *, claim: bool = True,
-                      guard: Guard | None = None) -> TurnOutcome | None:
+                      guard: Guard | None = None, rt: Runtime | None = None) -> TurnOutcome | None:
         """A refused turn changes nothing but the reply; the message id is still claimed so a
         re-delivery does not produce a second refusal (unless the failure was ours: then retry)."""
-        now = self.rt.now()
-        async with self.rt.uow() as uow:
+        rt = rt or self.rt
+        now = rt.now()
+        async with rt.uow() as uow:
             if guard is not None:
                 await guard(uow)
             if claim and not await uow.inbound.claim(msg.key.channel, msg.message_id, now):
                 return None
             if claim and msg.vouched is not None:  # the sign-in holds even when the turn was refused
-                await binding.vouch(uow, self.rt, msg.key, msg.vouched)
+                await binding.vouch(uow, rt, msg.key, msg.vouched)
             reply = OutboundMessage(msg.key, text, [], None, dict(msg.reply_context))
             ids = await uow.outbox.add([reply], now)
             await uow.commit()

@@ -289,6 +289,7 @@ ERRORS.update({
     "staff_not_found": "没有编号为 {staff_id} 的在职人员。",
 })
 # Said on the DingTalk sessionWebhook when the database is away and the message waits in the spool.
+UNSTORABLE_MESSAGE = "消息中含有无法保存的控制字符（NUL 或不成对的代理字符），没有处理。请去掉这些字符后重新发送。"
 SPOOLED_NOTICE = "消息已收到。系统正在恢复数据服务，恢复后会按顺序处理您的消息并答复，请勿重复发送。"
 UNSUPPORTED_MESSAGE = "暂不支持这种消息类型（{kind}）。请用文字描述您的问题，图片和文件可在填报时发送。"
 CHOICES_HINT = "（点击选项，或回复序号）"

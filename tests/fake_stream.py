@@ -50,7 +50,7 @@ class FakeStreamGateway:
             "specVersion": "1.0", "type": "CALLBACK",
             "headers": {"appId": "app-1", "connectionId": "conn", "contentType": "application/json",
                         "messageId": frame_id, "time": "1700000000000", "topic": BOT_TOPIC},
-            "data": json.dumps(payload, ensure_ascii=False),
+            "data": json.dumps(payload, ensure_ascii=not _utf8(payload)),  # a lone surrogate only as \uXXXX
         }
         self.all_acked.clear()
         self._wake.set()
@@ -146,3 +146,11 @@ class FakeStreamGateway:
                 "headers": {"contentType": "application/json", "messageId": f"sys-{next(self._ids)}",
                             "time": "1700000000000", "topic": topic},
                 "data": json.dumps(data)}
+
+
+def _utf8(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -15,6 +15,7 @@ from bot.channels import jsonbody
 from bot.domain.appeal import Appeal, AppealEvent
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.identifiers import mask_phones_in_text
+from bot.messages import unstorable
 from bot.services import api, directory
 from bot.services.ports import ApiClient, UnitOfWork
 from bot.services.webhooks import event_type, open311_status
@@ -201,6 +202,6 @@ async def _form(request: web.Request) -> dict[str, Any]:
         form = dict(await request.post())
     except ValueError:
         raise refused(InvalidInput("api_body")) from None
-    if any(isinstance(v, str) and "\x00" in v for v in (*form, *form.values())):
-        raise refused(InvalidInput("api_body"))  # PostgreSQL cannot store NUL; no person types one
+    if unstorable([*form, *form.values()]):
+        raise refused(InvalidInput("api_body"))  # NUL or a lone surrogate: no database stores it
     return form

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.channels.ports import ChannelHost
 from bot.messages import Choice, ConversationKey, InboundMessage, render_numbered
+from bot.pipeline import TurnRejected
 
 CHANNEL = "console"
 
@@ -39,6 +40,10 @@ async def console_loop(app: ChannelHost, user: str, read: Callable[[], str] = in
             break
         if not line.strip():
             continue
-        await app.pipeline.handle(InboundMessage(key, line, uuid.uuid4().hex, app.clock.now()))
+        try:
+            await app.pipeline.handle(InboundMessage(key, line, uuid.uuid4().hex, app.clock.now()))
+        except TurnRejected as exc:  # stdin's undecodable bytes arrive as lone surrogates; NUL
+            print(f"企呼> {exc.reason}")
+            continue
         await app.outbox.run_once()
         sys.stdout.flush()

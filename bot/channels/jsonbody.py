@@ -1,10 +1,12 @@
-"""Request bodies as strict JSON: no NaN / Infinity, no out-of-range number, no NUL in any string."""
+"""Request bodies as strict JSON: no NaN / Infinity, no out-of-range number, no NUL or lone surrogate in any string."""
 
 from __future__ import annotations
 
 import json
 import math
 from typing import Any
+
+from bot.messages import unstorable
 
 
 class BodyError(ValueError):
@@ -26,31 +28,15 @@ def _float(text: str) -> float:
     return value
 
 
-def _has_nul(value: Any) -> bool:
-    # Iterative: the parser already allowed this depth, a recursive walk might not.
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def loads(raw: bytes | str) -> Any:
-    """The parsed body, or BodyError. NUL is refused because PostgreSQL cannot store it in text, and no
-    person types one: a body with it is a probe, refused the same on both databases."""
+    """The parsed body, or BodyError. NUL and lone surrogates are refused (`bot.messages.unstorable`, the
+    check the pipeline makes of every message): no database stores them and no person types them."""
     try:
         value = json.loads(raw, parse_constant=_constant, parse_float=_float)
     except BodyError:
         raise
     except (ValueError, RecursionError):  # bad JSON, bad UTF-8, a 5000-digit integer, nesting too deep
         raise BodyError("请求体不是有效的 JSON。") from None
-    if _has_nul(value):
-        raise BodyError("请求体含 NUL 字符（\\u0000），不予接收。")
+    if unstorable(value):
+        raise BodyError("请求体含 NUL 字符（\\u0000）或不成对的代理字符（\\ud800–\\udfff），不予接收。")
     return value

@@ -22,6 +22,7 @@ from bot.channels.ports import ChannelHost
 from bot.channels.ratelimit import refusal
 from bot.config import TelegramConfig
 from bot.messages import MAX_USER_ID, Attachment, Choice, ConversationKey, InboundMessage
+from bot.pipeline import TurnRejected
 from bot.services.delivery import DeliveryError
 from bot.services.ports import Clock
 from bot.spool import LOST
@@ -275,10 +276,23 @@ class TelegramChannel:
         else:
             return  # edits, reactions, …: nothing to act on
         # Polling has moved past this update already: with the database away it waits in the spool.
-        if await self.app.spool.take(msg, lambda: self.app.pipeline.handle(msg), self._tell_kept) == LOST:
+        if await self.app.spool.take(msg, lambda: self._turn(msg), self._tell_kept) == LOST:
             raise RuntimeError(f"telegram {message_id} neither stored nor spooled")
 
-    async def _tell_kept(self, msg: InboundMessage) -> None:
+    async def _turn(self, msg: InboundMessage) -> None:
+        try:
+            await self.app.pipeline.handle(msg)
+        except TurnRejected as exc:  # NUL or a lone surrogate (a webhook's body was refused with a 400 before)
+            log.warning("telegram %s refused: %s", msg.message_id, exc.reason)
+            try:  # not through the outbox: the refused message is stored nowhere, so the answer is not either
+                await self._tell(msg, exc.reason)
+            except DeliveryError as err:
+                log.info("could not tell %s why %s was refused: %s", msg.key, msg.message_id, err)
+
+    async def _tell(self, msg: InboundMessage, text: str) -> None:
         chat_id = str(msg.reply_context.get("chat_id") or msg.key.user_id)
-        await self.sender.send(chat_id, {"text": texts.SPOOLED_NOTICE}, outbox_id=0)
+        await self.sender.send(chat_id, {"text": text}, outbox_id=0)
+
+    async def _tell_kept(self, msg: InboundMessage) -> None:
+        await self._tell(msg, texts.SPOOLED_NOTICE)
 

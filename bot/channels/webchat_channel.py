@@ -20,17 +20,18 @@ from bot.channels.ratelimit import refusal
 from bot.domain.errors import DomainError
 from bot.domain.identifiers import normalize_uscc
 from bot.messages import ConversationKey, InboundMessage, Vouched
+from bot.pipeline import TurnRejected
 from bot.texts import INPUT_PLACEHOLDER
 
 CHANNEL = "web"  # one of bot.messages.MAILBOX_CHANNELS: the page fetches its messages, storing one delivers it
 STATIC = Path(__file__).resolve().parent.parent / "static"
-USER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+USER_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")  # fullmatch: "$" would let a final "\n" through
 MAX_TEXT = 4000
 ASCII_INT = re.compile(r"^[0-9]{1,15}$")  # str.isdigit() also takes '²' and '٣', which int() refuses or misreads
 HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 # A proxy in front of us says so with one of these; a request carrying any is not "straight from loopback".
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
-                 "X-Forwarded-Server", "X-Real-IP")
+                 "X-Forwarded-Server", "X-Real-IP", "Via")  # Via: what Squid, Apache, Varnish and CDNs add
 STAFF_PREFIX = "staff:"
 
 
@@ -143,7 +144,7 @@ class WebChat:
         return _json({"demo": demo, "staff": staff, "placeholders": INPUT_PLACEHOLDER})
 
     def _authenticate(self, request: web.Request, user: Any, token: Any) -> str | web.Response:
-        if not isinstance(user, str) or not USER_ID.match(user):
+        if not isinstance(user, str) or not USER_ID.fullmatch(user):
             return _bad(400, "缺少或无效的用户标识 user（1–64 位字母、数字或 _.:-）。")
         if self.demo_allowed(request):
             if user.startswith(STAFF_PREFIX) and user[6:] not in {s.id for s in self.app.settings.staff if s.demo}:
@@ -220,7 +221,10 @@ class WebChat:
             return vouched
         msg = InboundMessage(ConversationKey(CHANNEL, user), text, f"{user}:{client_id}",
                              self.app.clock.now(), vouched=vouched)
-        outcome = await self.app.pipeline.handle_turn(msg)
+        try:
+            outcome = await self.app.pipeline.handle_turn(msg)
+        except TurnRejected as exc:  # the pipeline's own check of every message (the body's came first)
+            return _bad(exc.status, exc.reason)
         replies = [{"id": i, **m.body(), "appeal_number": m.appeal_number}
                    for i, m in outcome.replies_to(msg.key)] if outcome else []
         return _json({"duplicate": outcome is None, "replies": replies})

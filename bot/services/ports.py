@@ -20,6 +20,16 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class FixedClock:
+    """One moment: the clock of a turn replayed from the spool, which happened when it arrived."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
 @dataclass
 class Enterprise:
     id: int | None

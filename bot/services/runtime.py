@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import WorkCalendar
 from bot.services.links import ReportLinks
 from bot.services.policy import Policy
-from bot.services.ports import Clock, UnitOfWork
+from bot.services.ports import Clock, FixedClock, UnitOfWork
 from nlp.rules import RuleTagger
 
 
@@ -33,3 +33,8 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def at(self, moment: datetime) -> Runtime:
+        """This runtime with the time standing at `moment` (never later than now): every use case of a turn
+        replayed from the spool reads the time the message arrived, not the time of the replay."""
+        return replace(self, clock=FixedClock(min(moment, self.clock.now())))

@@ -203,6 +203,18 @@ async def test_an_unusable_body_is_acknowledged_as_refused_and_stores_nothing(st
     assert await stream.stored_messages() == 0 and stream.fake.state.delivered == []
 
 
+async def test_nul_or_a_lone_surrogate_on_the_stream_is_refused_and_stores_nothing(stream):
+    """No HTTP body check sees a Stream frame: the pipeline's check of every message refuses it (issue 14 §6)."""
+    nul = stream.gateway.push(stream.payload("user\x00001", "帮助", "m-nul"))
+    lone = stream.gateway.push(stream.payload("user001", "帮\ud800助", "m-lone"))
+    await stream.settle()
+    assert stream.gateway.codes == {nul: 400, lone: 400}
+    assert await stream.stored_messages() == 0 and stream.fake.state.delivered == []
+    fine = stream.gateway.push(stream.payload("user001", "帮助", "m-fine"))
+    await stream.settle()
+    assert stream.gateway.codes[fine] == 200 and "我要反映" in stream.replies("m-fine")[0]
+
+
 async def test_stopping_closes_the_socket(settings, clock):
     env = await open_env(settings, clock)
     env.gateway.push(env.payload("user001", "帮助", "m-1"))

@@ -192,6 +192,8 @@ BAD_BODIES = {
     "sessionWebhookExpiredTime: NaN": ('"sessionWebhookExpiredTime": 1', '"sessionWebhookExpiredTime": NaN', "NaN"),
     "createAt: 1e400": ('"createAt": 1', '"createAt": 1e400', "超出范围"),
     "NUL in senderStaffId": ('"senderStaffId": "user001"', '"senderStaffId": "user\\u0000001"', "NUL"),
+    "lone surrogate in senderStaffId": ('"senderStaffId": "user001"', '"senderStaffId": "user\\udfff001"', "代理字符"),
+    "lone surrogate in the text": ('"content": " 你好"', '"content": " 你\\ud800好"', "代理字符"),
 }
 
 

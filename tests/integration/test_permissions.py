@@ -69,13 +69,24 @@ PEOPLE = ("owner", "verified member", "unverified claimant", "other enterprise",
 ENTERPRISE_PEOPLE = {"owner", "verified member"}
 NOT_YOURS = "不是您本人提交的"
 NOT_FOR_STAFF = "不是{role}可用的命令"
-# command → (who may, what an allowed attempt answers, what a refusal says to enterprise / to staff)
+VERIFIERS = {"verified member", "dispatcher"}  # issue 14 §1 (b) and (c)
+NOT_A_VERIFIER = "核验只能由服务中心调度员，或已核验的本企业人员进行"
+# Another enterprise's claim is not named to anyone outside it: not found, as if it did not exist.
+CLAIM_REFUSED = {"owner": NOT_A_VERIFIER, "unverified claimant": NOT_A_VERIFIER, "other enterprise": "没有找到编号为"}
+# command ({claim}: the unverified claimant's claim) → (who may, what an allowed attempt answers, what a refusal
+# says to enterprise people (one text, or one per person) / to staff)
 OWNERSHIP = {
     "查询": (ENTERPRISE_PEOPLE, N, None, None),
     f"查询 {N}": (ENTERPRISE_PEOPLE | {"handler", "dispatcher", "leader", "admin"}, "办理记录", NOT_YOURS, None),
+    f"详情 {N}": (ENTERPRISE_PEOPLE | {"dispatcher", "leader", "admin"}, "状态：待受理", NOT_YOURS,
+                 "目前不在贵单位办理"),  # a handler: only what their unit holds
     f"补充 {N} 补充一张现场照片的说明": (ENTERPRISE_PEOPLE, "已将补充内容记入", NOT_YOURS, NOT_FOR_STAFF),
     f"撤回 {N} 问题已经解决": (ENTERPRISE_PEOPLE, "确定要撤回", NOT_YOURS, NOT_FOR_STAFF),
-    f"评价 {N} 5": (ENTERPRISE_PEOPLE, "不能评价", NOT_YOURS, "不能代评"),  # allowed: refused by status only
+    f"评价 {N} 5": (ENTERPRISE_PEOPLE, "不能评价", NOT_YOURS, "不能代评"),  # allowed: refused by status only (below)
+    "核验": (VERIFIERS, "李四 139****1111", {"owner": NOT_A_VERIFIER, "unverified claimant": NOT_A_VERIFIER,
+                                         "other enterprise": "目前没有待核验"}, CENTRE_ONLY),
+    "核验 {claim} 通过": (VERIFIERS, "已核验通过：李四", CLAIM_REFUSED, CENTRE_ONLY),
+    "核验 {claim} 拒绝 不是本企业员工": (VERIFIERS, "已拒绝", CLAIM_REFUSED, CENTRE_ONLY),
 }
 
 
@@ -86,20 +97,23 @@ async def _file(chat: Chat, company: str, uscc: str, contact: str, phone: str) -
 
 
 async def _stored(app) -> tuple:  # type: ignore[no-untyped-def]
-    """What a refusal must leave as it was: the appeal, its timeline, the claims and the profiles."""
+    """What a refusal must leave as it was: the appeal, its timeline, the claims, the profiles and the ratings."""
     async with app.runtime.uow() as uow:
         appeal = await uow.appeals.get(N)
         events = len(await uow.appeals.events(N))
     async with app.database.engine.connect() as conn:
         members = (await conn.execute(select(t.enterprise_members).order_by(t.enterprise_members.c.id))).all()
         profiles = (await conn.execute(select(t.enterprises).order_by(t.enterprises.c.id))).all()
-    return appeal.version, appeal.status, events, [tuple(m) for m in members], [tuple(p) for p in profiles]
+        ratings = (await conn.execute(select(t.ratings).order_by(t.ratings.c.id))).all()
+    return (appeal.version, appeal.status, events, [tuple(m) for m in members], [tuple(p) for p in profiles],
+            [tuple(r) for r in ratings])
 
 
-@pytest.mark.parametrize("person", PEOPLE)
-@pytest.mark.parametrize("command", list(OWNERSHIP))
-async def test_ownership_and_verification_matrix(app, chat, person, command):
-    await file_first_appeal(chat)  # the owner: ent-1, the enterprise's first (unverified) claimant
+async def _people(app, chat: Chat) -> tuple[dict[str, Chat], Chat, int]:  # type: ignore[no-untyped-def]
+    """The owner (ent-1, the enterprise's first, unverified, claimant) files N; a member verified by the centre,
+    a claimant left unverified and a verified member of another enterprise file theirs. Returns the
+    enterprise people, the dispatcher and the unverified claimant's claim id."""
+    await file_first_appeal(chat)
     dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
     member, claimant, other = Chat(app, "ent-member"), Chat(app, "ent-claimant"), Chat(app, "ent-other")
     await _file(member, "示范精密机械有限公司", OWNER_USCC, "刘芳", "13700001111")
@@ -109,23 +123,65 @@ async def test_ownership_and_verification_matrix(app, chat, person, command):
     async with app.runtime.uow() as uow:
         enterprise = await uow.enterprises.get_by_uscc(OWNER_USCC)
         verified = await uow.enterprises.membership(enterprise.id, member.key)
+        pending = await uow.enterprises.membership(enterprise.id, claimant.key)
     assert "已核验通过" in await dispatcher.say(f"核验 {verified.id} 通过")
     async with app.runtime.uow() as uow:  # the other person is verified too: for their own enterprise
         theirs = await uow.enterprises.get_by_uscc(other_uscc)
         own = await uow.enterprises.membership(theirs.id, other.key)
     assert "已核验通过" in await dispatcher.say(f"核验 {own.id} 通过")
     people = {"owner": chat, "verified member": member, "unverified claimant": claimant, "other enterprise": other}
-    actor = people.get(person) or await bind_staff(app, f"staff:{person}", ROLES[person])
+    return people, dispatcher, pending.id
+
+
+async def _actor(app, people: dict[str, Chat], person: str) -> Chat:  # type: ignore[no-untyped-def]
+    return people.get(person) or await bind_staff(app, f"staff:{person}", ROLES[person])
+
+
+@pytest.mark.parametrize("person", PEOPLE)
+@pytest.mark.parametrize("command", list(OWNERSHIP))
+async def test_ownership_and_verification_matrix(app, chat, person, command):
+    people, _, claim = await _people(app, chat)
+    actor = await _actor(app, people, person)
     before = await _stored(app)
     allowed, ok_text, refusal_enterprise, refusal_staff = OWNERSHIP[command]
-    reply = await actor.say(command)
+    reply = await actor.say(command.format(claim=claim))
     if person in allowed:
         assert ok_text in reply, reply
         return
     if command == "查询":  # a listing refuses nothing: it just does not show the appeal
         assert N not in reply, reply
     elif person in people:
-        assert refusal_enterprise in reply, reply
+        wanted = refusal_enterprise[person] if isinstance(refusal_enterprise, dict) else refusal_enterprise
+        assert wanted in reply, reply
     else:
         assert refusal_staff.format(role=ROLE_NAMES[person]) in reply, reply
+    assert await _stored(app) == before
+
+
+@pytest.mark.parametrize("person", PEOPLE)
+async def test_only_the_owner_or_a_verified_member_rates_a_resolved_appeal(app, chat, clock, person):
+    """The 评价 row above refuses everyone by status; here the appeal is resolved, so the rating really opens."""
+    people, dispatcher, _ = await _people(app, chat)
+    li = await bind_staff(app, "staff:li", "li-gdgs")
+    await dispatcher.say(f"分派 {N} 供电公司")
+    await li.say(f"签收 {N}")
+    clock.advance(days=1)
+    assert "已办结" in await li.say(f"办结 {N} 已解决 已完成增容，变压器已送电")
+    actor = await _actor(app, people, person)
+    before = await _stored(app)
+    reply = await actor.say(f"评价 {N} 5")
+    if person in ENTERPRISE_PEOPLE:
+        assert "非常满意" in reply and "响应及时" in actor.choice_labels, reply  # the rating goes on to its tags
+        for answer in ("1", "无", "已解决"):
+            reply = await actor.say(answer)
+        assert "已闭环" in reply, reply
+        async with app.runtime.uow() as uow:
+            appeal = await uow.appeals.get(N)
+            [rating] = await uow.evaluation.ratings(appeal.id)
+            events = await uow.appeals.events(N)
+        assert rating.level == 5
+        # The timeline names who rated: the owner 张伟, or the verified member 刘芳 (not the original contact).
+        assert events[-1].actor.name == {"owner": "张伟", "verified member": "刘芳"}[person], events[-1]
+        return
+    assert (NOT_YOURS if person in people else "不能代评") in reply, reply
     assert await _stored(app) == before

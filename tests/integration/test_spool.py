@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, make_url, select
@@ -14,7 +15,7 @@ from bot import texts
 from bot.messages import ConversationKey, InboundMessage
 from bot.spool import Spool
 from storage import tables as t
-from tests.conftest import PG_URL, start_app
+from tests.conftest import PG_URL, SHANGHAI, Chat, start_app
 from tests.e2e.server_process import ServerProcess
 from tests.fake_servers import FakeDingTalk
 from tests.integration.dingtalk_env import DingUser, delivered_text, make_env
@@ -297,3 +298,24 @@ async def test_a_turn_still_running_at_ack_time_is_spooled_before_the_200_and_no
     finally:
         await ding.close()
         await fake.close()
+
+
+async def test_a_replayed_turn_happens_when_it_arrived_not_when_the_database_came_back(app, clock):
+    """Filed at 23:58 while the database was away, replayed at 00:03: the appeal is the 25th's, submitted
+    at 23:58, and promised by the 25th's deadline (replay time would give the 26th's number and a later
+    date). The spool's own path: the line a channel keeps when the turn could not be stored."""
+    clock.advance(hours=13, minutes=50)  # Wednesday 23:50
+    chat = Chat(app, "ent-1", "dingtalk")
+    for said in (PROBLEM, "示范精密机械有限公司", USCC, "张伟", "138 0013 8000", "溪口镇", "1"):
+        await chat.say(said)
+    clock.advance(minutes=8)
+    arrived = clock.now()  # 23:58: 确认提交 arrives, the database does not answer
+    assert app.spool.keep(InboundMessage(chat.key, "确认提交", "confirm-1", arrived))
+    clock.advance(minutes=5)  # Thursday 00:03: the database is back
+    assert await app.spool.replay() == 1
+    async with app.runtime.uow() as uow:
+        appeal = await uow.appeals.get("QH20261125-0001")
+        events = await uow.appeals.events("QH20261125-0001")
+    assert appeal is not None and appeal.submitted_at == arrived and events[-1].at == arrived
+    # Wednesday's promise, as test_first_filing_lands_in_pool_with_number_deadline_and_event computes it.
+    assert appeal.promised_at.astimezone(SHANGHAI).date() == datetime(2026, 12, 4).date()

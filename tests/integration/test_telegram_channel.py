@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.channels.telegram_channel import WEBHOOK_PATH, TelegramChannel, callback_data
 from bot.config import ChannelsConfig, TelegramConfig
 from bot.domain.appeal import Source
@@ -230,6 +231,37 @@ async def test_polling_mode_feeds_the_same_pipeline(settings, clock):
         await app.outbox.run_once()
         texts = [m["text"] for m in fake.sent(55)]
         assert len(texts) == 3 and "企业诉求服务" in texts[0] and "已取消" in texts[2]
+    finally:
+        await app.close()
+        await fake.close()
+
+
+async def test_nul_or_a_lone_surrogate_fetched_by_polling_is_refused_with_the_reason(settings, clock):
+    """Issue 14 §6 on the channel no HTTP check covers: PostgreSQL refuses NUL in text and UTF-8 cannot encode a
+    lone surrogate. Such an update is refused before anything is stored; the person is told why; polling goes on."""
+    fake = await FakeTelegram(TOKEN, clock).start()
+    cfg = TelegramConfig(enabled=True, token=SecretStr(TOKEN), mode="polling", base_url=fake.base_url)
+    app = await start_app(settings.model_copy(update={"channels": ChannelsConfig(telegram=cfg)}), clock)
+    try:
+        channel: TelegramChannel = app.channels[0]
+
+        async def frozen_sleep(seconds: float) -> None:
+            clock.advance(seconds=seconds)
+
+        channel.sender.sleep = frozen_sleep
+        await channel.ensure_bot()
+        user = TgUser(TgEnv(app, None, fake, clock), 55)
+        surrogate_name = user.update("查询")
+        surrogate_name["message"]["from"]["first_name"] = "伟\ud800"
+        fake.updates = [user.update("查询\x00 QH20261125-0001"), user.update("停电\udfff了"), surrogate_name]
+        assert await channel.poll_once(timeout=0) == 3  # no exception: the poller does not stall on them
+        assert [m["text"] for m in fake.sent(55)] == [texts.UNSTORABLE_MESSAGE] * 3
+        assert await count(app, t.inbound_messages) == 0 and await count(app, t.conversations) == 0
+        assert await count(app, t.outbox) == 0 and app.spool.depth == 0
+        fake.updates.append(user.update("帮助"))
+        assert await channel.poll_once(timeout=0) == 1
+        await app.outbox.run_once()
+        assert "企业诉求服务" in fake.sent(55)[-1]["text"]
     finally:
         await app.close()
         await fake.close()

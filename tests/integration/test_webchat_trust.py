@@ -56,6 +56,7 @@ PROXIES = {
     "RFC 7239 Forwarded only": ({"Forwarded": "for=203.0.113.7;proto=https"}, None),
     "X-Real-IP only": ({"X-Real-IP": "203.0.113.7"}, None),
     "X-Forwarded-Host only": ({"X-Forwarded-Host": "qihu.example.gov.cn"}, None),
+    "Via only (RFC 9110: a proxy says it is one)": ({"Via": "1.1 squid"}, None),
     "no header, public Host kept": ({}, "qihu.example.gov.cn"),
 }
 

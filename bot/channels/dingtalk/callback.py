@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +48,11 @@ def client_address(remote: str | None, forwarded_for: list[str], trusted: list[A
     return address
 
 
+def _error(status: int, reason: str) -> web.Response:
+    # The reason as written (not \uXXXX escapes): operators read it in logs and curl output.
+    return web.json_response({"error": reason}, status=status, dumps=partial(json.dumps, ensure_ascii=False))
+
+
 class CallbackRoute:
     """verify → parse → pipeline; answered within `ack_seconds`."""
 
@@ -65,17 +72,17 @@ class CallbackRoute:
             int(now.timestamp() * 1000), self.cfg.max_clock_skew_seconds * 1000)
         if refused is not None:
             log.warning("dingtalk callback refused from %s: %s", request.remote, refused[1])
-            return web.json_response({"error": refused[1]}, status=refused[0])
+            return _error(refused[0], refused[1])
         try:
             payload = jsonbody.loads(await request.read())
         except jsonbody.BodyError as exc:
-            return web.json_response({"error": exc.reason}, status=400)
+            return _error(400, exc.reason)
         if not isinstance(payload, dict):
-            return web.json_response({"error": "请求体应为 JSON 对象。"}, status=400)
+            return _error(400, "请求体应为 JSON 对象。")
         try:
             parsed = parse_callback(payload)
         except PayloadError as exc:
-            return web.json_response({"error": exc.reason}, status=400)
+            return _error(400, exc.reason)
         limited = refusal(self.app.pipeline.retry_after(self.cfg.channel, parsed.user_id))
         if limited is not None:
             return limited
@@ -87,9 +94,9 @@ class CallbackRoute:
         done, _ = await asyncio.wait({task}, timeout=self.cfg.ack_seconds)
         outcome = task.result() if done else None
         if isinstance(outcome, TurnRejected):  # a replayed signature: nothing stored
-            return web.json_response({"error": outcome.reason}, status=outcome.status)
+            return _error(outcome.status, outcome.reason)
         if not (outcome != LOST if done else self.app.spool.keep(msg)):
-            return web.json_response({"error": "消息暂时无法保存，请稍后重发。"}, status=503)
+            return _error(503, "消息暂时无法保存，请稍后重发。")
         return web.Response(body=b"{}", content_type="application/json")
 
     def source_refusal(self, request: web.Request) -> tuple[int, str] | None:

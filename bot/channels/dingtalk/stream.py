@@ -25,6 +25,7 @@ from bot.channels.dingtalk.inbound import PayloadError, parse_callback, to_inbou
 from bot.channels.dingtalk.turns import TurnRunner
 from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
+from bot.pipeline import TurnRejected
 from bot.spool import LOST
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class RobotMessages(CallbackHandler):
         outcome = await self.turns.submit(msg, parsed.kind)
         if outcome == LOST:
             raise NotTaken
+        if isinstance(outcome, TurnRejected):  # NUL or a lone surrogate: nothing stored, and a resend would not be
+            return AckMessage.STATUS_BAD_REQUEST, outcome.reason
         return AckMessage.STATUS_OK, "OK"
 
 
