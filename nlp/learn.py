@@ -35,13 +35,16 @@ class LearnOptions:
     one_char_terms: tuple[str, ...] = ONE_CHAR_TERMS  # the few single characters allowed anyway
     head_chars: int = 30  # the subject line: words there count (1 + head_boost) times
     head_boost: float = 2.0
-    max_keywords: int = 150  # words per category (keywords + negative words); 0 = every candidate word
-    svm_c: float = 1.0  # cost of the NB-scaled linear SVMs (selection and refit)
+    max_keywords: int = 150  # words per category (keywords + negative words); 0 = every word the lasso keeps
+    l1: float = 1e-4  # lasso strength of the selecting fit: how much a word must help to be worth a place
+    l2: float = 1e-5  # ridge strength of the selecting fit
+    iterations: int = 400  # accelerated gradient steps of the selecting fit
+    refit_l2: float = 1e-4  # ridge strength of the softmax refit on the kept words
+    refit_iterations: int = 800
+    svm_c: float = 1.0  # cost of the NB-scaled linear SVMs of the refit
     nb_alpha: float = 1.0  # smoothing of the naive-Bayes log-count ratios
     epochs: int = 15  # dual coordinate descent passes of each SVM fit
     blend: float = 2.0  # refit weights = softmax weights + blend × NB-SVM weights (both fitted on the kept words)
-    l2: float = 1e-4  # ridge strength of the softmax refit
-    iterations: int = 800  # accelerated gradient steps of the softmax refit
     min_weight: float = 0.01  # written weights below this (after scaling) are dropped
     own_share: float = 0.1  # a fragment of a longer kept word stays only if this share of its texts lack the longer
     calibration_folds: int = 3  # inner folds whose held-out scores fit the temperature (0: no calibration)
@@ -144,13 +147,10 @@ def _fit_model(corpus: Corpus, idx: list[int], opts: LearnOptions) -> _Model:
     def idf_of(words: list[str]):  # type: ignore[no-untyped-def]
         return np.log((1 + len(idx)) / (1 + np.array([sdf[w] for w in words], dtype=float))) + 1.0
 
-    # 1. one NB-scaled SVM per label over every candidate; a word's worth to a label is its weight times
-    # how much of the texts it carries (a strong word seen twice tells less than a good one seen in 200 texts)
+    # 1. lasso over every candidate: a word earns a place in a label's table only if it helps that label
     x = _Design(present, vocab, idf_of(vocab), opts.head_boost)
-    ratios = _nb_ratios(x, y, len(labels), opts.nb_alpha)
-    weights, _ = _nb_svm(x, y, ratios, opts.svm_c, opts.epochs, opts.seed)
-    worth = np.abs(weights) * x.column_sums()[:, None]
-    orders = [[vocab[j] for j in np.argsort(-worth[:, c], kind="stable") if worth[j, c] > 0]
+    weights, _ = _softmax_regression(x, y, len(labels), opts.l1, opts.l2, opts.iterations)
+    orders = [[vocab[j] for j in np.argsort(-np.abs(weights[:, c]), kind="stable") if weights[j, c] != 0]
               for c in range(len(labels))]
     limit = opts.max_keywords or max(map(len, orders), default=0)
     dropped = _fragments([set(o[:2 * limit]) for o in orders], present, opts.own_share) if opts.own_share else set()
@@ -164,7 +164,8 @@ def _fit_model(corpus: Corpus, idx: list[int], opts: LearnOptions) -> _Model:
         mask[[index[w] for w in table], c] = 1.0
     idf = idf_of(words)
     x = _Design(present, words, idf, opts.head_boost)
-    soft, soft_priors = _softmax_regression(x, y, len(labels), 0.0, opts.l2, opts.iterations, mask)
+    soft, soft_priors = _softmax_regression(x, y, len(labels), 0.0, opts.refit_l2, opts.refit_iterations,
+                                          mask)
     svm, svm_priors = _nb_svm(x, y, _nb_ratios(x, y, len(labels), opts.nb_alpha) * mask, opts.svm_c,
                               opts.epochs, opts.seed)
     weights = soft + opts.blend * svm
@@ -251,12 +252,6 @@ class _Design:
         """Slice of text i's entries in cols/vals."""
         start = int(self._row_starts[i])
         return start, start + int(self._row_lengths[i])
-
-    def column_sums(self):  # type: ignore[no-untyped-def]
-        """Σ over texts of each word's feature value: how much of the corpus a word carries."""
-        import numpy as np
-
-        return np.bincount(self.cols, weights=self.vals, minlength=self.v)
 
     def times(self, w):  # type: ignore[no-untyped-def]
         """X · w for a words × labels matrix."""
@@ -394,7 +389,7 @@ def _calibrate(corpus: Corpus, idx: list[int], opts: LearnOptions, labels: list[
 
 def learn_rules(corpus: Corpus, indices: Sequence[int] | None = None, options: LearnOptions | None = None,
                 base: KeywordRules | None = None, source: str = "") -> KeywordRules:
-    """Fit per-category keyword weights (NB-SVM-selected words, softmax + NB-SVM refit; docs/tags.md).
+    """Fit per-category keyword weights (lasso-selected words, softmax + NB-SVM refit; docs/tags.md).
 
     Score of category c for a text = prior_c + Σ weight_c(word)·(1 + head_boost if in the head) / norm,
     over the vocabulary words present as substrings: exactly what RuleTagger computes from the file.
@@ -432,7 +427,7 @@ def learn_rules(corpus: Corpus, indices: Sequence[int] | None = None, options: L
                         temperature=round(temperature * scale, 4) if temperature else 0.0),
         meta={"source": source, "texts": len(idx), "labels": len(labels), "vocabulary": len(used),
               "max_keywords": opts.max_keywords,
-              "method": "NB-SVM-selected whole-word substring keywords, softmax + NB-SVM refit (docs/tags.md)"},
+              "method": "lasso-selected whole-word substring keywords, softmax + NB-SVM refit (docs/tags.md)"},
     )
     if base is not None:
         learned = learned.merge(base)

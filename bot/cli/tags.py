@@ -156,7 +156,7 @@ def cmd_tags_common(args: argparse.Namespace) -> None:
 
 def _add_learning_knobs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-keywords", type=int, default=150,
-                   help="words per category, keywords and negative words together (150; 0: every candidate word)")
+                   help="words per category, keywords and negative words together (150; 0: all the lasso keeps)")
     p.add_argument("--single-chars", action="store_true",
                    help="every single character a candidate too (unreadable rules, kept for comparison)")
     p.add_argument("--min-df", type=int, default=2, help="a word must occur in this many texts (2)")
