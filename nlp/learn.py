@@ -37,10 +37,16 @@ class LearnOptions:
     head_boost: float = 2.0
     max_keywords: int = 150  # words per category (keywords + negative words); 0 = every word the lasso keeps
     l1: float = 1e-4  # lasso strength of the selecting fit: how much a word must help to be worth a place
-    l2: float = 1e-5  # ridge strength of both fits
-    iterations: int = 400  # accelerated gradient steps per fit
+    l2: float = 1e-5  # ridge strength of the selecting fit
+    iterations: int = 400  # accelerated gradient steps of the selecting fit
+    refit_l2: float = 1e-4  # ridge strength of the softmax refit on the kept words
+    refit_iterations: int = 800
+    svm_c: float = 1.0  # cost of the NB-scaled linear SVMs of the refit
+    nb_alpha: float = 1.0  # smoothing of the naive-Bayes log-count ratios
+    epochs: int = 15  # dual coordinate descent passes of each SVM fit
+    blend: float = 2.0  # refit weights = softmax weights + blend × NB-SVM weights (both fitted on the kept words)
     min_weight: float = 0.01  # written weights below this (after scaling) are dropped
-    own_share: float = 0.3  # a fragment of a longer kept word stays only if this share of its texts lack the longer
+    own_share: float = 0.1  # a fragment of a longer kept word stays only if this share of its texts lack the longer
     calibration_folds: int = 3  # inner folds whose held-out scores fit the temperature (0: no calibration)
     seed: int = 0
 
@@ -128,37 +134,86 @@ def _fit_model(corpus: Corpus, idx: list[int], opts: LearnOptions) -> _Model:
     import numpy as np
 
     labels = sorted({corpus.examples[i].label for i in idx})
-    df = Counter(w for i in idx for w in corpus.candidates[i])
-    vocab = sorted(w for w, n in df.items() if n >= opts.min_df)
+    proposed = set().union(*(corpus.candidates[i] for i in idx))
     present = [corpus.present(i, opts.head_chars) for i in idx]
+    # document frequency of what the tagger will actually see (substrings), not of the tokens: a word
+    # jieba proposed once may occur inside other texts' tokens too (路灯 in 路灯杆)
+    sdf = Counter(w for p, _ in present for w in p & proposed)
+    vocab = sorted(w for w, n in sdf.items() if n >= opts.min_df)
     known = set(vocab)
     present = [(p & known, h & known) for p, h in present]
-    # document frequency of what the tagger will actually see (substrings), not of the tokens
-    sdf = Counter(w for p, _ in present for w in p)
     y = np.array([labels.index(corpus.examples[i].label) for i in idx])
 
     def idf_of(words: list[str]):  # type: ignore[no-untyped-def]
         return np.log((1 + len(idx)) / (1 + np.array([sdf[w] for w in words], dtype=float))) + 1.0
 
     # 1. lasso over every candidate: a word earns a place in a label's table only if it helps that label
-    idf = idf_of(vocab)
-    weights, _ = _softmax_regression(_Design(present, vocab, idf, opts.head_boost), y, len(labels),
-                                     opts.l1, opts.l2, opts.iterations)
+    x = _Design(present, vocab, idf_of(vocab), opts.head_boost)
+    weights, _ = _softmax_regression(x, y, len(labels), opts.l1, opts.l2, opts.iterations)
     orders = [[vocab[j] for j in np.argsort(-np.abs(weights[:, c]), kind="stable") if weights[j, c] != 0]
               for c in range(len(labels))]
     limit = opts.max_keywords or max(map(len, orders), default=0)
     dropped = _fragments([set(o[:2 * limit]) for o in orders], present, opts.own_share) if opts.own_share else set()
     tables = [[w for w in o if w not in dropped][:limit] for o in orders]
-    # 2. refit on the kept words only, each label weighing only its own table (what the file will hold)
+    # 2. refit on the kept words only, each label weighing only its own table, normalised over the kept
+    # words (what the file will hold): a softmax regression and the NB-SVMs again, their weights added
     words = sorted(set().union(*tables))
     index = {w: j for j, w in enumerate(words)}
     mask = np.zeros((len(words), len(labels)))
     for c, table in enumerate(tables):
         mask[[index[w] for w in table], c] = 1.0
     idf = idf_of(words)
-    weights, priors = _softmax_regression(_Design(present, words, idf, opts.head_boost), y, len(labels),
-                                          0.0, opts.l2, opts.iterations, mask)
-    return _Model(labels, words, (weights * idf[:, None]).T, priors, idf)
+    x = _Design(present, words, idf, opts.head_boost)
+    soft, soft_priors = _softmax_regression(x, y, len(labels), 0.0, opts.refit_l2, opts.refit_iterations,
+                                          mask)
+    svm, svm_priors = _nb_svm(x, y, _nb_ratios(x, y, len(labels), opts.nb_alpha) * mask, opts.svm_c,
+                              opts.epochs, opts.seed)
+    weights = soft + opts.blend * svm
+    return _Model(labels, words, (weights * idf[:, None]).T, soft_priors + opts.blend * svm_priors, idf)
+
+
+def _nb_ratios(x: _Design, y, k: int, alpha: float):  # type: ignore[no-untyped-def]
+    """words × labels naive-Bayes log-count ratios: how much likelier a word is in a label's texts than in the rest."""
+    import numpy as np
+
+    counts = np.zeros((x.v, k))
+    np.add.at(counts, (x.cols, y[x.rows]), 1.0)
+    p = counts + alpha
+    q = counts.sum(1, keepdims=True) - counts + alpha
+    return np.log((p / p.sum(0)) / (q / q.sum(0)))
+
+
+def _nb_svm(x: _Design, y, ratios, cost: float, epochs: int, seed: int):  # type: ignore[no-untyped-def]
+    """One label against the rest, for every label at once: an L2-regularised squared-hinge SVM on the features
+    scaled by that label's NB ratios (NB-SVM), by dual coordinate descent (liblinear's method), bias as a feature.
+
+    Returns words × labels weights already multiplied by the ratios (so they apply to the unscaled features),
+    and the biases. A zero ratio (outside a label's table) keeps that weight at zero.
+    """
+    import numpy as np
+
+    k = ratios.shape[1]
+    t = np.where(y[:, None] == np.arange(k)[None, :], 1.0, -1.0)
+    diag = 1.0 / (2.0 * cost)
+    scaled = np.vstack([ratios, np.ones((1, k))])
+    rows, values = [], []
+    for i in range(x.n):
+        lo, hi = x.row_bounds(i)
+        ja = np.append(x.cols[lo:hi], x.v)
+        rows.append(ja)
+        values.append(np.append(x.vals[lo:hi], 1.0)[:, None] * scaled[ja])
+    q = np.array([(v * v).sum(0) for v in values]) + diag
+    w = np.zeros((x.v + 1, k))
+    alpha = np.zeros((x.n, k))
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(x.n):
+            ja, v = rows[i], values[i]
+            g = t[i] * (v * w[ja]).sum(0) - 1.0 + diag * alpha[i]
+            a = np.maximum(alpha[i] - g / q[i], 0.0)
+            w[ja] += v * ((a - alpha[i]) * t[i])
+            alpha[i] = a
+    return w[:-1] * ratios, w[-1]
 
 
 class _Design:
@@ -187,10 +242,16 @@ class _Design:
         self.rows = np.repeat(np.arange(self.n), lengths)
         row_lengths = np.array(lengths, dtype=np.int64)
         self._row_starts, self._rows_hit = (np.cumsum(row_lengths) - row_lengths), row_lengths > 0
+        self._row_lengths = row_lengths
         by_col = np.argsort(self.cols, kind="stable")
         self._c_rows, self._c_vals = self.rows[by_col], self.vals[by_col]
         col_lengths = np.bincount(self.cols, minlength=self.v)
         self._col_starts, self._cols_hit = (np.cumsum(col_lengths) - col_lengths), col_lengths > 0
+
+    def row_bounds(self, i: int) -> tuple[int, int]:
+        """Slice of text i's entries in cols/vals."""
+        start = int(self._row_starts[i])
+        return start, start + int(self._row_lengths[i])
 
     def times(self, w):  # type: ignore[no-untyped-def]
         """X · w for a words × labels matrix."""
@@ -328,7 +389,7 @@ def _calibrate(corpus: Corpus, idx: list[int], opts: LearnOptions, labels: list[
 
 def learn_rules(corpus: Corpus, indices: Sequence[int] | None = None, options: LearnOptions | None = None,
                 base: KeywordRules | None = None, source: str = "") -> KeywordRules:
-    """Fit per-category keyword weights (lasso-selected multinomial logistic regression, docs/tags.md).
+    """Fit per-category keyword weights (lasso-selected words, softmax + NB-SVM refit; docs/tags.md).
 
     Score of category c for a text = prior_c + Σ weight_c(word)·(1 + head_boost if in the head) / norm,
     over the vocabulary words present as substrings: exactly what RuleTagger computes from the file.
@@ -366,7 +427,7 @@ def learn_rules(corpus: Corpus, indices: Sequence[int] | None = None, options: L
                         temperature=round(temperature * scale, 4) if temperature else 0.0),
         meta={"source": source, "texts": len(idx), "labels": len(labels), "vocabulary": len(used),
               "max_keywords": opts.max_keywords,
-              "method": "lasso-selected softmax regression over whole-word substring keywords (docs/tags.md)"},
+              "method": "lasso-selected whole-word substring keywords, softmax + NB-SVM refit (docs/tags.md)"},
     )
     if base is not None:
         learned = learned.merge(base)

@@ -18,10 +18,10 @@ from tests.conftest import ROOT
 
 DATA = ROOT.parent / "shared" / "data" / "tipdm2020c-train.csv"
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"labelled data absent: {DATA} (see ../shared/data/README)")
-# One fold of the five (the first; learning with its inner calibration folds takes ~25 s of CPU, five folds
-# take minutes): measured 0.8682 / top-3 0.9878 / ECE 0.0375 / 0.9289 at 80 % coverage, less a margin for
+# One fold of the five (the first; learning with its inner calibration folds takes ~30 s of CPU, five folds
+# take minutes): measured 0.8763 / top-3 0.9878 / ECE 0.0360 / 0.9442 at 80 % coverage, less a margin for
 # run-to-run change. The 5-fold figures and the size–accuracy curve are in docs/tags.md.
-ACCURACY_FLOOR, TOP3_FLOOR, ECE_CEILING, COVERAGE_FLOOR = 0.85, 0.975, 0.06, 0.91
+ACCURACY_FLOOR, TOP3_FLOOR, ECE_CEILING, COVERAGE_FLOOR = 0.86, 0.975, 0.06, 0.925
 
 
 def first_fold(options: LearnOptions) -> Report:

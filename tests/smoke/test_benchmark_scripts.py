@@ -83,6 +83,19 @@ def test_tagging_benchmark_runs(tmp_path: Path) -> None:
     assert "jieba" in proc.stdout and json.loads(out.read_text())
 
 
+def test_tag_ceiling_benchmark_says_what_it_needs() -> None:
+    """The ceiling script needs scikit-learn, which the project does not depend on: without it, a reason, no traceback.
+
+    With it the script runs for minutes (docs/tags.md, "上限"), too long for this suite."""
+    import importlib.util
+    if importlib.util.find_spec("sklearn") is not None:
+        pytest.skip("scikit-learn is installed: the full ceiling run takes minutes")
+    proc = subprocess.run([sys.executable, "benchmarks/tags_ceiling.py"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "skipped:" in proc.stderr and ("scikit-learn" in proc.stderr or "absent" in proc.stderr)
+
+
 @needs_data
 def test_similarity_benchmark_runs() -> None:
     proc = subprocess.run([sys.executable, "benchmarks/similar_bench.py", "--queries", "20", "--json"], cwd=ROOT,

@@ -144,3 +144,32 @@ def test_cli_eval_json_reports_size_and_calibration(history_csv: Path, capsys: p
     report = json.loads(capsys.readouterr().out)
     assert report["mean_keywords_per_category"] <= 10 and report["single_char_keywords"] >= 0
     assert {"ece", "accuracy_at_80_coverage", "reliability"} <= set(report)
+
+
+def test_nb_svm_fits_every_label_against_the_rest_and_keeps_outside_its_table_at_zero():
+    import numpy as np
+
+    from nlp.learn import _Design, _nb_ratios, _nb_svm
+    texts = [({"停电", "变压器"}, 0), ({"停电", "电费"}, 0), ({"招聘", "技工"}, 1), ({"招聘", "补贴"}, 1),
+             ({"退税", "发票"}, 2), ({"退税", "补贴"}, 2)]
+    words = sorted(set().union(*(p for p, _ in texts)))
+    x = _Design([(p, set()) for p, _ in texts], words, np.ones(len(words)), 0.0)
+    y = np.array([label for _, label in texts])
+    weights, biases = _nb_svm(x, y, _nb_ratios(x, y, 3, 1.0), 1.0, 30, 0)
+    scores = x.times(weights) + biases
+    assert (scores.argmax(1) == y).all()  # each text is ranked under its own label
+    assert weights[words.index("停电"), 0] > 0 > weights[words.index("停电"), 1]
+    mask = np.zeros((len(words), 3))
+    mask[words.index("停电"), 0] = mask[words.index("招聘"), 1] = mask[words.index("退税"), 2] = 1.0
+    weights, _ = _nb_svm(x, y, _nb_ratios(x, y, 3, 1.0) * mask, 1.0, 30, 0)
+    assert set(zip(*np.nonzero(weights), strict=True)) == {
+        (words.index("停电"), 0), (words.index("招聘"), 1), (words.index("退税"), 2)}
+
+
+def test_a_fragment_of_a_kept_word_stays_only_when_it_also_occurs_on_its_own():
+    from nlp.learn import _fragments
+    # 退税 occurs only inside 出口退税 (a fragment); 补贴 occurs inside 用工补贴 but also alone in 1 text of 3
+    present = [({"出口退税", "退税"}, set())] * 4 + [({"用工补贴", "补贴"}, set())] * 2 + [({"补贴"}, set())]
+    kept = [{"出口退税", "退税"}, {"用工补贴", "补贴"}]
+    assert _fragments(kept, present, own_share=0.1) == {"退税"}
+    assert _fragments(kept, present, own_share=0.5) == {"退税", "补贴"}
