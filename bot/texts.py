@@ -605,6 +605,9 @@ RATE_TAGS_DONE = "完成"
 RATE_ASK_COMMENT = "如有意见或建议，请直接写下（{max} 字以内）；没有请回复「跳过」："
 RATE_ASK_SOLVED = "最后，您反映的问题解决了吗？"
 RATE_SKIP = "跳过"
+# Said at 意见或建议 these mean "nothing to add", not an opinion: a second tap of 完成, a plain 没有, thanks.
+RATE_NO_COMMENT = frozenset({"跳过", "完成", "没有", "没有了", "没", "无", "没意见", "无意见", "没有意见", "不用了",
+                             "算了", "好", "好的", "可以", "谢谢", "谢谢了", "没什么", "没啥", "ok", "OK"})
 RATE_NOTE = "{level}（第 {round} 轮）｜标签：{tags}｜{solved}{comment}"
 RATE_NOTE_COMMENT = "｜意见：{comment}"
 RATE_NO_TAGS = "无"

@@ -121,7 +121,8 @@ async def on_tags(turn: Turn) -> None:
 
 
 async def on_comment(turn: Turn) -> None:
-    comment = "" if turn.text == texts.RATE_SKIP else turn.text.strip()
+    said = turn.text.strip().strip("。.！!，,~～ ")
+    comment = "" if said in texts.RATE_NO_COMMENT else turn.text.strip()
     if len(comment) > svc.COMMENT_MAX:
         turn.say(texts.ERRORS["comment_long"].format(max=svc.COMMENT_MAX), [Choice(texts.RATE_SKIP, texts.RATE_SKIP)])
         return

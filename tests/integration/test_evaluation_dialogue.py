@@ -45,6 +45,34 @@ async def test_good_rating_with_tags_closes_and_stores_the_tag_version(app, chat
     assert "本轮已评价过" in await chat.say(f"评价 {number} 5")
 
 
+@pytest.mark.parametrize("said", ["完成", "没有。", "谢谢！", "无"])
+async def test_nothing_to_add_at_the_opinion_step_is_not_stored_as_an_opinion(app, chat, clock, said):
+    """A second tap of 完成 after the tags, or a plain 没有, means no opinion: it is not recorded as one."""
+    number, *_ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number}")
+    await chat.say("不满意")
+    await chat.say("1 3")
+    assert "解决了吗" in await chat.say(said)
+    await chat.say("未解决")
+    a = await appeal(app, number)
+    async with app.runtime.uow() as uow:
+        [r] = await uow.evaluation.ratings(a.id)
+    assert (r.level, r.tags, r.comment) == (2, ["响应慢", "解答不清"], "")
+
+
+async def test_an_opinion_that_starts_with_thanks_is_kept_whole(app, chat, clock):
+    number, *_ = await resolved_appeal(app, chat, clock)
+    await chat.say(f"评价 {number}")
+    await chat.say("满意")
+    await chat.say("跳过")
+    await chat.say("谢谢，下次希望早点上门")
+    await chat.say("已解决")
+    a = await appeal(app, number)
+    async with app.runtime.uow() as uow:
+        [r] = await uow.evaluation.ratings(a.id)
+    assert r.comment == "谢谢，下次希望早点上门"
+
+
 async def test_only_the_filing_enterprise_rates_and_only_when_resolved(app, chat, clock):
     dispatcher = await bind_staff(app, "staff:chen", "chen-dispatch")
     number = await file_first_appeal(chat)
