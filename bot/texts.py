@@ -249,7 +249,8 @@ WITHDRAW_KEPT = "好的，诉求 {number} 继续办理。"
 
 # ---- enterprise identity (issue 14) ----
 UNVERIFIED_MARK = "【未核验身份】"
-VERIFY_USAGE = "请按格式发送：核验（查看待核验列表），或 核验 编号 通过|拒绝 [理由]，例如：核验 3 拒绝 非本企业员工。"
+MEMBER_VERIFY_USAGE = ("请按格式发送：核验（查看待核验列表），或 核验 编号 通过|拒绝 [理由]，"
+                       "例如：核验 3 拒绝 非本企业员工。")
 VERIFY_EMPTY = "目前没有待核验的企业身份申请。"
 VERIFY_HEAD = "待核验的企业身份申请（{n} 件）："
 VERIFY_LINE = "{id}　{company}（{uscc}）　申请人：{contact} {phone}　申请于 {claimed}"
@@ -415,6 +416,7 @@ PROGRESS_USAGE = "请按格式发送：进展 编号 内容。"
 PROGRESS_OK = "已记录诉求 {number} 的办理进展{told}。"
 PROGRESS_TOLD_ENTERPRISE = "，并告知企业"
 PROGRESS_TOLD_LEAD = "，并告知主办单位"
+VERIFY_PICK_LABEL = "{level}待核实"
 PICK_APPEAL = "请选择要「{command}」的诉求（也可以直接发送「{command} 编号 …」）："
 PICK_MORE = "\n（共 {n} 件，下面是最早到期的 8 件；其余请发送「{command} 编号」）"
 NOTHING_TO_PICK = "目前没有需要「{command}」的诉求。"
@@ -620,7 +622,7 @@ STAFF_BAD_REVIEW = (
     "【差评待核实】{number} {company}\n评价：{level}｜标签：{tags}｜{solved}{comment}\n"
     "被评单位：{unit}　核实期限：{due}\n请联系企业核实后发送：核实 {number} 有效|无效 说明。"
 )
-VERIFY_USAGE = "请按格式发送：核实 编号 有效 说明，或 核实 编号 无效 [误评|恶意] 说明。"
+BAD_REVIEW_VERIFY_USAGE = "请按格式发送：核实 编号 有效 说明，或 核实 编号 无效 [误评|恶意] 说明。"
 # Timeline notes follow the action's own label ("差评核实有效："), so they do not repeat it.
 VERIFY_NOTE_VALID = "{note}；交{unit}整改，期限 {due}"
 VERIFY_NOTE_INVALID = "（{kind}）{note}；不计入考核"

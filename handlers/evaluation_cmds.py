@@ -163,7 +163,15 @@ async def on_solved(turn: Turn) -> None:
 
 # ---- 差评核实 and the list (dispatchers) ----
 
-@appeal_command(texts.VERIFY_USAGE)
+async def awaiting_verification(turn: Turn) -> list[tuple[str, str]] | None:
+    """核实's offer: the 差评 still waiting for the centre's verdict."""
+    if turn.identity.role != "dispatcher":
+        return None
+    return [(number, texts.VERIFY_PICK_LABEL.format(level=texts.RATING_LEVEL_LABELS[r.level]))
+            for number, r in await svc.bad_reviews(turn.uow, turn.identity) if r.verdict is None]
+
+
+@appeal_command(texts.BAD_REVIEW_VERIFY_USAGE, word="核实", offer=awaiting_verification)
 async def verify(turn: Turn, number: str, rest: str) -> None:
     verdict, _, note = rest.partition(" ")
     if verdict not in ("有效", "无效"):

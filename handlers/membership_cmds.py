@@ -27,7 +27,7 @@ async def verify(turn: Turn, arg: str) -> None:
         return
     if len(parts) < 2 or not parts[0].isascii() or not parts[0].isdigit() or len(parts[0]) > 12 \
             or parts[1] not in svc.DECISIONS:
-        turn.say(texts.VERIFY_USAGE)
+        turn.say(texts.MEMBER_VERIFY_USAGE)
         return
     approve = svc.DECISIONS[parts[1]]
     reason = parts[2] if len(parts) > 2 else ""

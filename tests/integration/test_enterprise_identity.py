@@ -110,7 +110,7 @@ async def test_c_a_dispatcher_lists_and_settles_claims_with_核验(app, chat):
 
     # Refusals change nothing and say why.
     assert "拒绝时请写明理由" in await dispatcher.say(f"核验 {claim_b.id} 拒绝")
-    assert "请按格式发送" in await dispatcher.say(f"核验 {claim_b.id} 也许")
+    assert "核验 编号 通过|拒绝" in await dispatcher.say(f"核验 {claim_b.id} 也许")
     assert "只有县企业综合服务中心的调度员" in await (await bind_staff(app, "staff:li", "li-gdgs")).say(
         f"核验 {claim_a.id} 通过")
     assert "核验只能由服务中心调度员" in await b.say(f"核验 {claim_a.id} 通过")

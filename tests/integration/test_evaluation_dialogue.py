@@ -134,6 +134,19 @@ async def test_bad_review_valid_branch_rectified_then_rated_again(app, chat, clo
     assert "差评 1 件，差评整改率 100.0%（1/1）" in stats
 
 
+async def test_verify_without_a_number_offers_the_bad_reviews_waiting_for_a_verdict(app, chat, clock):
+    number, dispatcher, _ = await resolved_appeal(app, chat, clock)
+    assert "目前没有需要「核实」的诉求" in await dispatcher.say("核实")  # nothing yet: says so, with the form
+    await chat.say(f"评价 {number} 2")
+    for answer in ("跳过", "跳过", "部分解决"):
+        await chat.say(answer)
+    offered = await dispatcher.say("核实")
+    assert "请选择要「核实」的诉求" in offered
+    assert dispatcher.choice_labels == [f"{number} 不满意待核实"]
+    assert "核实 编号 有效 说明" in await dispatcher.say(dispatcher.choices[0]["value"])  # the verdict is still needed
+    assert "的差评有效" in await dispatcher.say(f"核实 {number} 有效 已电话联系企业，确属办理拖延")
+
+
 async def test_bad_review_invalid_branch_is_excluded_from_kpis(app, chat, clock):
     number, dispatcher, _ = await resolved_appeal(app, chat, clock)
     await chat.say(f"评价 {number} 2")
