@@ -446,6 +446,7 @@ DETAIL_STAFF = (
     "主办：{lead}{co}　办理期限：{due}{gap}\n问题：{text}\n\n办理记录：\n{timeline}\n\n各单位办理用时：\n{spells}"
 )
 DETAIL_NO_SPELLS = "（尚未交办）"
+DETAIL_REFORM_MARK = "\n\n办结时标记“现行机制无法解决”：{reason}（{label}，{state}）"
 SPELL_LINE = "{unit}（{role}）{start} → {end}　{days} 个工作日（{hours} 小时）　{result}"
 SPELL_OPEN = "至今"
 SPELL_RESULT = {

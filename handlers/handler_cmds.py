@@ -10,7 +10,7 @@ from bot import texts
 from bot.domain.appeal import Action, AppealEvent, Status
 from bot.messages import Choice
 from bot.services import handling as svc
-from bot.services.improvement import split_unsolvable
+from bot.services.improvement import split_unsolvable, unsolvable_mark
 from bot.services.ports import Holding
 from handlers.handling_common import (
     Malformed,
@@ -299,6 +299,10 @@ async def detail(turn: Turn, number: str, rest: str) -> None:
     tz = turn.rt.tz
     lines = [describe(e, names, tz) for e in d.events]
     spells = "\n".join(spell_line(turn, h, names) for h in d.spells) or texts.DETAIL_NO_SPELLS
+    mark = await unsolvable_mark(turn.uow, a.number)
+    reform = texts.DETAIL_REFORM_MARK.format(
+        reason=mark.title, label=texts.improvement_label(mark.kind, mark.seq),
+        state=texts.IMPROVEMENT_STATE[mark.state]) if mark is not None else ""
     turn.say(texts.DETAIL_STAFF.format(
         number=a.number, source=texts.source_label(a), status=texts.STATUS[a.status],
         level=a.level.value, difficulty=a.difficulty.value, company=a.enterprise_name, uscc=a.uscc,
@@ -307,7 +311,7 @@ async def detail(turn: Turn, number: str, rest: str) -> None:
         category=a.category, type=a.type.value, lead=names.get(a.lead_unit_id or "", "—"),
         co=co_text([names.get(c, c) for c in a.co_unit_ids]),
         due=due_text(turn, a.due_at), gap=gap(a.calendar_gap and a.status != Status.SUBMITTED),
-        text=a.text, timeline="\n".join(lines), spells=spells), appeal_number=a.number)
+        text=a.text, timeline="\n".join(lines), spells=spells) + reform, appeal_number=a.number)
 
 
 # What the four commands do once they have their text (the buttons after 签收 send only the number).

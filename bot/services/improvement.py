@@ -465,6 +465,11 @@ async def mark_unsolvable(uow: UnitOfWork, rt: Runtime, staff: Staff, appeal_num
     return stored
 
 
+async def unsolvable_mark(uow: UnitOfWork, appeal_number: str) -> ImprovementItem | None:
+    """The reform candidate a 现行机制无法解决 mark at this appeal's 办结 made, if any (shown in 详情)."""
+    return await uow.improvement.by_source_key(REFORM, f"mark:{appeal_number}")
+
+
 # ---- reminders and the leaders' digest ----
 
 @dataclass

@@ -152,6 +152,9 @@ async def test_unsolvable_at_resolution_becomes_a_reform_task_with_reminders_and
 
     listed = await p["chen"].say("改革")
     assert f"改革 1　候选　增容审批涉及三个部门，无联审机制（{number}）" in listed
+    # The appeal's own 详情 says it was marked, and where the candidate stands.
+    detail = await p["chen"].say(f"详情 {number}")
+    assert "办结时标记“现行机制无法解决”：增容审批涉及三个部门，无联审机制（改革 1，候选）" in detail
     assert "改革任务由领导交办" in await p["chen"].say("改革 交办 1 经信局 2026-12-31")
     assert "请按格式发送：改革 交办 1 责任单位 期限" in await p["wang"].say("改革 交办 1 经信局")
     reply = await p["wang"].say("改革 交办 1 经信局 5个工作日 建立用电增容联审机制")
