@@ -55,7 +55,8 @@ def _calendar_check(calendar: WorkCalendar, today: date, horizon: int) -> Check:
 
 
 async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
-                running_channels: list[str] | None = None, counts: bool = False) -> Readiness:
+                running_channels: list[str] | None = None, live_problems: list[str] | None = None,
+                counts: bool = False) -> Readiness:
     """Every readiness check; `counts` also reads the gauges for /metrics. Never raises."""
     mon = settings.monitoring
     checks: list[Check] = []
@@ -88,6 +89,7 @@ async def check(settings: Settings, calendar: WorkCalendar, now: datetime, *,
     enabled = enabled_channels(settings)
     if running_channels is not None:
         problems += [f"渠道 {name} 已启用但未运行" for name in enabled if name not in running_channels]
+    problems += live_problems or []
     checks.append(Check("channels", not problems, "；".join(problems) if problems else
                         f"已启用：{'、'.join(enabled) or '仅网页聊天'}"))
     today = now.astimezone(calendar.tz).date()

@@ -22,8 +22,12 @@ def routes(app: Any) -> list[web.RouteDef]:
     def running() -> list[str]:
         return [c.name for c in app.channels]
 
+    def live_problems() -> list[str]:
+        return [p for p in (c.problem() for c in app.channels) if p]
+
     async def readyz(request: web.Request) -> web.Response:
-        result = await health.check(settings, app.runtime.calendar, app.runtime.now(), running_channels=running())
+        result = await health.check(settings, app.runtime.calendar, app.runtime.now(), running_channels=running(),
+                                    live_problems=live_problems())
         return web.json_response(result.as_json(), status=200 if result.ok else 503,
                                  dumps=_dumps)
 
@@ -36,6 +40,7 @@ def routes(app: Any) -> list[web.RouteDef]:
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return web.json_response({"error": METRICS_BAD_TOKEN}, status=401, dumps=_dumps)
         result = await health.check(settings, app.runtime.calendar, app.runtime.now(), running_channels=running(),
+                                    live_problems=live_problems(),
                                     counts=True)
         body = metrics().exposition(result.snapshot)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

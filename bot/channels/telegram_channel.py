@@ -170,6 +170,9 @@ class TelegramChannel:
     def routes(self) -> list[web.RouteDef]:
         return [web.post(WEBHOOK_PATH, self.webhook)] if self.cfg.mode == "webhook" else []
 
+    def problem(self) -> str | None:
+        return None  # webhook and polling failures are logged and retried; nothing stays down
+
     async def ensure_bot(self) -> None:
         if not self._ready:
             await self.bot.initialize()  # getMe: also proves the token

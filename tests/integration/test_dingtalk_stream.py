@@ -274,3 +274,32 @@ async def test_with_the_database_away_a_message_is_acknowledged_once_spooled(set
     finally:
         await env.app.close()
         await env.fake.close()
+
+
+async def test_readyz_names_the_stream_while_it_is_not_connected(settings, clock):
+    """/readyz is 503 with the reason while no websocket is open (before the first connection and after
+    stopping), and the channel check is fine while one is."""
+    env = await open_env(settings, clock, start=False)
+    client = TestClient(TestServer(make_web_app(env.app)))
+    await client.start_server()
+
+    async def channels_check() -> tuple[int, dict]:
+        r = await client.get("/readyz")
+        [check] = [c for c in (await r.json())["checks"] if c["name"] == "channels"]
+        return r.status, check
+
+    try:
+        status, check = await channels_check()
+        assert status == 503 and not check["ok"] and "钉钉 Stream 未连接" in check["detail"]
+        await env.app.start_channels()
+        env.gateway.push(env.payload("user001", "帮助", "m-1"))
+        await env.settle()
+        status, check = await channels_check()
+        assert check["ok"] and "Stream" not in check["detail"]
+        await env.channel.stream.stop()
+        status, check = await channels_check()
+        assert status == 503 and "钉钉 Stream 未连接" in check["detail"]
+    finally:
+        await client.close()
+        await env.app.close()
+        await env.fake.close()

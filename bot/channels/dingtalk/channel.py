@@ -12,6 +12,8 @@ from bot.channels.dingtalk.turns import TurnRunner
 from bot.channels.ports import ChannelHost
 from bot.config import DingTalkConfig
 
+STREAM_DOWN = "钉钉 Stream 未连接（正在重连，见日志 dingtalk stream）"  # /readyz: messages cannot arrive now
+
 if TYPE_CHECKING:
     from bot.channels.dingtalk.stream import StreamClient
 
@@ -39,6 +41,11 @@ class DingTalkChannel:
 
     def routes(self) -> list[web.RouteDef]:
         return self.callback.routes() if self.callback is not None else []
+
+    def problem(self) -> str | None:
+        if self.stream is not None and not self.stream.connected:
+            return STREAM_DOWN
+        return None
 
     async def drain(self) -> None:
         """Wait for turns still running after their callback was answered (tests, shutdown)."""

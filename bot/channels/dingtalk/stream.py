@@ -105,6 +105,7 @@ class StreamClient(DingTalkStreamClient):
         self._frames: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.connected = False  # a websocket to the gateway is open now (/readyz)
 
     async def open_stream(self) -> dict[str, Any] | None:
         """POST the credentials and subscriptions (the SDK's body); DingTalk answers {endpoint, ticket}."""
@@ -145,12 +146,16 @@ class StreamClient(DingTalkStreamClient):
                     async with websockets.connect(uri) as websocket:
                         self.websocket = websocket
                         self.connections += 1
+                        self.connected = True
                         log.info("dingtalk stream connected (%s)", self.connections)
-                        async for raw in websocket:
-                            took_frames = True
-                            task = asyncio.create_task(self._frame(raw))
-                            self._frames.add(task)
-                            task.add_done_callback(self._frames.discard)
+                        try:
+                            async for raw in websocket:
+                                took_frames = True
+                                task = asyncio.create_task(self._frame(raw))
+                                self._frames.add(task)
+                                task.add_done_callback(self._frames.discard)
+                        finally:
+                            self.connected = False
                     log.warning("dingtalk stream closed by the gateway")
             except (OSError, websockets.exceptions.WebSocketException) as exc:
                 log.warning("dingtalk stream connection lost: %r", exc)
