@@ -185,6 +185,7 @@ PROFILE_REUSED = (
 PROFILE_REUSED_ASK_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。请填写您的联系人信息。"
 PROFILE_REUSED_NO_CONTACT = "已为您带入企业信息：{company}（{uscc_masked}）。联系人信息已按保存期限清除，请重新填写。"
 ASK_COMPANY = "请输入企业全称（与营业执照一致）："
+BACK_SHOWS_ANSWER = "已回到上一步。您刚才填写的是：「{value}」，可以重新填写。"
 ASK_USCC = "请输入统一社会信用代码（18 位，见营业执照）："
 ASK_CONTACT = "请输入联系人姓名："
 ASK_PHONE = "请输入联系人手机号（座机请带区号，如 0571-88886666）："

@@ -196,6 +196,22 @@ async def prompt(turn: Turn) -> None:
         await STEPS[turn.step][0](turn, load(turn))
 
 
+# The draft field each free-text step fills: after 返回 the person is shown what they wrote there.
+_FIELD_OF_STEP = {Step.FILING_TEXT: "text", Step.FILING_COMPANY: "company", Step.FILING_USCC: "uscc",
+                  Step.FILING_CONTACT: "contact", Step.FILING_PHONE: "phone"}
+_SHOWN_CHARS = 60
+
+
+async def prompt_after_back(turn: Turn) -> None:
+    """返回 to a step already answered: say what was written there, then ask again."""
+    field = _FIELD_OF_STEP.get(turn.step)
+    value = str(getattr(load(turn), field, "") or "") if field else ""
+    if value:
+        shown = value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
+        turn.say(texts.BACK_SHOWS_ANSWER.format(value=shown))
+    await prompt(turn)
+
+
 async def summary(turn: Turn) -> str:
     d = load(turn)
     areas = {u.id: u.name for u in await _townships(turn)}

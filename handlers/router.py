@@ -291,7 +291,7 @@ async def _back(turn: Turn) -> None:
         return
     state.step = state.history.pop()
     if turn.step.value.startswith("filing."):
-        await filing.prompt(turn)
+        await filing.prompt_after_back(turn)
     else:
         turn.reset()
         turn.say(texts.CANCELLED)
