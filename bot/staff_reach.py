@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Protocol
 
 from bot import texts
 from bot.channels.ports import Channel, ChannelDirectory
 from bot.config import Settings
-from bot.domain.identifiers import mask_mobile
+from bot.domain.errors import InvalidInput
+from bot.domain.identifiers import mask_mobile, normalize_mobile
 from bot.messages import ConversationKey
 from bot.services import directory, reach
 from bot.services.delivery import DeliveryError, OutboxSender
@@ -34,11 +34,6 @@ def directory_channel(app: App) -> ChannelDirectory | None:
     if not app.settings.channels.dingtalk.staff_lookup:
         return None
     return next((c for c in app.channels if isinstance(c, ChannelDirectory)), None)
-
-
-def plain_mobile(mobile: str) -> str:
-    digits = re.sub(r"\D", "", mobile)
-    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
 
 
 async def link_configured(app: App) -> int:
@@ -68,7 +63,9 @@ async def look_up_once(app: App, channel: ChannelDirectory) -> int:
     found = 0
     for staff in due:
         try:
-            user_id = await channel.user_by_mobile(plain_mobile(staff.mobile))
+            user_id = await channel.user_by_mobile(normalize_mobile(staff.mobile))
+        except InvalidInput:  # not a mainland mobile: no directory has it, so nobody is asked
+            user_id = None
         except DeliveryError as exc:
             async with rt.uow() as uow:
                 retry = await reach.failed(uow, staff, channel.name, rt.now(), str(exc))

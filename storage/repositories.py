@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -299,6 +299,11 @@ class SqlEnterpriseRepository:
         return [ConversationKey(r.channel, r.external_id) for r in rows]
 
 
+def _staff(r: Row) -> Staff:
+    """A staff table row as the domain's Staff."""
+    return Staff(r.id, r.name, r.unit_id, r.role, r.mobile)
+
+
 class SqlDirectoryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -312,11 +317,11 @@ class SqlDirectoryRepository:
     async def staff(self, staff_id: str) -> Staff | None:
         stmt = select(t.staff).where(t.staff.c.id == staff_id, t.staff.c.active.is_(True))
         r = (await self.conn.execute(stmt)).first()
-        return Staff(r.id, r.name, r.unit_id, r.role, r.mobile) if r else None
+        return _staff(r) if r else None
 
     async def active_staff(self) -> list[Staff]:
         rows = (await self.conn.execute(select(t.staff).where(t.staff.c.active.is_(True)))).all()
-        return [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows]
+        return [_staff(r) for r in rows]
 
     async def identity(self, key: ConversationKey) -> Identity:
         c = t.identities.c
@@ -378,7 +383,6 @@ class SqlDirectoryRepository:
         )
         return [ConversationKey(r.channel, r.external_id) for r in (await self.conn.execute(stmt)).all()]
 
-
     async def staff_with_keys(self, unit_id: str, role: str) -> list[tuple[Staff, list[ConversationKey]]]:
         """The active staff of one role in a unit, each with every chat identity linked to them."""
         c = t.staff.c
@@ -392,7 +396,7 @@ class SqlDirectoryRepository:
                                               .order_by(i.channel, i.external_id))
             for r in linked.all():
                 keys[r.staff_id].append(ConversationKey(r.channel, r.external_id))
-        return [(Staff(r.id, r.name, r.unit_id, r.role, r.mobile), keys[r.id]) for r in rows]
+        return [(_staff(r), keys[r.id]) for r in rows]
 
     async def unlinked_staff(self, channel: str) -> list[Staff]:
         """Active staff with a mobile and no chat identity on this channel, by id."""
@@ -401,7 +405,7 @@ class SqlDirectoryRepository:
         c = t.staff.c
         rows = (await self.conn.execute(select(t.staff).where(
             c.active.is_(True), c.mobile != "", c.id.not_in(linked)).order_by(c.id))).all()
-        return [Staff(r.id, r.name, r.unit_id, r.role, r.mobile) for r in rows]
+        return [_staff(r) for r in rows]
 
     async def lookup(self, staff_id: str, channel: str) -> StaffLookup | None:
         c = t.staff_lookups.c

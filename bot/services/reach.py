@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.messages import HELD_CHANNEL, MAILBOX_CHANNELS, ConversationKey, OutboundMessage
+from bot.services import directory
 from bot.services.ports import Staff, StaffLookup, UnitOfWork
 from bot.services.runtime import Runtime
 
@@ -118,6 +119,6 @@ async def failed(uow: UnitOfWork, staff: Staff, channel: str, now: datetime, det
 
 async def tell_dispatchers(uow: UnitOfWork, text: str, now: datetime) -> None:
     """A notice to every centre dispatcher, outside any turn (a lookup found nobody)."""
-    keys = await uow.directory.keys_for_role("dispatcher")
+    keys = await directory.dispatcher_keys(uow)
     if keys:
         await uow.outbox.add([OutboundMessage(k, text) for k in keys], now)
